@@ -1,0 +1,34 @@
+"""implicit-verify, torch side: the implicit network, its solves, Gram matrices, instrumented
+gradient descent, verdicts and reports.  Builds on :mod:`bounds`."""
+
+from bounds._errors import InvalidArgument, SolverError, VerifyError
+
+from ._equilibrium import (
+    SolveResult,
+    SolveStatus,
+    contraction_factor,
+    predicted_iterations,
+    solve_adjoint,
+    solve_forward,
+    solve_forward_direct,
+)
+from ._network import ImplicitNetwork, NetState, implicit_gradients
+from ._validate import resolve_device, resolve_dtype
+
+__all__ = [
+    "VerifyError",
+    "InvalidArgument",
+    "SolverError",
+    "ImplicitNetwork",
+    "NetState",
+    "implicit_gradients",
+    "SolveResult",
+    "SolveStatus",
+    "solve_forward",
+    "solve_adjoint",
+    "solve_forward_direct",
+    "contraction_factor",
+    "predicted_iterations",
+    "resolve_device",
+    "resolve_dtype",
+]
