@@ -1,0 +1,91 @@
+"""Bounds for deep ReLU implicit networks: kernels, constants and theorems as data.
+
+numpy / scipy / sympy only (never torch).  See ``docs/CONTRACTS.md`` for the names other
+modules rely on, and ``shared/theory`` for the papers' statements.
+"""
+
+from bounds._data import DataAudit, audit_data, load_data, validate_X, validate_y
+from bounds._errors import InvalidArgument, SolverError, VerifyError, invalid
+from bounds._kernels import (
+    arccos_kernel,
+    gram_infinity,
+    gram_infinity_mc,
+    hermite_tail_bound,
+    lambda0,
+    relu_hermite_coefficients,
+)
+from bounds._norms import NormConstant, norm_constant_measured, norm_constant_tail
+from bounds._report import bounds_report
+from bounds._solve import (
+    InitNormTension,
+    WidthRequirement,
+    gamma_max,
+    init_norm_tension,
+    initial_residual_estimate,
+    required_width,
+    step_max,
+)
+from bounds._symbolic import (
+    HIDDEN_CONSTANTS,
+    SYMBOLS,
+    Assumption,
+    Bound,
+    Claim,
+    Condition,
+    ConditionCheck,
+    Provenance,
+    TheoremSpec,
+    evaluate_spec,
+    symbol,
+)
+from bounds.gao2022_iclr import g22_spec
+from bounds.gao2022_linear import gg22_spec
+
+__all__ = [
+    # errors
+    "VerifyError",
+    "InvalidArgument",
+    "SolverError",
+    "invalid",
+    # data
+    "DataAudit",
+    "audit_data",
+    "load_data",
+    "validate_X",
+    "validate_y",
+    # kernels
+    "gram_infinity",
+    "gram_infinity_mc",
+    "lambda0",
+    "arccos_kernel",
+    "relu_hermite_coefficients",
+    "hermite_tail_bound",
+    # operator-norm constants
+    "NormConstant",
+    "norm_constant_tail",
+    "norm_constant_measured",
+    # symbolic layer
+    "SYMBOLS",
+    "HIDDEN_CONSTANTS",
+    "symbol",
+    "Provenance",
+    "Bound",
+    "Condition",
+    "ConditionCheck",
+    "Claim",
+    "Assumption",
+    "TheoremSpec",
+    "evaluate_spec",
+    # theorem specs
+    "g22_spec",
+    "gg22_spec",
+    # solvers and report
+    "required_width",
+    "WidthRequirement",
+    "gamma_max",
+    "step_max",
+    "init_norm_tension",
+    "InitNormTension",
+    "initial_residual_estimate",
+    "bounds_report",
+]

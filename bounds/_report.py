@@ -1,0 +1,268 @@
+"""One call that computes everything ``implicit-verify bounds`` prints.
+
+:func:`bounds_report` returns a JSON-ready dict; :func:`format_table` and
+:func:`format_latex` render it.  The CLI (:mod:`bounds._cli`) only parses arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from bounds._data import audit_data, validate_X, validate_y
+from bounds._errors import invalid
+from bounds._kernels import lambda0 as _lambda0
+from bounds._norms import NormConstant
+from bounds._solve import (
+    _hidden_values,
+    _json_num,
+    _positive,
+    gamma_max,
+    init_norm_tension,
+    required_width,
+    step_max,
+)
+from bounds._symbolic import Bound
+from bounds.gao2022_iclr import g22_spec
+
+__all__ = ["bounds_report", "format_table", "format_latex"]
+
+
+def _num(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return [_num(v) for v in x.tolist()]
+    if isinstance(x, float):
+        return _json_num(x)
+    return x
+
+
+def _bound_entry(b: Bound, values: Mapping[str, Any]) -> dict[str, Any]:
+    missing = [a for a in b.free_symbols if a not in values and a not in b.hidden]
+    value = None if missing else _num(float(b.evaluate(**values)))
+    return {"label": b.label, "name": b.name, "latex": b.latex(), "value": value,
+            "provenance": b.provenance.value, "hidden": list(b.hidden),
+            "description": b.description}
+
+
+def bounds_report(
+    X: Any,
+    y: Any = None,
+    *,
+    delta: float = 0.01,
+    mode: str = "gd",
+    m: int | None = None,
+    gamma: float | None = None,
+    alpha: float | None = None,
+    c: float | None = None,
+    e0_norm: float | None = None,
+    hidden: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """Everything G22 says about data ``X`` (and labels ``y``), as a JSON-ready dict.
+
+    Keys: ``n, d, mode, delta, lambda0, X_norm, e0_norm, e0_source, c, gamma_max, step_max,
+    width_required, evaluated_at, bounds, audit, known_issues, hidden_constants`` and, when
+    any of ``m``, ``gamma``, ``alpha`` is given, ``configuration`` (each checkable condition
+    with its verdict, required value and ratio).  Bounds are evaluated at ``m`` (default: the
+    binding required width), ``gamma`` (default γ_max), ``alpha`` (default α_max) and
+    ``k = t = 0``.  Infinite values are written as ``null``.
+    """
+    Xv = validate_X(X)
+    yv = None if y is None else validate_y(y, Xv.shape[0])
+    n, d = Xv.shape
+    spec = g22_spec(mode)
+    hid = _hidden_values(hidden)
+    if m is not None and (isinstance(m, bool) or int(m) != m or m < 1):
+        raise invalid("m", m, "must be an integer ≥ 1", "e.g. --m 4000")
+    if gamma is not None:
+        _positive("gamma", gamma)
+    if alpha is not None:
+        _positive("alpha", alpha)
+    c_given = None if c is None else NormConstant(_positive("c", c), "given")
+    audit = audit_data(Xv)
+    lam0 = _lambda0(Xv)
+    req = required_width(Xv, yv, delta=delta, c=c_given, e0_norm=e0_norm, hidden=hid,
+                         mode=mode, lambda0=lam0)
+    tension = init_norm_tension(Xv, yv, delta=delta, c=c_given, e0_norm=req.e0_norm,
+                                hidden=hid, lambda0=lam0)
+    m_eval = float(m) if m is not None else req.m
+    if c_given is not None:
+        c_rec = c_given
+    elif np.isfinite(m_eval):
+        c_rec = NormConstant.tail(int(min(m_eval, 2**62)), d, delta)
+    else:
+        c_rec = None
+    c_val = c_rec.value if c_rec is not None else math.nan
+    g_max = gamma_max(c_val) if c_rec is not None else math.nan
+    a_max = step_max(lam0, n, hid["C_step"]) if lam0 > 0 else math.nan
+    at = {"m": m_eval, "c": c_val, "gamma": gamma if gamma is not None else g_max,
+          "alpha": alpha if alpha is not None else a_max, "k": 0.0, "t": 0.0}
+    values = {"n": float(n), "d": float(d), "delta": float(delta), "lambda0": lam0,
+              "X_norm": req.X_norm, "e0_norm": req.e0_norm, **hid, **at}
+    out: dict[str, Any] = {
+        "spec": spec.key,
+        "title": spec.title,
+        "n": n,
+        "d": d,
+        "mode": mode,
+        "delta": float(delta),
+        "lambda0": lam0,
+        "X_norm": req.X_norm,
+        "e0_norm": req.e0_norm,
+        "e0_source": req.e0_source,
+        "c": None if c_rec is None else {**c_rec.to_dict(), "at_m": _json_num(m_eval)},
+        "gamma_max": _json_num(g_max),
+        "step_max": _json_num(a_max),
+        "width_required": req.to_dict(),
+        "evaluated_at": {k: _json_num(float(v)) for k, v in at.items()},
+        "bounds": [_bound_entry(b, values) for b in spec.bounds],
+        "audit": audit.to_dict(),
+        "hidden_constants": {h: hid[h] for h in spec.hidden},
+        "hidden_note": "constants hidden in the paper's Ω(·)/O(·); values are assumptions "
+                       "(default 1), set them with --hidden NAME=VALUE",
+    }
+    t = tension.to_dict()
+    issues = []
+    for i, text in enumerate(spec.known_issues, start=1):
+        numbers: Any = None
+        if i in (1, 2):
+            numbers = {"checked_by": "verify: structured Gram vs autograd Jacobian Gram"}
+        elif i == 3:
+            numbers = t["issue3"]
+        elif i == 4:
+            numbers = t["issue4"]
+        elif i == 5:
+            numbers = {"sigma_prime_at_0": 0.0}
+        issues.append({"id": i, "text": text, "numbers": numbers})
+    out["known_issues"] = issues
+    if m is not None or gamma is not None or alpha is not None:
+        config = {"m": m, "gamma": gamma, "alpha": alpha, "conditions": []}
+        given = {"m": m, "gamma": gamma, "alpha": alpha}
+        for cond in spec.conditions:
+            val = given.get(cond.quantity)
+            if val is None or (cond.quantity != "m" and c_rec is None and
+                               "c" in cond.bound.free_symbols):
+                config["conditions"].append({"name": cond.name, "label": cond.label,
+                                             "quantity": cond.quantity, "verdict": "not given"})
+                continue
+            chk = cond.check(float(val), **values)
+            config["conditions"].append({k: _num(v) for k, v in chk.to_dict().items()})
+        out["configuration"] = config
+    if not audit.ok:
+        out["warnings"] = audit.messages()
+    return out
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "∞/n.a."
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, (int, np.integer)):
+        return str(x)
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    return str(x)
+
+
+def format_table(r: Mapping[str, Any]) -> str:
+    """Plain-text rendering of :func:`bounds_report`'s dict."""
+    lines = [f"implicit-verify bounds — {r['title']}", ""]
+    a = r["audit"]
+    status = "OK" if a["ok"] else "VIOLATED"
+    wp = a["worst_pair"]
+    lines.append(f"data: n={r['n']} d={r['d']}  Assumption 2: {status}  "
+                 f"(max |cos| = {a['max_abs_cos']:.4g} at pair {tuple(wp) if wp else '-'}, "
+                 f"max |‖x‖−1| = {a['max_norm_dev']:.2g})")
+    for msg in r.get("warnings", []):
+        lines.append(f"  warning: {msg}")
+    lines.append(f"λ0 = {r['lambda0']:.6g}   ‖X‖ = {r['X_norm']:.4g}   ‖e0‖ = {r['e0_norm']:.4g} "
+                 f"[{r['e0_source']}]")
+    c = r["c"]
+    if c is not None:
+        lines.append(f"c = {c['value']:.6g} ({c['source']}, at m = {_fmt(c['at_m'])}, δ = "
+                     f"{r['delta']:g})   γ_max = min(½, 1/(4c)) = {_fmt(r['gamma_max'])}   "
+                     f"α_max = C_step·λ0/n² = {_fmt(r['step_max'])}")
+    hc = "  ".join(f"{k}={v:g}" for k, v in r["hidden_constants"].items())
+    lines.append(f"hidden constants (not given by the paper; assumed): {hc}")
+    lines.append("")
+    lines.append("width conditions (smallest admissible m; * = binding, + = binding among the "
+                 "paper's own):")
+    w = r["width_required"]
+    for e in w["conditions"]:
+        mark = ("*" if e["binding"] else " ") + ("+" if e["binding_printed"] else " ")
+        hid = f" [{', '.join(e['hidden'])}]" if e["hidden"] else ""
+        lines.append(f"  {mark} {e['name']:<24} {e['label']:<42} m ≥ {_fmt(e['width']):>11}  "
+                     f"{e['provenance']}{hid}")
+    for note in w["notes"]:
+        lines.append(f"    note: {note}")
+    if "configuration" in r:
+        lines.append("")
+        lines.append("configuration:")
+        for cc in r["configuration"]["conditions"]:
+            if cc["verdict"] == "not given":
+                lines.append(f"  {cc['name']:<24} ({cc['quantity']} not given)")
+            else:
+                lines.append(f"  {cc['name']:<24} {cc['quantity']} = {_fmt(cc['value'])} "
+                             f"{'≤' if cc['sense'] == 'le' else '≥'} {_fmt(cc['required'])}: "
+                             f"{cc['verdict']} (ratio {_fmt(cc['ratio'])})")
+    ev = r["evaluated_at"]
+    lines.append("")
+    lines.append(f"bounds at m = {_fmt(ev['m'])}, γ = {_fmt(ev['gamma'])}, α = {_fmt(ev['alpha'])}, "
+                 "k = t = 0:")
+    for b in r["bounds"]:
+        hid = f" [{', '.join(b['hidden'])}]" if b["hidden"] else ""
+        lines.append(f"  {b['name']:<24} {b['label']:<42} {_fmt(b['value']):>11}  "
+                     f"{b['provenance']}{hid}")
+    lines.append("")
+    lines.append("known issues of the paper:")
+    for it in r["known_issues"]:
+        lines.append(f"  {it['text']}")
+        if it["id"] == 3:
+            for e in it["numbers"]:
+                lines.append(f"     {e['label']}: holds at t=0 only for m ≤ {_fmt(e['m_max'])}; "
+                             f"required m ≥ {_fmt(e['required_width'])} (paper's own: "
+                             f"{_fmt(e['required_width_printed'])}) → "
+                             + ("CONFLICT" if e["conflict"] else "compatible")
+                             + " (paper's own: "
+                             + ("CONFLICT" if e["conflict_printed"] else "compatible") + ")")
+        if it["id"] == 4:
+            nb = it["numbers"]
+            lines.append(f"     n²/λ0²·log(n/δ) = {_fmt(nb['width_thm31_lambda0_sq'])} vs as printed "
+                         f"n²/λ0·log(n/δ) = {_fmt(nb['width_thm32_as_printed'])} (ratio 1/λ0 = "
+                         f"{_fmt(nb['ratio_thm31_over_thm32'])}); lemma width "
+                         f"{_fmt(nb['width_lemma36'])}; binding: {nb['binding_printed_' + r['mode']]}")
+    return "\n".join(lines)
+
+
+def _tex_escape(s: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
+                 ("#", r"\#")):
+        s = s.replace(a, b)
+    return s
+
+
+def format_latex(r: Mapping[str, Any]) -> str:
+    """A LaTeX ``tabular`` of the bounds and width conditions."""
+    lines = [
+        f"% implicit-verify bounds: {r['spec']}, n={r['n']}, d={r['d']}, "
+        f"lambda0={r['lambda0']:.6g}, delta={r['delta']:g}",
+        r"\begin{tabular}{llllr}",
+        r"\hline",
+        r"label & name & bound & provenance & value \\",
+        r"\hline",
+    ]
+    for b in r["bounds"]:
+        val = "--" if b["value"] is None else f"{b['value']:.4g}"
+        lines.append(f"{_tex_escape(b['label'])} & {_tex_escape(b['name'])} & ${b['latex']}$ & "
+                     f"{b['provenance']} & {val} \\\\")
+    lines.append(r"\hline")
+    for e in r["width_required"]["conditions"]:
+        val = "$\\infty$" if e["width"] is None else f"{e['width']:.4g}"
+        star = r" (binding)" if e["binding"] else ""
+        lines.append(f"{_tex_escape(e['label'])} & {_tex_escape(e['name'])}{star} & $m \\geq$ & "
+                     f"{e['provenance']} & {val} \\\\")
+    lines += [r"\hline", r"\end{tabular}"]
+    return "\n".join(lines)
