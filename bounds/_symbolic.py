@@ -216,8 +216,9 @@ class Bound:
 
         Every free symbol that is not a hidden constant must be given; hidden constants
         default to 1.  Keyword names that are known symbols but do not occur in this bound are
-        ignored (so a whole configuration can be passed); unknown names raise
-        :class:`~bounds.InvalidArgument`.
+        ignored (so a whole configuration can be passed) except that the result is broadcast
+        against every array passed (``k=np.arange(K)`` gives K values even for a constant
+        bound); unknown names raise :class:`~bounds.InvalidArgument`.
         """
         known = _known_names()
         for key in values:
@@ -235,7 +236,8 @@ class Bound:
                               f"{a!r}", f"pass {a}=<number> to evaluate()")
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = np.asarray(self._fn(*args), dtype=np.float64)
-        shape = np.broadcast_shapes(*(np.shape(x) for x in args)) if args else ()
+        shapes = [np.shape(v) for v in values.values() if np.ndim(v) > 0]
+        shape = np.broadcast_shapes(*(np.shape(x) for x in args), *shapes)
         if out.shape != shape:
             out = np.broadcast_to(out, shape).copy()
         if out.ndim == 0:
