@@ -26,6 +26,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from bounds._errors import SolverError, invalid
@@ -39,10 +40,16 @@ __all__ = [
     "contraction_factor",
     "predicted_iterations",
     "DEFAULT_TOL",
+    "DEFAULT_TOL_FLOAT32",
     "DEFAULT_MAX_ITER",
+    "default_tol",
 ]
 
 DEFAULT_TOL = 1e-12
+DEFAULT_TOL_FLOAT32 = 1e-6
+"""float32 default: the relative residual of a float32 Picard/adjoint iteration stagnates at
+``≈ eps32·O(1/(1−ρ))`` (measured 2e-9 … 4e-7 for m ≤ 2000, ρ ≤ 1.8), so 1e-12 is unreachable
+there; 1e-6 ≈ 8·eps32 is reachable and still far below any bound the toolkit compares with."""
 DEFAULT_MAX_ITER = 500
 _DIVERGE_FACTOR = 1e8  # residual growth (relative to the first one) that counts as divergence
 _METHODS = ("picard", "anderson")
@@ -105,6 +112,9 @@ class SolveResult:
             predicted = predicted_iterations(self.contraction, self.tol)
             return head + (f"; raise max_iter (the contraction predicts ≈{predicted} iterations) "
                            "or loosen tol, or use method='anderson'")
+        if self.status is SolveStatus.NONFINITE:
+            return head + ("; an operand (A, Φ / right-hand side, D, z0) or an iterate holds NaN/Inf: "
+                           "check the data and the parameters (a diverged training step produces this)")
         return head + "; reduce γ or the step size so that γ̃‖A‖₂ stays well below 1"
 
     def raise_if_failed(self) -> SolveResult:
@@ -114,8 +124,11 @@ class SolveResult:
 
 
 def contraction_factor(A: torch.Tensor, gamma_tilde: float) -> float:
-    """``γ̃‖A‖₂``: the Lipschitz constant of the layer map (float64 SVD)."""
-    return float(gamma_tilde * torch.linalg.matrix_norm(A.detach().to(torch.float64), ord=2))
+    """``γ̃‖A‖₂``: the Lipschitz constant of the layer map (float64 SVD); NaN if A is not finite."""
+    A64 = A.detach().to(torch.float64)
+    if not bool(torch.isfinite(A64).all()):
+        return float("nan")
+    return float(gamma_tilde * torch.linalg.matrix_norm(A64, ord=2))
 
 
 def predicted_iterations(rho: float, tol: float) -> int:
@@ -124,20 +137,86 @@ def predicted_iterations(rho: float, tol: float) -> int:
     The p-th evaluation sees residual ``‖X_p − X_{p−1}‖ ≤ ρ^{p−1} ‖X_1 − X_0‖`` (relative value
     ``≤ ρ^{p−1}``), so ``1 + ⌈log tol / log ρ⌉`` evaluations suffice. (In absolute terms this is
     the paper's ``‖z^p − z*‖ ≤ ρ^p ‖φ‖/(1−ρ)`` [G22 Lemma 2.2] applied to the residual.)
-    Returns -1 when ``ρ ∉ (0, 1)`` (no guarantee).
+    ``ρ = 0`` (``A = 0``: the map is constant) gives 2. Returns -1 when ``ρ ∉ [0, 1)`` (no
+    guarantee).
     """
-    if not (0.0 < rho < 1.0):
+    if not (0.0 <= rho < 1.0):
         return -1
+    if rho == 0.0:
+        return 2 if tol < 1.0 else 1
     return 1 + max(0, math.ceil(math.log(tol) / math.log(rho)))
 
 
-def _check_common(tol: float, max_iter: int, method: str) -> None:
-    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and 0.0 < tol < 1.0):
+def default_tol(dtype: torch.dtype) -> float:
+    """Default relative-residual tolerance for ``dtype``: 1e-12 (float64), 1e-6 (float32)."""
+    return DEFAULT_TOL_FLOAT32 if dtype == torch.float32 else DEFAULT_TOL
+
+
+def _check_common(tol: float | None, max_iter: int, method: str) -> None:
+    """Validate solver settings (``tol=None`` means the dtype's default)."""
+    if tol is not None and not (
+        not isinstance(tol, bool) and isinstance(tol, (int, float)) and math.isfinite(tol) and 0.0 < tol < 1.0
+    ):
         raise invalid("tol", tol, "must be a float in (0, 1)", "use e.g. tol=1e-12 (float64) or 1e-6 (float32)")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise invalid("max_iter", max_iter, "must be an int ≥ 1", "use e.g. max_iter=500")
-    if method not in _METHODS:
+    if not isinstance(method, str) or method not in _METHODS:
         raise invalid("method", method, f"unknown solver; choose one of {_METHODS}", "use method='picard'")
+
+
+def _check_gamma_tilde(gamma_tilde: float) -> float:
+    try:
+        g = float(gamma_tilde)
+    except (TypeError, ValueError):
+        raise invalid("gamma_tilde", gamma_tilde, "expected a number", "pass γ/√m, e.g. 0.1/math.sqrt(m)") from None
+    if isinstance(gamma_tilde, (bool, str)) or not math.isfinite(g) or g <= 0.0:
+        raise invalid("gamma_tilde", gamma_tilde, "must be a positive finite number", "pass γ/√m with γ in (0, 1)")
+    return g
+
+
+def _check_tensor(t: object, name: str, ndim: int) -> torch.Tensor:
+    if not isinstance(t, torch.Tensor):
+        raise invalid(name, type(t).__name__, "expected a torch.Tensor", f"convert with torch.as_tensor({name})")
+    if t.ndim != ndim:
+        raise invalid(name, f"tensor of shape {tuple(t.shape)}", f"expected a {ndim}-D tensor",
+                      "see the docstring for the expected shapes")
+    if t.dtype not in (torch.float64, torch.float32):
+        raise invalid(name, f"tensor(dtype={t.dtype})", "only float64/float32 are supported", "convert with .double()")
+    return t
+
+
+def _check_operands(A: object, M: object, M_name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``A`` (m, m) and an (n, m) matrix of the same dtype and device (finiteness is not checked:
+    non-finite operands give the NONFINITE status)."""
+    A = _check_tensor(A, "A", 2)
+    M = _check_tensor(M, M_name, 2)
+    m = A.shape[0]
+    if A.shape[1] != m or m < 1:
+        raise invalid("A", f"tensor of shape {tuple(A.shape)}", "must be square (m, m) with m ≥ 1", "pass an m×m matrix")
+    if M.shape[1] != m:
+        raise invalid(M_name, f"tensor of shape {tuple(M.shape)}", f"expected shape (n, {m}) to match A",
+                      "pass one row per sample and one column per hidden unit")
+    if M.dtype != A.dtype:
+        raise invalid(M_name, f"tensor(dtype={M.dtype})", f"dtype differs from A's {A.dtype}",
+                      "give both operands the same dtype")
+    if M.device != A.device:
+        raise invalid(M_name, f"tensor(device={M.device})", f"device differs from A's {A.device}",
+                      "put both operands on the same device")
+    return A, M
+
+
+def _all_finite(*ts: torch.Tensor) -> bool:
+    return all(bool(torch.isfinite(t).all()) for t in ts)
+
+
+def _nonfinite_result(like: torch.Tensor, method: str, rho: float, kind: str, tol: float,
+                      throw: bool) -> SolveResult:
+    """NONFINITE result for non-finite operands (no iteration is run)."""
+    value = torch.full(like.shape, float("nan"), dtype=like.dtype, device=like.device)
+    result = SolveResult(value, SolveStatus.NONFINITE, 0, float("nan"), (), method, rho, kind, tol)
+    if throw:
+        result.raise_if_failed()
+    return result
 
 
 def _iterate(
@@ -155,12 +234,16 @@ def _iterate(
     scale = scale if scale > 0.0 else 1.0
     history: list[float] = []
     x = x0
-    fx = F(x)
     first = None
     # Anderson state: recent iterates' residuals g_k = F(x_k) - x_k and images F(x_k).
     G_hist: list[torch.Tensor] = []
     F_hist: list[torch.Tensor] = []
+    fx = x0
+    res = float("nan")
+    # Exactly one map evaluation per pass, so ``iterations`` counts map evaluations and the
+    # returned residual is always ``history[-1]``.
     for it in range(1, max_iter + 1):
+        fx = F(x)
         g = fx - x
         res = float(torch.linalg.vector_norm(g)) / scale
         if not math.isfinite(res) or not bool(torch.isfinite(fx).all()):
@@ -198,9 +281,6 @@ def _iterate(
                 except RuntimeError:
                     coef = torch.zeros(dG.shape[1], dtype=gram.dtype, device=gram.device)
                 x = (Fm[:, -1] - dF @ coef).reshape(fx.shape)
-        fx = F(x)
-    g = fx - x
-    res = float(torch.linalg.vector_norm(g)) / scale
     return fx, SolveStatus.MAX_ITER, max_iter, res, tuple(history)
 
 
@@ -210,7 +290,7 @@ def solve_forward(
     gamma_tilde: float,
     *,
     method: str = "picard",
-    tol: float = DEFAULT_TOL,
+    tol: float | None = None,
     max_iter: int = DEFAULT_MAX_ITER,
     z0: torch.Tensor | None = None,
     throw: bool = False,
@@ -224,12 +304,27 @@ def solve_forward(
         Phi: (n, m) features ``σ(X Wᵀ)/√m``.
         gamma_tilde: ``γ/√m``.
         method: ``"picard"`` (plain iteration, the paper's ``z^ℓ``) or ``"anderson"``.
-        tol: relative residual tolerance (module docstring).
+        tol: relative residual tolerance (module docstring); ``None`` (default) means
+            :func:`default_tol` of ``Phi``'s dtype (1e-12 float64, 1e-6 float32).
         max_iter: iteration cap.
-        z0: start point (default 0, as in the paper).
+        z0: start point (default 0, as in the paper), shape (n, m) like ``Phi``.
         throw: raise :class:`~bounds.SolverError` instead of returning a failed status.
+
+    Raises:
+        InvalidArgument: wrong shapes/dtypes/devices, ``gamma_tilde`` not positive and finite,
+            bad ``tol``/``max_iter``/``method``. Non-finite ``Phi`` is not an error: it gives
+            the ``NONFINITE`` status.
     """
     _check_common(tol, max_iter, method)
+    A, Phi = _check_operands(A, Phi, "Phi")
+    gamma_tilde = _check_gamma_tilde(gamma_tilde)
+    tol = default_tol(Phi.dtype) if tol is None else float(tol)
+    max_iter = int(max_iter)
+    if z0 is not None:
+        if not isinstance(z0, torch.Tensor) or tuple(z0.shape) != tuple(Phi.shape):
+            shown = f"tensor of shape {tuple(z0.shape)}" if isinstance(z0, torch.Tensor) else type(z0).__name__
+            raise invalid("z0", shown, f"expected a tensor of shape {tuple(Phi.shape)} like Phi",
+                          "pass the previous Z (n, m) or None to start from 0")
     with torch.no_grad():
         A = A.detach()
         Phi = Phi.detach()
@@ -240,6 +335,10 @@ def solve_forward(
             return torch.relu(gamma_tilde * (Z @ At) + Phi)
 
         start = torch.zeros_like(Phi) if z0 is None else z0.detach().to(Phi)
+        if not _all_finite(A, Phi, start):
+            # Checked up front: a -inf in Φ would otherwise be absorbed by the ReLU and the
+            # "solution" reported as converged.
+            return _nonfinite_result(Phi, method, rho, "forward", tol, throw)
         scale = float(torch.linalg.vector_norm(torch.relu(Phi)))
         value, status, iters, res, hist = _iterate(
             F, start, scale, tol=tol, max_iter=max_iter, method=method,
@@ -258,7 +357,7 @@ def solve_adjoint(
     gamma_tilde: float,
     *,
     method: str = "picard",
-    tol: float = DEFAULT_TOL,
+    tol: float | None = None,
     max_iter: int = DEFAULT_MAX_ITER,
     throw: bool = False,
     anderson_memory: int = 5,
@@ -272,16 +371,35 @@ def solve_adjoint(
             (n, m) matrix of per-row right-hand sides (vector-Jacobian products).
         D: (n, m) activation pattern ``σ'(γ̃ Z Aᵀ + Φ)`` as 0/1 entries.
         gamma_tilde: ``γ/√m``.
+        method, tol, max_iter, throw: as in :func:`solve_forward` (``tol=None``: dtype default).
     """
     _check_common(tol, max_iter, method)
+    if not isinstance(D, torch.Tensor):
+        raise invalid("D", type(D).__name__, "expected a torch.Tensor", "pass the 0/1 pattern as a tensor")
+    if D.dtype == torch.bool and isinstance(A, torch.Tensor):
+        D = D.to(A.dtype)
+    A, D = _check_operands(A, D, "D")
+    if not isinstance(rhs, torch.Tensor):
+        raise invalid("rhs", type(rhs).__name__, "expected a torch.Tensor", "pass u (m,) or ∂ℓ/∂Z (n, m)")
+    if tuple(rhs.shape) not in ((A.shape[0],), tuple(D.shape)):
+        raise invalid("rhs", f"tensor of shape {tuple(rhs.shape)}", f"expected ({A.shape[0]},) or {tuple(D.shape)}",
+                      "pass u (m,) or one right-hand side row per sample")
+    if rhs.dtype != A.dtype or rhs.device != A.device:
+        raise invalid("rhs", f"tensor(dtype={rhs.dtype}, device={rhs.device})",
+                      f"must match A's dtype {A.dtype} and device {A.device}", "convert with .to(A)")
+    gamma_tilde = _check_gamma_tilde(gamma_tilde)
+    tol = default_tol(A.dtype) if tol is None else float(tol)
+    max_iter = int(max_iter)
     with torch.no_grad():
         A = A.detach()
         D = D.detach().to(A.dtype)
         R = rhs.detach()
         if R.ndim == 1:
             R = R.unsqueeze(0).expand_as(D)
-        DR = D * R
         rho = contraction_factor(A, gamma_tilde)
+        if not _all_finite(A, D, R):
+            return _nonfinite_result(D, method, rho, "adjoint", tol, throw)
+        DR = D * R
 
         def F(B: torch.Tensor) -> torch.Tensor:
             return DR + D * (gamma_tilde * (B @ A))

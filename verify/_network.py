@@ -25,8 +25,8 @@ from bounds._errors import invalid
 
 from ._equilibrium import (
     DEFAULT_MAX_ITER,
-    DEFAULT_TOL,
     SolveResult,
+    _check_common,
     contraction_factor,
     solve_adjoint,
     solve_forward,
@@ -110,7 +110,8 @@ class ImplicitNetwork(torch.nn.Module):
     Args:
         A, W, u, v: parameters, shapes (m, m), (m, d), (m,), (m,); same dtype and device.
         gamma: fixed scale γ ∈ (0, 1).
-        method, tol, max_iter: forward/adjoint solver settings (see :func:`solve_forward`).
+        method, tol, max_iter: forward/adjoint solver settings (see :func:`solve_forward`);
+            ``tol=None`` (default) picks the dtype's default (1e-12 float64, 1e-6 float32).
         throw: raise :class:`~bounds.SolverError` when a solve inside ``forward`` fails
             (default True there: a silently wrong ŷ is worse than an error). :meth:`state`
             never throws; it returns the statuses.
@@ -125,11 +126,12 @@ class ImplicitNetwork(torch.nn.Module):
         gamma: float,
         *,
         method: str = "picard",
-        tol: float = DEFAULT_TOL,
+        tol: float | None = None,
         max_iter: int = DEFAULT_MAX_ITER,
         throw: bool = True,
     ) -> None:
         super().__init__()
+        _check_common(tol, max_iter, method)
         tensors = {}
         for name, val in (("A", A), ("W", W), ("u", u), ("v", v)):
             if not isinstance(val, torch.Tensor):

@@ -74,6 +74,8 @@ def resolve_dtype(dtype: Any, name: str = "dtype") -> torch.dtype:
 
 def check_gamma(gamma: Any, name: str = "gamma") -> float:
     """γ must be a finite number in (0, 1) as in the paper (γ is fixed, not trained)."""
+    if isinstance(gamma, (str, bytes, bool)):
+        raise invalid(name, gamma, "expected a number", "pass a float in (0, 1), e.g. 0.1")
     try:
         g = float(gamma)
     except (TypeError, ValueError):
