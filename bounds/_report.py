@@ -19,6 +19,7 @@ from bounds._norms import NormConstant
 from bounds._solve import (
     _hidden_values,
     _json_num,
+    _lambda0_zero_level,
     _positive,
     gamma_max,
     init_norm_tension,
@@ -82,7 +83,9 @@ def bounds_report(
         _positive("alpha", alpha)
     c_given = None if c is None else NormConstant(_positive("c", c), "given")
     audit = audit_data(Xv)
-    lam0 = _lambda0(Xv)
+    lam_raw = _lambda0(Xv)
+    lam_zero = lam_raw <= _lambda0_zero_level(Xv)
+    lam0 = 0.0 if lam_zero else lam_raw
     req = required_width(Xv, yv, delta=delta, c=c_given, e0_norm=e0_norm, hidden=hid,
                          mode=mode, lambda0=lam0)
     tension = init_norm_tension(Xv, yv, delta=delta, c=c_given, e0_norm=req.e0_norm,
@@ -108,7 +111,8 @@ def bounds_report(
         "d": d,
         "mode": mode,
         "delta": float(delta),
-        "lambda0": lam0,
+        "lambda0": lam_raw,
+        "lambda0_numerically_zero": bool(lam_zero),
         "X_norm": req.X_norm,
         "e0_norm": req.e0_norm,
         "e0_source": req.e0_source,
@@ -155,9 +159,9 @@ def bounds_report(
     return out
 
 
-def _fmt(x: Any) -> str:
+def _fmt(x: Any, none: str = "n.a.") -> str:
     if x is None:
-        return "∞/n.a."
+        return none
     if isinstance(x, bool):
         return str(x)
     if isinstance(x, (int, np.integer)):
@@ -178,7 +182,8 @@ def format_table(r: Mapping[str, Any]) -> str:
                  f"max |‖x‖−1| = {a['max_norm_dev']:.2g})")
     for msg in r.get("warnings", []):
         lines.append(f"  warning: {msg}")
-    lines.append(f"λ0 = {r['lambda0']:.6g}   ‖X‖ = {r['X_norm']:.4g}   ‖e0‖ = {r['e0_norm']:.4g} "
+    zero = " (numerically zero)" if r["lambda0_numerically_zero"] else ""
+    lines.append(f"λ0 = {r['lambda0']:.6g}{zero}   ‖X‖ = {r['X_norm']:.4g}   ‖e0‖ = {r['e0_norm']:.4g} "
                  f"[{r['e0_source']}]")
     c = r["c"]
     if c is not None:
@@ -194,7 +199,7 @@ def format_table(r: Mapping[str, Any]) -> str:
     for e in w["conditions"]:
         mark = ("*" if e["binding"] else " ") + ("+" if e["binding_printed"] else " ")
         hid = f" [{', '.join(e['hidden'])}]" if e["hidden"] else ""
-        lines.append(f"  {mark} {e['name']:<24} {e['label']:<42} m ≥ {_fmt(e['width']):>11}  "
+        lines.append(f"  {mark} {e['name']:<24} {e['label']:<42} m ≥ {_fmt(e['width'], '∞'):>11}  "
                      f"{e['provenance']}{hid}")
     for note in w["notes"]:
         lines.append(f"    note: {note}")
@@ -220,20 +225,24 @@ def format_table(r: Mapping[str, Any]) -> str:
     lines.append("known issues of the paper:")
     for it in r["known_issues"]:
         lines.append(f"  {it['text']}")
-        if it["id"] == 3:
+        if it["id"] in (3, 4) and r["lambda0_numerically_zero"]:
+            lines.append("     not evaluated: λ0 is numerically zero")
+        elif it["id"] == 3:
             for e in it["numbers"]:
-                lines.append(f"     {e['label']}: holds at t=0 only for m ≤ {_fmt(e['m_max'])}; "
-                             f"required m ≥ {_fmt(e['required_width'])} (paper's own: "
-                             f"{_fmt(e['required_width_printed'])}) → "
+                lines.append(f"     {e['label']}: holds at t=0 only for m ≤ {_fmt(e['m_max'], '∞')}; "
+                             f"required m ≥ {_fmt(e['required_width'], '∞')} (paper's own: "
+                             f"{_fmt(e['required_width_printed'], '∞')}) → "
                              + ("CONFLICT" if e["conflict"] else "compatible")
                              + " (paper's own: "
                              + ("CONFLICT" if e["conflict_printed"] else "compatible") + ")")
-        if it["id"] == 4:
+        elif it["id"] == 4:
             nb = it["numbers"]
             lines.append(f"     n²/λ0²·log(n/δ) = {_fmt(nb['width_thm31_lambda0_sq'])} vs as printed "
                          f"n²/λ0·log(n/δ) = {_fmt(nb['width_thm32_as_printed'])} (ratio 1/λ0 = "
                          f"{_fmt(nb['ratio_thm31_over_thm32'])}); lemma width "
-                         f"{_fmt(nb['width_lemma36'])}; binding: {nb['binding_printed_' + r['mode']]}")
+                         f"{_fmt(nb['width_lemma36' if r['mode'] == 'gd' else 'width_lemma35'])}; "
+                         f"binding among the paper's own: {nb['binding_printed_' + r['mode']]}, "
+                         f"overall: {nb['binding_' + r['mode']]}")
     return "\n".join(lines)
 
 

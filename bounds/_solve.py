@@ -271,11 +271,20 @@ def _c_function(c: Any, d: int, delta: float) -> tuple[Callable[[float], float],
     return (lambda m: val), "given"
 
 
+def _lambda0_zero_level(X: np.ndarray) -> float:
+    """λ0 below this is rounding noise: ``eigvalsh`` is backward stable with eigenvalue error
+    ≲ n·eps·‖G∞‖ and ‖G∞‖ ≤ trace G∞ = ‖X‖_F²/2; a factor 4 covers the constant."""
+    n = X.shape[0]
+    return 4.0 * n * float(np.finfo(np.float64).eps) * float(np.sum(X * X)) / 2.0
+
+
 def _problem(X: Any, y: Any, delta: float, e0_norm: Any, lam: float | None
              ) -> tuple[np.ndarray, float, float, str, float]:
     Xv = validate_X(X)
     _check_delta(delta)
     lam0 = _lambda0(Xv) if lam is None else float(lam)
+    if lam is None and lam0 <= _lambda0_zero_level(Xv):
+        lam0 = 0.0  # numerically zero: parallel pairs / zero rows (see _lambda0_zero_level)
     if e0_norm is None:
         e0, src = initial_residual_estimate(Xv, y)
     else:
@@ -339,7 +348,8 @@ def required_width(
         entries.append(WidthEntry(cond.name, cond.label, cond.bound.provenance.value,
                                   cond.bound.hidden, width, float(c_at), cond.description))
     if lam0 <= 0:
-        notes.append(f"λ0 = {lam0:.3g} ≤ 0 (parallel or zero rows?): no width suffices")
+        notes.append(f"λ0 = {lam0:.3g}: numerically zero (parallel pairs or zero rows, see the "
+                     "audit); no width suffices")
     if not entries:
         raise invalid("spec", sp_.key, "has no width condition", "pass a spec with conditions on m")
     binding = max(entries, key=lambda e: e.width).name
