@@ -14,9 +14,15 @@ from bounds._kernels import (
     lambda0,
     relu_hermite_coefficients,
 )
-from bounds._norms import NormConstant, norm_constant_measured, norm_constant_tail
+from bounds._norms import (
+    NORM_CONSTANT_TAIL,
+    NormConstant,
+    norm_constant_measured,
+    norm_constant_tail,
+)
 from bounds._report import bounds_report
 from bounds._solve import (
+    E0_EXPECTED,
     InitNormTension,
     WidthRequirement,
     gamma_max,
@@ -62,6 +68,7 @@ __all__ = [
     "hermite_tail_bound",
     # operator-norm constants
     "NormConstant",
+    "NORM_CONSTANT_TAIL",
     "norm_constant_tail",
     "norm_constant_measured",
     # symbolic layer
@@ -87,5 +94,6 @@ __all__ = [
     "init_norm_tension",
     "InitNormTension",
     "initial_residual_estimate",
+    "E0_EXPECTED",
     "bounds_report",
 ]

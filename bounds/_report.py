@@ -142,17 +142,18 @@ def bounds_report(
         issues.append({"id": i, "text": text, "numbers": numbers})
     out["known_issues"] = issues
     if m is not None or gamma is not None or alpha is not None:
-        config = {"m": m, "gamma": gamma, "alpha": alpha, "conditions": []}
+        checks: list[dict[str, Any]] = []
+        config: dict[str, Any] = {"m": m, "gamma": gamma, "alpha": alpha, "conditions": checks}
         given = {"m": m, "gamma": gamma, "alpha": alpha}
         for cond in spec.conditions:
             val = given.get(cond.quantity)
             if val is None or (cond.quantity != "m" and c_rec is None and
                                "c" in cond.bound.free_symbols):
-                config["conditions"].append({"name": cond.name, "label": cond.label,
+                checks.append({"name": cond.name, "label": cond.label,
                                              "quantity": cond.quantity, "verdict": "not given"})
                 continue
             chk = cond.check(float(val), **values)
-            config["conditions"].append({k: _num(v) for k, v in chk.to_dict().items()})
+            checks.append({k: _num(v) for k, v in chk.to_dict().items()})
         out["configuration"] = config
     if not audit.ok:
         out["warnings"] = audit.messages()

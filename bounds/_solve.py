@@ -137,13 +137,13 @@ def smallest_width(required: Callable[[float], float]) -> float:
                 lo_i = mid
         return float(hi_i)
     while hi / lo - 1.0 > 1e-15:
-        mid = math.sqrt(lo * hi)
-        if mid in (lo, hi):
+        mid_f = math.sqrt(lo * hi)
+        if mid_f in (lo, hi):
             break
-        if ok(mid):
-            hi = mid
+        if ok(mid_f):
+            hi = mid_f
         else:
-            lo = mid
+            lo = mid_f
     return float(math.ceil(hi))
 
 
@@ -175,13 +175,13 @@ def largest_width(allowed: Callable[[float], float]) -> float:
                 hi_i = mid
         return float(lo_i)
     while hi / lo - 1.0 > 1e-15:
-        mid = math.sqrt(lo * hi)
-        if mid in (lo, hi):
+        mid_f = math.sqrt(lo * hi)
+        if mid_f in (lo, hi):
             break
-        if ok(mid):
-            lo = mid
+        if ok(mid_f):
+            lo = mid_f
         else:
-            hi = mid
+            hi = mid_f
     return float(math.floor(lo))
 
 
@@ -446,8 +446,8 @@ def init_norm_tension(
     with ``c(m)`` when ``c`` is the tail bound).  Arguments as in :func:`required_width`.
     """
     Xv, lam0, X_norm, e0_src, e0 = _problem(X, y, delta, e0_norm, lambda0)
-    kw = dict(delta=delta, c=c, e0_norm=e0, hidden=hidden, lambda0=lam0)
-    reqs = {mode: required_width(Xv, None, mode=mode, **kw) for mode in ("gd", "gf")}
+    reqs = {mode: required_width(Xv, None, delta=delta, c=c, e0_norm=e0, hidden=hidden,
+                                 mode=mode, lambda0=lam0) for mode in ("gd", "gf")}
     n, d = Xv.shape
     c_of, _ = _c_function(c, d, float(delta))
     hid = _hidden_values(hidden)

@@ -225,7 +225,7 @@ class Bound:
             if key not in known:
                 raise invalid(key, values[key], f"is not a symbol of any theorem spec "
                               f"(known: {sorted(known)})", "check the spelling")
-        args = []
+        args: list[Any] = []
         for a in self._args:
             if a in values:
                 args.append(_as_float_array(a, values[a]))
@@ -418,7 +418,8 @@ class TheoremSpec:
                     raise invalid("hypotheses", h, f"claim {cl.name!r} names an unknown "
                                   "condition/assumption", f"use one of {sorted(hyp_names)}")
         bound_names = {b.name for b in self.bounds}
-        for item in (*self.conditions, *self.claims):
+        items: tuple[Condition | Claim, ...] = (*self.conditions, *self.claims)
+        for item in items:
             if item.bound.name not in bound_names:
                 raise invalid("bounds", item.bound.name, f"{item.name!r} uses a bound missing "
                               "from spec.bounds", "add it to bounds")

@@ -30,6 +30,7 @@ Provenance: ``paper`` for explicit constants as printed (16, 32, 128, 512, …),
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import sympy as sp
 
@@ -78,7 +79,7 @@ _Cw, _Cwl, _Cs, _Cp = (symbol(s) for s in ("C_width", "C_width_lemma", "C_step",
 _P, _H, _D = Provenance.PAPER, Provenance.HIDDEN, Provenance.DERIVED
 
 
-def _mode_constants(mode: str) -> dict[str, object]:
+def _mode_constants(mode: str) -> dict[str, Any]:
     if mode == "gd":
         return dict(lemma="3.6", thm="3.2", u_norm=32, v_norm=16, u_move=16, v_move=8,
                     W_move=512, A_move=256, width_explicit=8192, move_prov=_D)
