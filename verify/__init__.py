@@ -3,6 +3,7 @@ gradient descent, verdicts and reports.  Builds on :mod:`bounds`."""
 
 from bounds._errors import InvalidArgument, SolverError, VerifyError
 
+from . import _gram as gram
 from ._equilibrium import (
     SolveResult,
     SolveStatus,
@@ -11,6 +12,18 @@ from ._equilibrium import (
     solve_adjoint,
     solve_forward,
     solve_forward_direct,
+)
+from ._gram import (
+    EigResult,
+    GramBlocks,
+    PaperVariant,
+    adjoint_dense,
+    gram_blocks,
+    jacobian_gram,
+    lambda_min,
+    lambda_min_iterative,
+    paper_eq14_as_printed,
+    paper_eq16_as_printed,
 )
 from ._network import ImplicitNetwork, NetState, implicit_gradients
 from ._validate import resolve_device, resolve_dtype
@@ -31,4 +44,15 @@ __all__ = [
     "predicted_iterations",
     "resolve_device",
     "resolve_dtype",
+    "gram",
+    "GramBlocks",
+    "PaperVariant",
+    "EigResult",
+    "gram_blocks",
+    "jacobian_gram",
+    "lambda_min",
+    "lambda_min_iterative",
+    "paper_eq14_as_printed",
+    "paper_eq16_as_printed",
+    "adjoint_dense",
 ]
