@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from bounds import gram_infinity
 from verify import ImplicitNetwork, InvalidArgument, SolverError
 from verify._gram import (
     adjoint_dense,
@@ -188,8 +189,6 @@ def test_loewner_order_H_K_G(device, seed):
 
 # ------------------------------------------------------------------ width limit
 def test_feature_gram_converges_to_G_infinity_like_inverse_sqrt_m():
-    from bounds._kernels import gram_infinity  # TODO(contract): bounds.gram_infinity once exported
-
     n, d, seeds = 16, 8, 8
     X = unit_rows(n, d, seed=7)
     G_inf = torch.as_tensor(gram_infinity(X.numpy()))
