@@ -455,8 +455,13 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
                     if str(h) not in failed_hyps:
                         failed_hyps.append(str(h))
         if all(o is True for o in oks):
-            sl_f = [(m, s) for m, s in ((m, _slack(v)) for m, v in per) if s is not None]
+            # equality at k = 0 by construction (e.g. ‖e(0)‖² ≤ ‖e0‖², or ‖A(0)‖ ≤ c√m with the
+            # measured c) says nothing about the theory's slack: leave it out of the range
+            sl_f = [(m, s) for m, s in ((m, _slack(v)) for m, v in per
+                                        if not _trivially_tight(v)) if s is not None]
             m_min, s_min = min(sl_f, key=lambda t: t[1]) if sl_f else (per[0][0], None)
+            if not sl_f and not all(_trivially_tight(v) for _, v in per):
+                s_min = math.nan  # held, but no slack recorded
             held_all.append((lab, m_min, s_min))
         elif any(o is False for o in oks):
             violated.append((lab, [(m, v) for (m, v), o in zip(per, oks, strict=True) if o is False]))
@@ -472,13 +477,17 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
             "below describe what the trajectories showed.")
     verb = "nevertheless held" if vacuous_names else "held"
     if held_all:
-        finite = [(lab, m, s) for lab, m, s in held_all if s is not None]
+        finite = [(lab, m, s) for lab, m, s in held_all if s is not None and math.isfinite(s)]
         tight = ""
         if finite:
             lab_min, m_min, s_min = min(finite, key=lambda t: t[2])
             lab_max, m_max, s_max = max(finite, key=lambda t: t[2])
             tight = (f"; slack ranges from {_factor(s_min)} ({lab_min}, m = {m_min}) to "
                      f"{_factor(s_max)} ({lab_max}, m = {m_max})")
+            eq0 = [lab for lab, _, s_ in held_all if s_ is None]
+            if eq0:
+                tight += (f" (left out: {', '.join(eq0)}, which hold with equality at k = 0 by "
+                          "construction)")
         if len(held_all) == n:
             lines.append(f"All {n} claims of {theorem['label']} and its proof {verb} {where}{tight}.")
         else:
@@ -496,6 +505,11 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
         lines.append("Inconclusive (not measured, or within the numerical tolerance): "
                      + ", ".join(unknown) + ".")
     return lines
+
+
+def _trivially_tight(v: Mapping[str, Any]) -> bool:
+    s = _slack(v)
+    return v.get("worst_step") == 0 and s is not None and abs(s - 1.0) < 1e-9
 
 
 def _claim_suffix(v: Mapping[str, Any]) -> str:
@@ -521,9 +535,10 @@ def _rate_line(runs: Sequence[ReportRun]) -> str | None:
     dec_obs = [(m, 1 - o) for m, o, _, _ in rows]
     lo = min(dec_obs, key=lambda t: t[1])
     hi = max(dec_obs, key=lambda t: t[1])
-    th_txt = (f"the theorem guarantees 1 − αλ0/2 = {fmt(rows[0][2], 8)} per step (a decrease of "
+    formula = _formula_text((runs[0].record.get("rates") or {}).get("theory_formula"))
+    th_txt = (f"the theorem guarantees {formula} = {fmt(rows[0][2], 8)} per step (a decrease of "
               f"{fmt(1 - rows[0][2])})" if th_all is not None else
-              "the theorem's factors 1 − αλ0/2 differ between runs")
+              f"the theorem's factors {formula} differ between runs")
     faster = min(1 - o for _, o, _, _ in rows) / max(1 - rows[0][2], 1e-300)
     obs_txt = (f"‖ŷ − y‖² decreased per step by a fitted factor 1 − r between {fmt(lo[1])} "
                f"(m = {lo[0]}) and {fmt(hi[1])} (m = {hi[0]})" if len(rows) > 1 else
@@ -532,7 +547,26 @@ def _rate_line(runs: Sequence[ReportRun]) -> str | None:
     if th_all is not None and math.isfinite(faster) and faster > 0:
         comp = (f" — at least {_factor(faster)} faster than guaranteed" if faster >= 1 else
                 f" — slower than the guarantee (by {_factor(1 / faster)}) at some width")
-    return f"Rate: {obs_txt}; {th_txt}{comp}."
+    below = []
+    for r in runs:
+        x, y = r.series("residual_sq")
+        th = _num((r.record.get("rates") or {}).get("theory_rate"))
+        e0 = _num(r.symbols.get("e0_norm"))
+        if y.size and th and e0 and y[-1] > 0:
+            below.append((r.m, int(x[-1]), e0 * e0 * th ** x[-1] / y[-1]))
+    fin = ""
+    if below:
+        lo_b = min(below, key=lambda t: t[2])
+        hi_b = max(below, key=lambda t: t[2])
+        fin = (f" After {lo_b[1]} steps ‖ŷ − y‖² is {_factor(lo_b[2])} (m = {lo_b[0]})"
+               + (f" to {_factor(hi_b[2])} (m = {hi_b[0]})" if len(below) > 1 else "")
+               + " below the guaranteed value.")
+    return f"Rate: {obs_txt}; {th_txt}{comp}.{fin}"
+
+
+def _formula_text(f: Any) -> str:
+    table = {"1 - alpha*lambda0/2": "1 − αλ0/2", "exp(-alpha*lambda0)": "exp(−αλ0)"}
+    return table.get(str(f), "1 − αλ0/2" if f is None else str(f))
 
 
 def _init_issue(runs: Sequence[ReportRun]) -> list[dict[str, Any]]:
@@ -853,8 +887,15 @@ def _figure_gram(runs: Sequence[ReportRun], dpi: int) -> bytes:
     lam = lams[0] if lams else None
     for ax, (name, title) in zip(np.atleast_1d(axes), names, strict=False):
         any_ = False
+        nonpos = []
         for run, c in zip(runs, cols, strict=False):
-            any_ |= _plot_series(ax, run, name, c, f"m = {run.m}", log=True)
+            ok = _plot_series(ax, run, name, c, f"m = {run.m}", log=True)
+            any_ |= ok
+            if not ok and run.series(name)[1].size:
+                nonpos.append(run.m)
+        if nonpos:
+            ax.text(0.02, 0.02, f"λ_min ≤ 0 (not drawn) at m = {', '.join(map(str, nonpos))}",
+                    transform=ax.transAxes, fontsize=7, color="0.3")
         if lam is not None and lam > 0:
             ax.axhline(0.75 * lam, color="tab:orange", ls=":", lw=1.2, label="¾λ0")
             ax.axhline(0.5 * lam, color="tab:red", ls="--", lw=1.2, label="λ0/2")

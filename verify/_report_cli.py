@@ -41,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "widths": (64, 128, 256, 512),
     "gamma": 0.1,
     "step": 0.005,
-    "steps": 200,
+    "steps": 300,
     "seed": 0,
     "device": "cpu",
     "dtype": "float64",
@@ -88,7 +88,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "widths in the spirit of the paper's Figure 1 and write a report directory: "
             "report.md with figures/*.png, a self-contained report.html and summary.json. With "
             "no options: scikit-learn digits (classes 0/1, unit norm), n = 128, widths "
-            "64,128,256,512, 200 GD steps. With --from RUN_DIR …: re-render saved runs."),
+            "64,128,256,512, 300 GD steps. With --from RUN_DIR …: re-render saved runs."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--from", dest="from_dirs", nargs="+", metavar="RUN_DIR", default=None,
@@ -110,8 +110,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--device", default=d["device"], help="cpu, cuda, cuda:N or auto")
     p.add_argument("--dtype", default=d["dtype"], choices=("float64", "float32"))
     p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's choice; 1 is much faster when "
-                        "other processes keep the cores busy)")
+                   help="torch CPU threads (default: torch's choice, or 1 when the CPUs are "
+                        "already busy — several threads on busy cores can be 100× slower)")
     p.add_argument("--out", default=None,
                    help="report directory (default: reports/<theorem>-<data>-<timestamp>)")
     p.add_argument("--force", action="store_true", help="replace an existing report directory")
@@ -464,27 +464,59 @@ def _findings_for(result: Any, ds: Any, log: _Log, m_min: int, enabled: bool) ->
 
 def main(args: argparse.Namespace) -> int:
     """Entry point of ``implicit-verify report`` (returns the exit status)."""
+    log = _Log(bool(args.quiet))
+    formats = _formats(args.format)
+    if args.dpi < 20 or args.dpi > 600:
+        raise invalid("dpi", args.dpi, "out of range", "use e.g. --dpi 80")
+    if args.threads is not None and args.threads < 1:
+        raise invalid("threads", args.threads, "must be ≥ 1", "use e.g. --threads 1")
+    out = Path(args.out) if args.out else _default_out(args.theorem, str(args.data))
+    if out.exists() and not args.force:
+        raise invalid("out", str(out), "already exists",
+                      "pass --force to replace it, or choose another --out")
+    command = _reproduce_command(args, out)
+    import torch
+
+    threads0 = torch.get_num_threads()
+    try:
+        _set_threads(args.threads, log)
+        return _main(args, out, command, formats, log)
+    finally:
+        torch.set_num_threads(threads0)
+
+
+def _set_threads(threads: int | None, log: _Log) -> None:
+    """``--threads`` or, by default, 1 thread when the CPUs are already busy.
+
+    OpenMP threads that wait for each other on cores kept busy by other processes make small
+    matrix products 100× slower (measured: a 100×64 by 64×64 product took 47 ms with 2 threads
+    on 2 busy cores, 0.2 ms with 1 thread).
+    """
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+        return
+    n = torch.get_num_threads()
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # pragma: no cover - not on Windows
+        return
+    cpus = os.cpu_count() or 1
+    if n > 1 and load >= cpus - 0.5:
+        torch.set_num_threads(1)
+        log(f"CPUs busy (load {load:.1f} on {cpus} cores): using 1 torch thread instead of {n} "
+            "(--threads N overrides)")
+
+
+def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[str],
+          log: _Log) -> int:
     import json
 
     from ._gd import load_run
     from ._record import atomic_write_json
     from ._report import ReportRun
 
-    log = _Log(bool(args.quiet))
-    formats = _formats(args.format)
-    if args.dpi < 20 or args.dpi > 600:
-        raise invalid("dpi", args.dpi, "out of range", "use e.g. --dpi 80")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise invalid("threads", args.threads, "must be ≥ 1", "use e.g. --threads 1")
-        import torch
-
-        torch.set_num_threads(int(args.threads))
-    out = Path(args.out) if args.out else _default_out(args.theorem, str(args.data))
-    if out.exists() and not args.force:
-        raise invalid("out", str(out), "already exists",
-                      "pass --force to replace it, or choose another --out")
-    command = _reproduce_command(args, out)
     t0 = time.monotonic()
     runs: list[ReportRun] = []
     findings: list[dict[str, Any]] = []
