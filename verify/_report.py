@@ -243,7 +243,7 @@ def _factor(x: float | None) -> str:
     """A ratio as a factor: ``3.2×``, ``1.2e4×``."""
     if x is None or not math.isfinite(x):
         return fmt(x)
-    return f"{fmt(x, 3)}×"
+    return f"{fmt(x, 4 if abs(x - 1) < 0.05 else 3)}×"
 
 
 def _widths(runs: Sequence[ReportRun]) -> list[int]:
@@ -369,6 +369,7 @@ def _bounds_table(runs: Sequence[ReportRun]) -> list[dict[str, Any]]:
                 "name": name, "label": b.get("label"), "latex": b.get("latex"),
                 "provenance": b.get("provenance"), "hidden": list(b.get("hidden") or []),
                 "description": b.get("description"), "values": {},
+                "value_at": b.get("value_at"),
             })
             row["values"][str(run.m)] = _num(b.get("value"))
     return list(rows.values())
@@ -1049,17 +1050,19 @@ def render_figures(runs: Sequence[ReportRun], dpi: int = 90) -> dict[str, bytes]
 _MATH_CACHE: dict[tuple[str, int], bytes | None] = {}
 
 
-def latex_to_png(latex: str, dpi: int = 110) -> bytes | None:
+def latex_to_png(latex: str, dpi: int = 100) -> bytes | None:
     """Render a LaTeX formula with matplotlib's mathtext (offline); ``None`` if it can't."""
     key = (latex, dpi)
     if key in _MATH_CACHE:
         return _MATH_CACHE[key]
     from matplotlib import mathtext
+    from matplotlib.font_manager import FontProperties
 
     src = latex.replace(r"\operatorname{log}", r"\log")
     buf = io.BytesIO()
     try:
-        mathtext.math_to_image(f"${src}$", buf, dpi=dpi, format="png")
+        mathtext.math_to_image(f"${src}$", buf, prop=FontProperties(size=14), dpi=dpi,
+                               format="png")
         out: bytes | None = buf.getvalue()
     except Exception:  # mathtext covers a subset of LaTeX; fall back to the source
         out = None
@@ -1152,7 +1155,7 @@ def _blocks(s: Mapping[str, Any]) -> list[Any]:
     if s.get("generated"):
         gen.append(f"Generated {s['generated']}")
     if s.get("wall_time_s") is not None:
-        gen.append(f"wall time {fmt(s['wall_time_s'], 3)} s")
+        gen.append(f"command wall time {fmt(s['wall_time_s'], 3)} s")
     if gen:
         B.append(_P(" · ".join(gen), "meta"))
 
@@ -1230,7 +1233,10 @@ def _blocks(s: Mapping[str, Any]) -> list[Any]:
         for b in btab:
             hid = ", ".join(b.get("hidden") or []) or "—"
             vals = tuple(fmt(b["values"].get(str(m))) for m in widths)
-            rows.append((_Code(str(b["name"])), str(b.get("label") or ""),
+            lab = str(b.get("label") or "")
+            if b.get("value_at"):
+                lab += f" (value at the {b['value_at']})"
+            rows.append((_Code(str(b["name"])), lab,
                          _Math(str(b.get("latex") or "")), *vals, str(b.get("provenance")), hid))
         B.append(_Table(("name", "label", "formula", *mcols, "provenance", "hidden"), tuple(rows)))
 

@@ -367,8 +367,8 @@ def _notes(runs: Sequence[Any], made_here: bool, wall: float | None) -> tuple[st
     notes = []
     rec = runs[0].record
     data = rec.get("data") or {}
-    for note in data.get("notes") or []:
-        notes.append(f"Data: {note}.")
+    if data.get("notes"):
+        notes.append("Data: " + "; ".join(str(x) for x in data["notes"]) + ".")
     if made_here:
         notes.append(
             "Scale: the paper's experiment (n = 1000, d = 784, widths up to 4000, 1000 epochs, "
