@@ -1,0 +1,307 @@
+"""Data sources for instrumented runs: synthetic data, the bundled digits set, user files.
+
+Every loader returns a frozen :class:`Dataset` of float64 NumPy arrays (read-only).  G22
+Assumption 2 (unit rows, no parallel pair) is *audited*, not enforced: a violation becomes a
+verdict of the run.  The only modification of data beyond the documented normalisation is the
+optional perturbation of parallel pairs (``perturb_parallel=True``), which is recorded in
+``Dataset.perturbed_pairs`` and in the run record.
+
+Sources (:func:`load_dataset`):
+
+``"synthetic"``
+    ``n`` rows ``x_i = g_i/‖g_i‖`` with ``g_i ~ N(0, I_d)`` i.i.d. (unit norm; parallel with
+    probability 0 for ``d ≥ 2``); labels ``"pm1"`` (i.i.d. Rademacher ±1) or ``"gaussian"``
+    (i.i.d. N(0, 1)), independent of X.  ``n_test`` further samples from the same law form the
+    test set (none by default).  Everything is drawn from ``numpy.random.default_rng(seed)``.
+
+``"digits"``
+    scikit-learn's bundled ``load_digits`` (8×8 images, d = 64; no download), classes 0 and 1
+    only (178 + 182 = 360 images), labels −1 (digit 0) and +1 (digit 1).  Each image is scaled
+    to unit Euclidean norm (the paper does the same with MNIST).  A permutation drawn from
+    ``default_rng(seed)`` splits it into a training set and a test set (``test_fraction`` of the
+    images, default ½ as in the paper's 500/500 split); ``n`` keeps only the first ``n``
+    training images of the permutation.  No pair of these 360 images is parallel
+    (max |cos| ≈ 0.9956), so Assumption 2 holds without perturbation.
+
+a path (``.npz``, ``.npy``, ``.csv``)
+    read with :func:`bounds.load_data` (labels are required: ``y`` in an ``.npz``, a last CSV
+    column named ``y``).  An ``.npz`` may also hold ``X_test`` and ``y_test``.  Rows are left as
+    they are unless ``normalise=True``.
+
+Perturbation of parallel pairs (``perturb_parallel=True``, the paper's remedy): for each pair
+``(i, j)``, ``i < j``, with ``|cos| ≥ 1 − 1e-12`` (:func:`bounds.audit_data`), row ``j`` gets
+i.i.d. ``N(0, noise²)`` noise (``noise = 1e-3`` by default, RNG ``default_rng(seed + 1)``) and
+is rescaled to its previous norm; repeated until no pair is parallel.  Training rows only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bounds import audit_data, load_data, validate_X, validate_y
+from bounds._errors import invalid
+
+__all__ = ["Dataset", "load_dataset", "synthetic_dataset", "digits_dataset", "file_dataset",
+           "DATASETS"]
+
+#: names accepted by :func:`load_dataset` besides a file path.
+DATASETS = ("synthetic", "digits")
+_LABELS = ("pm1", "gaussian")
+
+
+def _frozen(a: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return None
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A training set (and optional test set) ready for :func:`verify.run_gd`.
+
+    Attributes:
+        X: (n, d) float64 training inputs (read-only).
+        y: (n,) float64 labels.
+        X_test, y_test: test set or ``None``.
+        name: ``"synthetic"``, ``"digits"`` or the file name.
+        source: where it came from (generator and parameters, library, or absolute path).
+        notes: human-readable remarks (normalisation, split, perturbation, subsampling).
+        seed: the data seed (``None`` for files unless perturbation used one).
+        normalised: rows were scaled to unit norm by the loader.
+        perturbed_pairs: the parallel pairs ``(i, j)`` whose row ``j`` was perturbed.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    X_test: np.ndarray | None
+    y_test: np.ndarray | None
+    name: str
+    source: str
+    notes: tuple[str, ...] = ()
+    seed: int | None = None
+    normalised: bool = False
+    perturbed_pairs: tuple[tuple[int, int], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        for k in ("X", "y", "X_test", "y_test"):
+            object.__setattr__(self, k, _frozen(getattr(self, k)))
+        object.__setattr__(self, "notes", tuple(self.notes))
+        object.__setattr__(self, "perturbed_pairs",
+                           tuple((int(i), int(j)) for i, j in self.perturbed_pairs))
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def n_test(self) -> int:
+        return 0 if self.X_test is None else int(self.X_test.shape[0])
+
+    def record(self) -> dict[str, Any]:
+        """The ``"data"`` block of ``record.json`` (docs/CONTRACTS.md)."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "n": self.n,
+            "d": self.d,
+            "n_test": self.n_test,
+            "seed": self.seed,
+            "unit_norm_normalised": bool(self.normalised),
+            "perturbed_pairs": [list(p) for p in self.perturbed_pairs],
+            "notes": list(self.notes),
+        }
+
+
+# ---------------------------------------------------------------- helpers
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise invalid(name, value, f"must be an integer ≥ {minimum}", f"pass {name}=<int ≥ {minimum}>")
+    return int(value)
+
+
+def _normalise_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
+    norms = np.linalg.norm(X, axis=1)
+    zero = np.flatnonzero(norms == 0.0)
+    if zero.size:
+        raise invalid(name, f"<array shape {X.shape}>", f"row {int(zero[0])} is zero and cannot be "
+                      "scaled to unit norm", "remove the zero rows")
+    return X / norms[:, None]
+
+
+def perturb_parallel_pairs(X: np.ndarray, seed: int, noise: float = 1e-3,
+                           max_rounds: int = 20) -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
+    """Perturb row ``j`` of every parallel pair ``(i, j)`` (module docstring); returns the new
+    array and the pairs that were perturbed (all rounds)."""
+    if not (np.isfinite(noise) and noise > 0):
+        raise invalid("noise", noise, "must be a positive number", "use e.g. noise=1e-3")
+    X = np.array(X, dtype=np.float64, copy=True)
+    rng = np.random.default_rng(seed + 1)
+    done: list[tuple[int, int]] = []
+    for _ in range(max_rounds):
+        audit = audit_data(X)
+        if not audit.parallel_pairs:
+            return X, tuple(done)
+        for i, j in audit.parallel_pairs:
+            nrm = np.linalg.norm(X[j])
+            X[j] = X[j] + noise * rng.standard_normal(X.shape[1])
+            X[j] *= nrm / np.linalg.norm(X[j])
+            done.append((i, j))
+    raise invalid("perturb_parallel", True, f"parallel pairs remain after {max_rounds} rounds "
+                  "of perturbation", "increase the noise or deduplicate the data")
+
+
+def _finish(X, y, X_test, y_test, *, name, source, notes, seed, normalised, perturb_parallel,
+            noise) -> Dataset:
+    X = validate_X(X, "X")
+    y = validate_y(y, X.shape[0], "y")
+    if (X_test is None) != (y_test is None):
+        raise invalid("X_test", "given without y_test" if y_test is None else "missing",
+                      "a test set needs both inputs and labels", "pass both X_test and y_test")
+    if X_test is not None:
+        X_test = validate_X(X_test, "X_test")
+        if X_test.shape[1] != X.shape[1]:
+            raise invalid("X_test", f"<array shape {X_test.shape}>",
+                          f"has {X_test.shape[1]} features, X has {X.shape[1]}",
+                          "use the same features for the test set")
+        y_test = validate_y(y_test, X_test.shape[0], "y_test")
+    pairs: tuple[tuple[int, int], ...] = ()
+    notes = list(notes)
+    if perturb_parallel:
+        X, pairs = perturb_parallel_pairs(X, 0 if seed is None else seed, noise)
+        notes.append(f"perturb_parallel: {len(pairs)} parallel pair(s) perturbed "
+                     f"(noise {noise:g}, row j of each pair (i, j), norm kept)")
+    return Dataset(X, y, X_test, y_test, name=name, source=source, notes=tuple(notes),
+                   seed=seed, normalised=normalised, perturbed_pairs=pairs)
+
+
+# ---------------------------------------------------------------- sources
+def synthetic_dataset(n: int = 32, d: int = 8, seed: int = 0, *, labels: str = "pm1",
+                      n_test: int = 0, perturb_parallel: bool = False,
+                      noise: float = 1e-3) -> Dataset:
+    """Unit-norm Gaussian inputs with ±1 (``labels="pm1"``) or Gaussian labels."""
+    n = _check_int("n", n, 1)
+    d = _check_int("d", d, 1)
+    seed = _check_int("seed", seed, 0)
+    n_test = _check_int("n_test", n_test, 0)
+    if labels not in _LABELS:
+        raise invalid("labels", labels, f"unknown label law; choose one of {_LABELS}",
+                      "use labels='pm1'")
+    rng = np.random.default_rng(seed)
+    total = n + n_test
+    X = _normalise_rows(rng.standard_normal((total, d)))
+    if labels == "pm1":
+        y = rng.integers(0, 2, size=total).astype(np.float64) * 2.0 - 1.0
+    else:
+        y = rng.standard_normal(total)
+    Xt, yt = (X[n:], y[n:]) if n_test else (None, None)
+    src = (f"synthetic: x = g/‖g‖, g ~ N(0, I_{d}); labels {labels}; "
+           f"numpy default_rng({seed}); n={n}, n_test={n_test}")
+    return _finish(X[:n], y[:n], Xt, yt, name="synthetic", source=src,
+                   notes=("rows drawn on the unit sphere",), seed=seed, normalised=True,
+                   perturb_parallel=perturb_parallel, noise=noise)
+
+
+def digits_dataset(n: int | None = None, seed: int = 0, *, test_fraction: float = 0.5,
+                   perturb_parallel: bool = False, noise: float = 1e-3) -> Dataset:
+    """scikit-learn digits, classes 0 (label −1) and 1 (label +1), unit rows, fixed split."""
+    from sklearn.datasets import load_digits
+
+    seed = _check_int("seed", seed, 0)
+    if not (isinstance(test_fraction, (int, float)) and 0.0 <= float(test_fraction) < 1.0):
+        raise invalid("test_fraction", test_fraction, "must be in [0, 1)", "use e.g. 0.5")
+    bunch = load_digits()
+    keep = bunch.target <= 1
+    Xall = _normalise_rows(np.asarray(bunch.data[keep], dtype=np.float64))
+    yall = np.where(bunch.target[keep] == 1, 1.0, -1.0)
+    perm = np.random.default_rng(seed).permutation(Xall.shape[0])
+    n_test = int(round(float(test_fraction) * Xall.shape[0]))
+    test_idx, train_idx = perm[:n_test], perm[n_test:]
+    notes = [f"classes 0 (y = −1) and 1 (y = +1) of sklearn load_digits: {Xall.shape[0]} images, "
+             f"d = {Xall.shape[1]}", "each image scaled to unit Euclidean norm",
+             f"split with numpy default_rng({seed}).permutation: {train_idx.size} train / "
+             f"{test_idx.size} test"]
+    if n is not None:
+        n = _check_int("n", n, 1)
+        if n > train_idx.size:
+            raise invalid("n", n, f"the digits training split has only {train_idx.size} images",
+                          f"use n ≤ {train_idx.size} or a smaller test_fraction")
+        train_idx = train_idx[:n]
+        notes.append(f"first n = {n} training images of the permutation kept")
+    Xt, yt = (Xall[test_idx], yall[test_idx]) if test_idx.size else (None, None)
+    import sklearn
+
+    src = f"scikit-learn {sklearn.__version__} load_digits, classes 0 and 1"
+    return _finish(Xall[train_idx], yall[train_idx], Xt, yt, name="digits", source=src,
+                   notes=notes, seed=seed, normalised=True, perturb_parallel=perturb_parallel,
+                   noise=noise)
+
+
+def file_dataset(path: str | os.PathLike[str], *, normalise: bool = False,
+                 perturb_parallel: bool = False, seed: int = 0, noise: float = 1e-3) -> Dataset:
+    """A user file read by :func:`bounds.load_data` (``.npz`` may add ``X_test``/``y_test``)."""
+    p = Path(path)
+    X, y = load_data(p)
+    if y is None:
+        raise invalid("data", str(path), "the file has no labels",
+                      "store y in the .npz (np.savez(path, X=X, y=y)) or as a last CSV column "
+                      "named 'y'")
+    X_test = y_test = None
+    if p.suffix.lower() == ".npz":
+        with np.load(p, allow_pickle=False) as z:
+            if "X_test" in z.files or "y_test" in z.files:
+                X_test = z["X_test"] if "X_test" in z.files else None
+                y_test = z["y_test"] if "y_test" in z.files else None
+    notes = []
+    if normalise:
+        X = _normalise_rows(X)
+        if X_test is not None:
+            X_test = _normalise_rows(validate_X(X_test, "X_test"), "X_test")
+        notes.append("rows scaled to unit norm by the loader (normalise=True)")
+    return _finish(X, y, X_test, y_test, name=p.name, source=str(p.resolve()), notes=notes,
+                   seed=seed if perturb_parallel else None, normalised=normalise,
+                   perturb_parallel=perturb_parallel, noise=noise)
+
+
+def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int | None = None,
+                 seed: int = 0, labels: str = "pm1", n_test: int = 0,
+                 test_fraction: float = 0.5, normalise: bool = False,
+                 perturb_parallel: bool = False, noise: float = 1e-3) -> Dataset:
+    """Load ``"synthetic"``, ``"digits"`` or a file (module docstring).
+
+    ``n``/``d``/``labels``/``n_test`` apply to synthetic data (defaults n = 32, d = 8); ``n``
+    and ``test_fraction`` to digits; ``normalise`` to files.  Raises
+    :class:`~bounds.InvalidArgument` naming the argument for unusable input (empty data, NaN,
+    X/y length mismatch, unknown name, missing file).
+    """
+    if isinstance(name, str) and name == "synthetic":
+        return synthetic_dataset(32 if n is None else n, 8 if d is None else d, seed,
+                                 labels=labels, n_test=n_test, perturb_parallel=perturb_parallel,
+                                 noise=noise)
+    if isinstance(name, str) and name == "digits":
+        if d is not None and d != 64:
+            raise invalid("d", d, "the digits images have d = 64 pixels", "omit d for digits")
+        return digits_dataset(n, seed, test_fraction=test_fraction,
+                              perturb_parallel=perturb_parallel, noise=noise)
+    if not isinstance(name, (str, os.PathLike)):
+        raise invalid("data", name, "expected 'synthetic', 'digits' or a file path",
+                      "pass e.g. data='digits'")
+    p = Path(name)
+    if not p.exists():
+        raise invalid("data", str(name), "neither a bundled data set nor an existing file",
+                      f"use one of {DATASETS} or a path to a .npz/.npy/.csv file")
+    if n is not None or d is not None:
+        raise invalid("n" if n is not None else "d", n if n is not None else d,
+                      "sizes apply to synthetic/digits data only", "omit them for a file")
+    return file_dataset(p, normalise=normalise, perturb_parallel=perturb_parallel, seed=seed,
+                        noise=noise)
