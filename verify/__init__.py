@@ -4,6 +4,8 @@ gradient descent, verdicts and reports.  Builds on :mod:`bounds`."""
 from bounds._errors import InvalidArgument, SolverError, VerifyError
 
 from . import _gram as gram
+from ._checks import Verdict, check_spec, fit_rates, slack_tol
+from ._data import Dataset, load_dataset
 from ._equilibrium import (
     SolveResult,
     SolveStatus,
@@ -13,6 +15,7 @@ from ._equilibrium import (
     solve_forward,
     solve_forward_direct,
 )
+from ._gd import OBSERVABLES, Observable, RunConfig, RunResult, load_run, run_gd
 from ._gram import (
     EigResult,
     GramBlocks,
@@ -55,4 +58,16 @@ __all__ = [
     "paper_eq14_as_printed",
     "paper_eq16_as_printed",
     "adjoint_dense",
+    "RunConfig",
+    "RunResult",
+    "run_gd",
+    "load_run",
+    "Observable",
+    "OBSERVABLES",
+    "Verdict",
+    "check_spec",
+    "fit_rates",
+    "slack_tol",
+    "Dataset",
+    "load_dataset",
 ]

@@ -1,0 +1,315 @@
+"""``implicit-verify run``: one instrumented GD/GF run, its verdicts and its run directory.
+
+Every argument is checked before any computation; a bad one raises
+:class:`~bounds.InvalidArgument` naming the option (the dispatcher prints the one-line message
+and exits with status 2).  Everything here is one call of :func:`verify.run_gd`.
+
+Examples::
+
+    implicit-verify run --data synthetic --n 8 --d 4 --m 256 --gamma 0.1 --step 0.01 --steps 200
+    implicit-verify run --data digits --n 60 --m 512 --steps 300 --out runs/digits
+    implicit-verify run --list-observables
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from bounds._errors import InvalidArgument, invalid
+
+__all__ = ["add_parser", "main", "format_verdict_table", "auto_step"]
+
+_RUN_FILES_CHECK = ("record.json", "checkpoint.npz")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "run",
+        help="instrumented gradient descent with theorem verdicts",
+        description=("Train the G22 implicit network by full-batch GD (or small-step GF), record "
+                     "the observables of docs/CONTRACTS.md, check G22 Theorem 3.2/3.1 "
+                     "(Lemma 3.6/3.5) on the trajectory and write a run directory."),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    d = p.add_argument_group("data")
+    d.add_argument("--data", default="synthetic", help="'synthetic', 'digits' or a .npz/.npy/.csv file")
+    d.add_argument("--n", default=None, help="samples (synthetic: default 32; digits: training images kept)")
+    d.add_argument("--d", default=None, help="input dimension (synthetic; default 8)")
+    d.add_argument("--data-seed", default="0", help="seed of the synthetic data / digits split")
+    d.add_argument("--labels", default="pm1", choices=("pm1", "gaussian"), help="synthetic label law")
+    d.add_argument("--n-test", default="0", help="synthetic test-set size")
+    d.add_argument("--test-fraction", default="0.5", help="digits: fraction of images held out")
+    d.add_argument("--normalise", action="store_true", help="scale file rows to unit norm")
+    d.add_argument("--perturb-parallel", action="store_true",
+                   help="perturb one row of each parallel pair (recorded); off by default")
+    t = p.add_argument_group("training")
+    t.add_argument("--m", default="256", help="width m")
+    t.add_argument("--gamma", default="0.1", help="fixed scale γ in (0, 1)")
+    t.add_argument("--step", default="auto", help="step size α > 0, or 'auto' = 1/λ_max(H(0))")
+    t.add_argument("--steps", default="200", help="number of GD steps")
+    t.add_argument("--seed", default="0", help="initialisation seed")
+    t.add_argument("--mode", default="gd", choices=("gd", "gf"), help="theorem checked: GD or GF (t = kα)")
+    t.add_argument("--target-loss", default=None, help="stop when the loss is at most this")
+    t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    t.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    t.add_argument("--solver", default="picard", choices=("picard", "anderson"))
+    t.add_argument("--tol", default="1e-12", help="equilibrium solver tolerance")
+    t.add_argument("--max-iter", default="500", help="equilibrium solver iteration cap")
+    c = p.add_argument_group("theory")
+    c.add_argument("--delta", default="0.01", help="failure probability δ")
+    c.add_argument("--c-source", default="measured", choices=("measured", "tail"),
+                   help="c from A(0), W(0) or from the Gaussian tail bound")
+    c.add_argument("--hidden", action="append", default=[], metavar="NAME=VALUE",
+                   help="hidden constant override, e.g. C_width_lemma=8192 (repeatable)")
+    o = p.add_argument_group("output")
+    o.add_argument("--out", default=None, help="run directory (default runs/<data>_<mode>_m<m>_s<seed>)")
+    o.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoint")
+    o.add_argument("--force", action="store_true", help="overwrite an existing run directory")
+    o.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    o.add_argument("--record-every", default="1", help="record observables every this many steps")
+    o.add_argument("--expensive-every", default="auto", help="eigenvalues/operator norms every this many steps")
+    o.add_argument("--checkpoint-every", default=None, help="checkpoint interval in steps (default 1000)")
+    p.add_argument("--list-observables", action="store_true", help="list the trace observables and exit")
+    p.set_defaults(func=main)
+    return p
+
+
+# ---------------------------------------------------------------- parsing helpers
+def _int(name: str, s: Any, minimum: int) -> int:
+    try:
+        v = int(str(s))
+    except ValueError:
+        raise invalid(name, s, "expected an integer", f"pass {name} <int ≥ {minimum}>") from None
+    if v < minimum:
+        raise invalid(name, s, f"must be ≥ {minimum}", f"pass {name} <int ≥ {minimum}>")
+    return v
+
+
+def _float(name: str, s: Any) -> float:
+    try:
+        v = float(str(s))
+    except ValueError:
+        raise invalid(name, s, "expected a number", f"pass {name} <number>") from None
+    if not math.isfinite(v):
+        raise invalid(name, s, "must be finite", f"pass {name} <finite number>")
+    return v
+
+
+def _config(args: argparse.Namespace) -> tuple[Any, bool]:
+    from ._gd import RunConfig
+
+    m = _int("--m", args.m, 1)
+    gamma = _float("--gamma", args.gamma)
+    if not (0.0 < gamma < 1.0):
+        raise invalid("--gamma", args.gamma, "γ must lie in (0, 1)", "pass e.g. --gamma 0.1")
+    auto = str(args.step).lower() == "auto"
+    step = 1.0 if auto else _float("--step", args.step)
+    if step <= 0:
+        raise invalid("--step", args.step, "the step size α must be positive", "pass e.g. --step 0.01 or --step auto")
+    steps = _int("--steps", args.steps, 0)
+    seed = _int("--seed", args.seed, 0)
+    rec = _int("--record-every", args.record_every, 1)
+    exp = None if str(args.expensive_every).lower() == "auto" else _int("--expensive-every", args.expensive_every, 1)
+    if exp is not None and exp % rec:
+        raise invalid("--expensive-every", args.expensive_every, f"must be a multiple of --record-every {rec}",
+                      f"pass e.g. --expensive-every {rec * max(1, exp // rec)}")
+    target = None if args.target_loss is None else _float("--target-loss", args.target_loss)
+    if target is not None and target < 0:
+        raise invalid("--target-loss", args.target_loss, "must be ≥ 0", "pass e.g. --target-loss 1e-8")
+    tol = _float("--tol", args.tol)
+    if not (0 < tol < 1):
+        raise invalid("--tol", args.tol, "must be in (0, 1)", "pass e.g. --tol 1e-12")
+    max_iter = _int("--max-iter", args.max_iter, 1)
+    delta = _float("--delta", args.delta)
+    if not (0 < delta < 1):
+        raise invalid("--delta", args.delta, "must be in (0, 1)", "pass e.g. --delta 0.01")
+    ck = None if args.checkpoint_every is None else _int("--checkpoint-every", args.checkpoint_every, 1)
+    hidden = {}
+    for item in args.hidden:
+        if "=" not in item:
+            raise invalid("--hidden", item, "expected NAME=VALUE", "pass e.g. --hidden C_width_lemma=8192")
+        k, v = item.split("=", 1)
+        hidden[k.strip()] = _float("--hidden", v)
+    from ._validate import resolve_device
+
+    try:
+        resolve_device(args.device, "--device")
+    except InvalidArgument:
+        raise
+    try:
+        cfg = RunConfig(m=m, gamma=gamma, step=step, steps=steps, seed=seed, mode=args.mode,
+                        device=args.device, dtype=args.dtype, record_every=rec, expensive_every=exp,
+                        target_loss=target, solver=args.solver, tol=tol, max_iter=max_iter, delta=delta,
+                        c_source=args.c_source, checkpoint_every=ck, hidden=hidden or None)
+    except InvalidArgument as exc:  # name the option, not the field
+        msg = str(exc)
+        field_name = msg.split("=", 1)[0]
+        raise InvalidArgument("--" + field_name.replace("_", "-") + msg[len(field_name):]) from None
+    return cfg, auto
+
+
+def _dataset(args: argparse.Namespace) -> Any:
+    from ._data import DATASETS, load_dataset
+
+    n = None if args.n is None else _int("--n", args.n, 1)
+    dd = None if args.d is None else _int("--d", args.d, 1)
+    seed = _int("--data-seed", args.data_seed, 0)
+    n_test = _int("--n-test", args.n_test, 0)
+    tf = _float("--test-fraction", args.test_fraction)
+    if not (0 <= tf < 1):
+        raise invalid("--test-fraction", args.test_fraction, "must be in [0, 1)", "pass e.g. 0.5")
+    if args.data not in DATASETS and not Path(args.data).exists():
+        raise invalid("--data", args.data, "neither a bundled data set nor an existing file",
+                      f"use one of {DATASETS} or a path to a .npz/.npy/.csv file")
+    try:
+        return load_dataset(args.data, n=n, d=dd, seed=seed, labels=args.labels, n_test=n_test,
+                            test_fraction=tf, normalise=args.normalise,
+                            perturb_parallel=args.perturb_parallel)
+    except InvalidArgument as exc:
+        msg = str(exc)
+        if msg.startswith(("data=", "path=")):
+            msg = "--data" + msg[msg.index("="):]
+        raise InvalidArgument(msg) from None
+
+
+def _default_out(args: argparse.Namespace, cfg: Any) -> Path:
+    stem = Path(args.data).stem if args.data not in ("synthetic", "digits") else args.data
+    return Path("runs") / f"{stem}_{cfg.mode}_m{cfg.m}_g{cfg.gamma:g}_s{cfg.seed}"
+
+
+def auto_step(dataset: Any, cfg: Any) -> float:
+    """``α = 1/λ_max(H(0))``: the largest step for which the linearised GD
+    ``e ← (I − αH)e`` damps every mode monotonically (stability needs α < 2/λ_max)."""
+    import torch
+
+    from ._gram import gram_blocks
+    from ._network import ImplicitNetwork
+    from ._validate import resolve_device, resolve_dtype
+
+    net = ImplicitNetwork.init(cfg.m, dataset.d, cfg.gamma, cfg.seed, device=resolve_device(cfg.device),
+                               dtype=resolve_dtype(cfg.dtype), method=cfg.solver, max_iter=cfg.max_iter,
+                               throw=False)
+    st = net.state(dataset.X.copy(), dataset.y.copy())
+    if not st.ok:
+        raise invalid("--step", "auto", "the equilibrium solve failed at initialisation, so λ_max(H(0)) is "
+                      "undefined", "pass an explicit --step (and check --gamma)")
+    H = gram_blocks(net, st).H.to(torch.float64)
+    lam = float(torch.linalg.eigvalsh(0.5 * (H + H.T))[-1])
+    return 1.0 / lam
+
+
+def _command(args: argparse.Namespace, out: Path) -> str:
+    parts = ["implicit-verify", "run", "--data", str(args.data)]
+    for opt in ("n", "d"):
+        if getattr(args, opt) is not None:
+            parts += [f"--{opt}", str(getattr(args, opt))]
+    pairs = [("--data-seed", args.data_seed), ("--labels", args.labels), ("--n-test", args.n_test),
+             ("--test-fraction", args.test_fraction), ("--m", args.m), ("--gamma", args.gamma),
+             ("--step", args.step), ("--steps", args.steps), ("--seed", args.seed), ("--mode", args.mode),
+             ("--device", args.device), ("--dtype", args.dtype), ("--solver", args.solver),
+             ("--tol", args.tol), ("--max-iter", args.max_iter), ("--delta", args.delta),
+             ("--c-source", args.c_source), ("--record-every", args.record_every),
+             ("--expensive-every", args.expensive_every)]
+    for k, v in pairs:
+        parts += [k, str(v)]
+    if args.target_loss is not None:
+        parts += ["--target-loss", str(args.target_loss)]
+    if args.checkpoint_every is not None:
+        parts += ["--checkpoint-every", str(args.checkpoint_every)]
+    for h in args.hidden:
+        parts += ["--hidden", h]
+    if args.normalise:
+        parts.append("--normalise")
+    if args.perturb_parallel:
+        parts.append("--perturb-parallel")
+    parts += ["--out", str(out)]
+    return shlex.join(parts)
+
+
+# ---------------------------------------------------------------- output
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "inf" if f > 0 else "-inf"
+    if f != 0 and (abs(f) >= 1e5 or abs(f) < 1e-3):
+        return f"{f:.3e}"
+    return f"{f:.4g}"
+
+
+def format_verdict_table(verdicts: Any) -> str:
+    """Plain-text table of verdicts (dicts or :class:`Verdict` objects)."""
+    rows = [("kind", "name", "label", "status", "observed", "bound", "ratio", "first viol.")]
+    for v in verdicts:
+        d = v if isinstance(v, dict) else v.to_dict()
+        status = d["status"]
+        if status == "vacuous":
+            obs = (d.get("details") or {}).get("observed_status")
+            status = f"vacuous ({obs})" if obs else status
+        rows.append((d["kind"], d["name"], d["label"], status, _fmt(d.get("observed")),
+                     _fmt(d.get("bound")), _fmt(d.get("ratio")), _fmt(d.get("first_violation_step"))))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    from ._gd import observables_table, run_gd
+
+    if args.list_observables:
+        print(observables_table())
+        return 0
+    cfg, auto = _config(args)
+    out = Path(args.out) if args.out is not None else _default_out(args, cfg)
+    if args.force and args.resume:
+        raise invalid("--force", True, "cannot be combined with --resume", "pass only one of them")
+    if out.exists() and any((out / f).exists() for f in _RUN_FILES_CHECK) and not (args.force or args.resume):
+        raise invalid("--out", str(out), "already holds a run", "pass --force to overwrite or --resume to continue")
+    from ._record import check_writable_dir
+
+    try:
+        check_writable_dir(out, "--out")
+    except InvalidArgument:
+        raise
+    ds = _dataset(args)
+    if auto:
+        cfg = cfg.replace(step=auto_step(ds, cfg))
+        if not args.quiet:
+            print(f"--step auto: α = 1/λ_max(H(0)) = {cfg.step:.6g}", file=sys.stderr)
+    res = run_gd(ds, config=cfg, out_dir=out, resume=args.resume, force=args.force,
+                 progress=not args.quiet, command=_command(args, out))
+    rec = res.record
+    print(f"{rec['theorem']['title']}")
+    print(f"data: {ds.name} (n={ds.n}, d={ds.d}, n_test={ds.n_test}); m={cfg.m}, γ={cfg.gamma:g}, "
+          f"α={cfg.step:.6g}, mode={cfg.mode}, device={rec['environment']['device']}, dtype={cfg.dtype}")
+    print(f"status: {res.status} — {rec['status_message']} ({rec['steps_done']} steps, "
+          f"{rec['wall_time_s']:.1f} s)")
+    sym = rec["symbols"]
+    print(f"λ0 = {_fmt(sym['lambda0'])}, c = {_fmt(sym['c'])} ({sym['c_source']}; tail bound "
+          f"{_fmt(sym['c_tail'])}), ‖X‖ = {_fmt(sym['X_norm'])}, ‖e0‖ = {_fmt(sym['e0_norm'])}")
+    print()
+    print(format_verdict_table(rec["verdicts"]))
+    r = rec["rates"]
+    print()
+    print(f"rates per step of ‖ŷ − y‖²: observed {_fmt(r.get('observed_rate'))} "
+          f"(fit over steps {r.get('fit_range')}), theory {r.get('theory_formula')} = "
+          f"{_fmt(r.get('theory_rate'))}, path {r.get('path_formula')} = {_fmt(r.get('path_rate'))}; "
+          f"tighter valid prediction: {r.get('tighter')}")
+    print(f"record: {out / 'record.json'}")
+    return 0
