@@ -85,15 +85,12 @@ class _Equilibrium(torch.autograd.Function):
         ctx.save_for_backward(A, Z, D)
         ctx.gamma_tilde = gamma_tilde
         ctx.solver_opts = solver_opts
-        ctx.fwd_result = res
-        solver_opts["last_forward"] = res
         return Z
 
     @staticmethod
     def backward(ctx, grad_Z):  # type: ignore[override]
         A, Z, D = ctx.saved_tensors
         res = solve_adjoint(A, grad_Z, D, ctx.gamma_tilde, **ctx.solver_opts["adjoint"])
-        ctx.solver_opts["last_adjoint"] = res
         Bv = res.value  # rows w_i = D_i (g_i + γ̃ Aᵀ w_i)
         grad_A = ctx.gamma_tilde * (Bv.T @ Z)
         grad_Phi = Bv
