@@ -137,10 +137,7 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
         hidden[k.strip()] = _float("--hidden", v)
     from ._validate import resolve_device
 
-    try:
-        resolve_device(args.device, "--device")
-    except InvalidArgument:
-        raise
+    resolve_device(args.device, "--device")
     try:
         cfg = RunConfig(m=m, gamma=gamma, step=step, steps=steps, seed=seed, mode=args.mode,
                         device=args.device, dtype=args.dtype, record_every=rec, expensive_every=exp,
@@ -172,8 +169,14 @@ def _dataset(args: argparse.Namespace) -> Any:
                             perturb_parallel=args.perturb_parallel)
     except InvalidArgument as exc:
         msg = str(exc)
-        if msg.startswith(("data=", "path=")):
-            msg = "--data" + msg[msg.index("="):]
+        field_name = msg.split("=", 1)[0]
+        options = {"n": "--n", "d": "--d", "seed": "--data-seed", "n_test": "--n-test",
+                   "test_fraction": "--test-fraction", "labels": "--labels",
+                   "data": "--data", "path": "--data"}
+        if field_name in options:
+            msg = options[field_name] + msg[len(field_name):]
+        else:  # a problem inside the data file (X, y, ...): name the option and the array
+            msg = f"--data {args.data}: {msg}"
         raise InvalidArgument(msg) from None
 
 
@@ -281,13 +284,10 @@ def main(args: argparse.Namespace) -> int:
         raise invalid("--force", True, "cannot be combined with --resume", "pass only one of them")
     if out.exists() and any((out / f).exists() for f in _RUN_FILES_CHECK) and not (args.force or args.resume):
         raise invalid("--out", str(out), "already holds a run", "pass --force to overwrite or --resume to continue")
+    ds = _dataset(args)
     from ._record import check_writable_dir
 
-    try:
-        check_writable_dir(out, "--out")
-    except InvalidArgument:
-        raise
-    ds = _dataset(args)
+    check_writable_dir(out, "--out")
     if auto:
         cfg = cfg.replace(step=auto_step(ds, cfg))
         if not args.quiet:
