@@ -29,6 +29,8 @@ from ._gram import (
     paper_eq16_as_printed,
 )
 from ._network import ImplicitNetwork, NetState, implicit_gradients
+from ._report import ReportMeta, ReportRun, build_summary, render_report
+from ._report_cli import compute_findings, make_report
 from ._validate import resolve_device, resolve_dtype
 
 __all__ = [
@@ -70,4 +72,10 @@ __all__ = [
     "slack_tol",
     "Dataset",
     "load_dataset",
+    "ReportRun",
+    "ReportMeta",
+    "build_summary",
+    "render_report",
+    "make_report",
+    "compute_findings",
 ]
