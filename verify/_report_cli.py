@@ -89,26 +89,28 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "report.md with figures/*.png, a self-contained report.html and summary.json. With "
             "no options: scikit-learn digits (classes 0/1, unit norm), n = 128, widths "
             "64,128,256,512, 300 GD steps. With --from RUN_DIR …: re-render saved runs."),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--from", dest="from_dirs", nargs="+", metavar="RUN_DIR", default=None,
                    help="re-render from saved run directories (record.json + trace.npz); "
                         "nothing is re-run")
     p.add_argument("--theorem", choices=("g22-gd", "g22-gf"), default=d["theorem"],
-                   help="g22-gd: Theorem 3.2 / Lemma 3.6; g22-gf: Theorem 3.1 / Lemma 3.5 "
-                        "(small-step GD read as gradient flow)")
+                   help="g22-gd: Theorem 3.2 / Lemma 3.6 (default); g22-gf: Theorem 3.1 / "
+                        "Lemma 3.5 (small-step GD read as gradient flow)")
     p.add_argument("--data", default=d["data"],
-                   help="digits (bundled with scikit-learn), synthetic, or a .npz/.npy/.csv path")
+                   help="digits (default; bundled with scikit-learn), synthetic, or a "
+                        ".npz/.npy/.csv path")
     p.add_argument("--n", type=int, default=None,
                    help=f"training samples for digits/synthetic (default {d['n']})")
     p.add_argument("--widths", default=",".join(str(w) for w in d["widths"]),
-                   help="comma-separated widths m")
-    p.add_argument("--gamma", type=float, default=d["gamma"], help="fixed scale γ")
-    p.add_argument("--step", type=float, default=d["step"], help="GD step size α")
-    p.add_argument("--steps", type=int, default=d["steps"], help="GD steps per width")
-    p.add_argument("--seed", type=int, default=d["seed"], help="initialisation and data seed")
-    p.add_argument("--device", default=d["device"], help="cpu, cuda, cuda:N or auto")
-    p.add_argument("--dtype", default=d["dtype"], choices=("float64", "float32"))
+                   help="comma-separated widths m (default: %(default)s)")
+    p.add_argument("--gamma", type=float, default=d["gamma"], help="fixed scale γ (default: %(default)s)")
+    p.add_argument("--step", type=float, default=d["step"], help="GD step size α (default: %(default)s)")
+    p.add_argument("--steps", type=int, default=d["steps"], help="GD steps per width (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=d["seed"], help="initialisation and data seed (default: %(default)s)")
+    p.add_argument("--device", default=d["device"], help="cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--dtype", default=d["dtype"], choices=("float64", "float32"),
+                   help="default: %(default)s")
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: torch's choice, or 1 when the CPUs are "
                         "already busy — several threads on busy cores can be 100× slower)")
@@ -116,8 +118,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="report directory (default: reports/<theorem>-<data>-<timestamp>)")
     p.add_argument("--force", action="store_true", help="replace an existing report directory")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("--format", default=d["format"], help="comma-separated subset of md,html,json")
-    p.add_argument("--dpi", type=int, default=d["dpi"], help="resolution of the PNG figures")
+    p.add_argument("--format", default=d["format"], help="comma-separated subset of md,html,json (default: all)")
+    p.add_argument("--dpi", type=int, default=d["dpi"], help="resolution of the PNG figures (default: %(default)s)")
     p.add_argument("--no-findings", action="store_true",
                    help="skip the known-issue computations on the final parameters "
                         "(eq. 14/16 Gram variants, exact zeros of pre-activations)")
@@ -385,6 +387,9 @@ def _notes(runs: Sequence[Any], made_here: bool, wall: float | None) -> tuple[st
             "loss in this many steps, so the runs use a larger fixed α and report the step "
             "condition as not met. GD on the linearised dynamics is stable iff "
             f"α·λ_max(H(0)) < 2; here α·λ_max(H(0)) = {vals}.")
+    warns = sorted({str((r.record.get("step_check") or {}).get("warning")) for r in runs
+                    if (r.record.get("step_check") or {}).get("warning")})
+    notes.extend(f"Warning: {w}." for w in warns)
     return tuple(notes)
 
 
