@@ -513,5 +513,5 @@ def fit_rates(
         out["path_valid"] = None if out["path_rate"] is None else bool(out["path_rate"] >= obs)
         if len(valid) == 2:
             ok = {k: v for k, v in valid.items() if v >= obs}
-            out["tighter"] = min(ok, key=ok.get) if ok else "neither"
+            out["tighter"] = min(ok, key=lambda q: ok[q]) if ok else "neither"
     return out

@@ -632,7 +632,7 @@ def run_gd(
             arrays["z0"] = _np(zw)
         if ztw is not None:
             arrays["zt0"] = _np(ztw)
-        if D0 is not None:
+        if D0 is not None and E0 is not None:
             arrays["D0"] = _np(D0).astype(np.uint8)
             arrays["E0"] = _np(E0).astype(np.uint8)
         if G0 is not None:
@@ -679,22 +679,24 @@ def run_gd(
             stop = None
             if not params_finite:
                 stop, status_msg = "diverged", f"non-finite parameters at step {k}"
-            elif not state.ok:
-                stop = "solver_failed"
-                bad = state.fwd if not state.fwd.converged else state.adj
-                status_msg = f"step {k}: {bad.message()}"
-                if not state.fwd.converged:
-                    solver_log["forward_failures"] += 1
-                else:
-                    solver_log["adjoint_failures"] += 1
-            elif not math.isfinite(state.loss) or (k > 0 and state.loss > DIVERGENCE_FACTOR * max(L0, 1e-300)):
-                stop = "diverged"
-                status_msg = (f"loss {state.loss:.4e} at step {k} exceeds {DIVERGENCE_FACTOR:g} × the "
-                              f"initial loss {L0:.4e}") if math.isfinite(state.loss) else f"non-finite loss at step {k}"
-            elif config.target_loss is not None and state.loss <= config.target_loss:
-                stop, status_msg = "target_reached", f"loss {state.loss:.4e} ≤ target {config.target_loss:g} at step {k}"
-            elif k >= config.steps:
-                stop, status_msg = "max_steps", f"ran all {config.steps} steps"
+            else:
+                assert state is not None
+                if not state.ok:
+                    stop = "solver_failed"
+                    bad = state.fwd if not state.fwd.converged else state.adj
+                    status_msg = f"step {k}: {bad.message()}"
+                    if not state.fwd.converged:
+                        solver_log["forward_failures"] += 1
+                    else:
+                        solver_log["adjoint_failures"] += 1
+                elif not math.isfinite(state.loss) or (k > 0 and state.loss > DIVERGENCE_FACTOR * max(L0, 1e-300)):
+                    stop = "diverged"
+                    status_msg = (f"loss {state.loss:.4e} at step {k} exceeds {DIVERGENCE_FACTOR:g} × the "
+                                  f"initial loss {L0:.4e}") if math.isfinite(state.loss) else f"non-finite loss at step {k}"
+                elif config.target_loss is not None and state.loss <= config.target_loss:
+                    stop, status_msg = "target_reached", f"loss {state.loss:.4e} ≤ target {config.target_loss:g} at step {k}"
+                elif k >= config.steps:
+                    stop, status_msg = "max_steps", f"ran all {config.steps} steps"
             # ---- record
             if stop is not None or k % config.record_every == 0:
                 expensive = (k % E_every == 0) or stop in ("target_reached", "max_steps") or k == 0
@@ -714,6 +716,7 @@ def run_gd(
             if stop is not None:
                 status = stop
                 break
+            assert state is not None
             prog.update(k, state.loss, state.fwd.contraction)
             # ---- GD step
             grads = implicit_gradients(net, Xt, yt, state)
@@ -913,8 +916,8 @@ def _known_issues(spec: Any, verdicts: tuple[Verdict, ...], symbols: Mapping[str
             printed = {k: w for k, w in fin.items()
                        if by_name[k].provenance in ("paper", "hidden") and "explicit" not in k}
             value = {"m": m, "required": widths,
-                     "binding": max(fin, key=fin.get) if fin else None,
-                     "binding_printed": max(printed, key=printed.get) if printed else None}
+                     "binding": max(fin, key=lambda q: fin[q]) if fin else None,
+                     "binding_printed": max(printed, key=lambda q: printed[q]) if printed else None}
         elif item == 5:
             value = {"sigma_prime_at_zero": SIGMA_PRIME_AT_ZERO}
         out.append({"item": item, "text": text, "value": value})

@@ -97,7 +97,7 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 def atomic_save_npz(path: str | os.PathLike[str], **arrays: Any) -> Path:
     """``np.savez`` (uncompressed, no pickles) written atomically."""
     buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
     return atomic_write_bytes(path, buf.getvalue())
 
 
