@@ -595,13 +595,13 @@ def _width_issue(runs: Sequence[ReportRun]) -> list[dict[str, Any]]:
     """Known issue 4: all width conditions per run, the binding one, and the binding one among
     the paper's own conditions (provenance ``paper``/``hidden``, i.e. not ``derived``)."""
     out = []
-    prov = {}
+    prov: dict[str, Any] = {}
     for r in runs:
         for b in r.record.get("bounds") or []:
             prov.setdefault(str(b.get("name")), b.get("provenance"))
     for r in runs:
         conds = [v for v in r.verdicts("condition") if v.get("observable") == "m"]
-        rows = []
+        rows: list[dict[str, Any]] = []
         for v in conds:
             p = v.get("provenance") or prov.get(str(v.get("name")))
             rows.append({"name": v.get("name"), "label": v.get("label"), "provenance": p,
@@ -609,8 +609,8 @@ def _width_issue(runs: Sequence[ReportRun]) -> list[dict[str, Any]]:
                          "ratio": _num(v.get("ratio"))})
         fin = [c for c in rows if c["required"] is not None and math.isfinite(c["required"])]
         own = [c for c in fin if c["provenance"] != "derived"] or fin
-        binding = max(fin, key=lambda c: c["required"]) if fin else None
-        binding_p = max(own, key=lambda c: c["required"]) if own else None
+        binding = max(fin, key=lambda c: float(c["required"])) if fin else None
+        binding_p = max(own, key=lambda c: float(c["required"])) if own else None
         out.append({
             "m": r.m,
             "conditions": rows,
@@ -738,7 +738,7 @@ def build_summary(runs: Sequence[ReportRun], meta: ReportMeta | None = None) -> 
             f"{a} at m ∈ {_mset(ms)}" for a, ms in by_a.items()) + ".")
 
     env = dict(first.get("environment") or {})
-    hidden = {}
+    hidden: dict[str, Any] = {}
     for r in runs:
         for k, v in (r.record.get("hidden_constants") or {}).items():
             hidden.setdefault(k, v)
@@ -990,8 +990,8 @@ def _figure_rate(runs: Sequence[ReportRun], dpi: int) -> bytes:
         if path is not None and 0 < path < 1:
             kk = np.linspace(0, x.max(), 200)
             ax1.plot(kk, path ** kk, color=c, ls=":", lw=1.0)
-    ths = [_num((r.record.get("rates") or {}).get("theory_rate")) for r in runs]
-    ths = [t for t in ths if t is not None and t > 0]
+    ths = [t for t in (_num((r.record.get("rates") or {}).get("theory_rate")) for r in runs)
+           if t is not None and t > 0]
     if ths and kmax > 0:
         kk = np.linspace(0, kmax, 200)
         ax1.plot(kk, ths[0] ** kk, color="k", ls="--", lw=1.2, label="(1 − αλ0/2)^k")
@@ -1003,21 +1003,24 @@ def _figure_rate(runs: Sequence[ReportRun], dpi: int) -> bytes:
     ax1.set_xlabel("GD step k")
     ax1.set_title("‖ŷ(k) − y‖² / ‖e0‖²", fontsize=10)
     ax1.grid(alpha=0.3, which="both")
-    ms, obs, th, path = [], [], [], []
+    ms: list[int] = []
+    obs_l: list[float | None] = []
+    th_l: list[float | None] = []
+    path_l: list[float | None] = []
     for r in runs:
         rates = r.record.get("rates") or {}
         ms.append(r.m)
-        obs.append(_num(rates.get("observed_rate")))
-        th.append(_num(rates.get("theory_rate")))
-        path.append(_num(rates.get("path_rate")))
+        obs_l.append(_num(rates.get("observed_rate")))
+        th_l.append(_num(rates.get("theory_rate")))
+        path_l.append(_num(rates.get("path_rate")))
 
     def dec(vals: list[float | None]) -> np.ndarray:
         return np.array([np.nan if v is None else 1 - v for v in vals], dtype=float)
 
     plotted = False
-    for vals, lab, mk, col in ((obs, "observed (fit)", "o", "tab:blue"),
-                               (path, "path: α·min λ_min(H)", "s", "tab:green"),
-                               (th, "theorem: αλ0/2", "^", "k")):
+    for vals, lab, mk, col in ((obs_l, "observed (fit)", "o", "tab:blue"),
+                               (path_l, "path: α·min λ_min(H)", "s", "tab:green"),
+                               (th_l, "theorem: αλ0/2", "^", "k")):
         yv = dec(vals)
         ok = np.isfinite(yv) & (yv > 0)
         if ok.any():
@@ -1232,12 +1235,12 @@ def _blocks(s: Mapping[str, Any]) -> list[Any]:
         rows = []
         for b in btab:
             hid = ", ".join(b.get("hidden") or []) or "—"
-            vals = tuple(fmt(b["values"].get(str(m))) for m in widths)
+            bvals = tuple(fmt(b["values"].get(str(m))) for m in widths)
             lab = str(b.get("label") or "")
             if b.get("value_at"):
                 lab += f" (value at the {b['value_at']})"
             rows.append((_Code(str(b["name"])), lab,
-                         _Math(str(b.get("latex") or "")), *vals, str(b.get("provenance")), hid))
+                         _Math(str(b.get("latex") or "")), *bvals, str(b.get("provenance")), hid))
         B.append(_Table(("name", "label", "formula", *mcols, "provenance", "hidden"), tuple(rows)))
 
     # ---------------------------------------------------------------- assumptions

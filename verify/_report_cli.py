@@ -221,8 +221,8 @@ def compute_findings(record: Mapping[str, Any], params: Mapping[str, Any], datas
     from ._network import ImplicitNetwork
 
     cfg = record.get("config") or {}
-    m = int(cfg.get("m"))
-    gamma = float(cfg.get("gamma"))
+    m = int(cfg["m"])
+    gamma = float(cfg["gamma"])
     out: dict[str, Any] = {"m": m, "checked": False}
     need = ("A", "W", "u", "v")
     if any(k not in params for k in need):
@@ -371,13 +371,23 @@ def _notes(runs: Sequence[Any], made_here: bool, wall: float | None) -> tuple[st
     data = rec.get("data") or {}
     if data.get("notes"):
         notes.append("Data: " + "; ".join(str(x) for x in data["notes"]) + ".")
-    if made_here:
+    n = data.get("n")
+    ms = [r.m for r in runs]
+    if n:
+        ratios = [m / n for m in ms]
+        same = sorted(ratios) == [m / _PAPER_N for m in _PAPER_WIDTHS]
+        env = rec.get("environment") or {}
+        thr = env.get("torch_threads")
         notes.append(
-            "Scale: the paper's experiment (n = 1000, d = 784, widths up to 4000, 1000 epochs, "
-            "four data sets) is far too large for a quick CPU check. This report keeps the "
-            "paper's width-to-sample ratios where the default sizes are used and runs "
-            f"{rec.get('steps_done')} full-batch GD steps per width"
-            + (f"; the whole command took {fmt(wall, 3)} s" if wall is not None else "") + ".")
+            "Scale: the paper's experiment (n = 1000, d = 784, widths 500–4000, 1000 epochs, "
+            "four data sets) is far too large for a quick CPU check. "
+            + (f"This report keeps the paper's width-to-sample ratios m/n ∈ {{½, 1, 2, 4}} with "
+               f"n = {n} instead of 1000" if same else
+               f"This report uses m/n ∈ {{{', '.join(f'{x:g}' for x in ratios)}}} with n = {n}")
+            + f", and runs {rec.get('steps_done')} full-batch GD steps per width"
+            + (f"; the whole command took {fmt(wall, 3)} s on {env.get('device_name', 'this CPU')}"
+               + (f" with {thr} torch thread{'s' if thr != 1 else ''}" if thr else "")
+               if made_here and wall is not None else "") + ".")
     sc = [(r.m, (r.record.get("step_check") or {})) for r in runs]
     sc = [(m, s) for m, s in sc if s.get("alpha_lambda_max_H0") is not None]
     if sc:
