@@ -430,7 +430,9 @@ def fit_rates(
     the recorded steps; ``observed_rate = r`` (per GD step).  Fit range ``[k0, k1]``: from the
     first recorded step up to the last one *before* the first recorded step whose residual is
     non-finite, non-positive or below ``floor_rel · residual_sq(0)`` (float64 round-off floor),
-    NaN entries skipped.  Fewer than two points → ``None``.
+    NaN entries skipped.  Fewer than two points → ``None``.  The decay is usually not
+    geometric (the fast eigen-directions of H die out first), so ``observed_rate_tail`` repeats
+    the fit over the second half of the range (``fit_range_tail``): the late-time rate.
 
     **Theory** (per step): GD ``1 − αλ0/2`` [G22 Lemma 3.6(vi)]; GF ``exp(−αλ0)``, the per-step
     factor of ``exp(−λ0 t)`` at ``t = kα`` [Lemma 3.5(vi)].
@@ -476,6 +478,10 @@ def fit_rates(
         out["fit_range"] = [int(k[0]), int(k[-1])]
         out["fit_points"] = int(idx.size)
         out["observed_log_rate"] = slope
+        half = idx[k >= 0.5 * (k[0] + k[-1])]
+        if half.size >= 2:  # the late-time rate (fast modes have died out by then)
+            out["observed_rate_tail"] = float(math.exp(float(np.polyfit(steps[half], np.log(r[half]), 1)[0])))
+            out["fit_range_tail"] = [int(steps[half[0]]), int(steps[half[-1]])]
     lam = np.asarray(trace.get("lambda_min_H", np.full(r.shape, np.nan)), dtype=np.float64)
     if out["fit_range"] is not None:
         k0, k1 = out["fit_range"]

@@ -307,9 +307,13 @@ def main(args: argparse.Namespace) -> int:
     print(format_verdict_table(rec["verdicts"]))
     r = rec["rates"]
     print()
-    print(f"rates per step of ‖ŷ − y‖²: observed {_fmt(r.get('observed_rate'))} "
-          f"(fit over steps {r.get('fit_range')}), theory {r.get('theory_formula')} = "
-          f"{_fmt(r.get('theory_rate'))}, path {r.get('path_formula')} = {_fmt(r.get('path_rate'))}; "
-          f"tighter valid prediction: {r.get('tighter')}")
+
+    def rate(x: Any) -> str:
+        return "—" if x is None else f"{x:.8g} (1 − {_fmt(1 - x)})"
+
+    print(f"rates per step of ‖ŷ − y‖²: observed {rate(r.get('observed_rate'))} over steps "
+          f"{r.get('fit_range')}, late {rate(r.get('observed_rate_tail'))}; theory "
+          f"{r.get('theory_formula')} = {rate(r.get('theory_rate'))}; path {r.get('path_formula')} = "
+          f"{rate(r.get('path_rate'))}; tighter valid prediction: {r.get('tighter')}")
     print(f"record: {out / 'record.json'}")
     return 0

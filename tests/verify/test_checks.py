@@ -159,6 +159,7 @@ def test_fit_rates_exact_geometric():
     assert r["path_rate"] == pytest.approx(1 - 0.1 * 0.5)
     assert r["path_rate_geomean"] == pytest.approx(r["path_rate"])
     assert r["fit_range"] == [0, 48]
+    assert r["observed_rate_tail"] == pytest.approx(q, rel=1e-12) and r["fit_range_tail"] == [24, 48]
     # both predictions are ≥ the observed 0.9: valid; the path one (0.95) is closer
     assert r["theory_valid"] and r["path_valid"] and r["tighter"] == "path"
     assert 0 < r["theory_efficiency"] < r["path_efficiency"] <= 1
