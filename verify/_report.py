@@ -357,6 +357,7 @@ def _run_summary(run: ReportRun) -> dict[str, Any]:
         "verdicts": [dict(v) for v in run.verdicts()],
         "extras": dict(run.extras),
         "recorded_steps": int(np.asarray(tr.get("step", [])).size),
+        "command": rec.get("command"),
     }
 
 
@@ -1205,6 +1206,10 @@ def _blocks(s: Mapping[str, Any]) -> list[Any]:
                     tuple((str(m), str(r.get("status")), fmt(r.get("steps_done")),
                            fmt(r.get("wall_time_s"), 3), fmt(cfg.get("seed")),
                            _Code(r.get("run_dir") or "—")) for m, cfg, r in run_cmds)))
+    cmds = [(r["m"], r.get("command")) for r in runs if r.get("command")]
+    if cmds and any(c != s.get("command") for _, c in cmds):
+        B.append(_P("The runs were made by:"))
+        B.append(_Pre("\n".join(f"# m = {m}\n{c}" for m, c in cmds)))
 
     # ---------------------------------------------------------------- constants
     B.append(_H(2, "Constants and bounds", "constants"))

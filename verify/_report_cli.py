@@ -105,7 +105,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--widths", default=",".join(str(w) for w in d["widths"]),
                    help="comma-separated widths m (default: %(default)s)")
     p.add_argument("--gamma", type=float, default=d["gamma"], help="fixed scale γ (default: %(default)s)")
-    p.add_argument("--step", type=float, default=d["step"], help="GD step size α (default: %(default)s)")
+    p.add_argument("--step", default=str(d["step"]),
+                   help="GD step size α, the same at every width (default: %(default)s), or "
+                        "'auto' = 1/λ_max(H(0)) per width")
     p.add_argument("--steps", type=int, default=d["steps"], help="GD steps per width (default: %(default)s)")
     p.add_argument("--seed", type=int, default=d["seed"], help="initialisation and data seed (default: %(default)s)")
     p.add_argument("--device", default=d["device"], help="cpu (default), cuda, cuda:N or auto")
@@ -154,7 +156,7 @@ def _reproduce_command(args: argparse.Namespace, out: Path) -> str:
         if args.n is not None or args.data in ("digits", "synthetic"):
             parts += ["--n", str(args.n if args.n is not None else DEFAULTS["n"])]
         parts += ["--widths", ",".join(str(w) for w in _widths(args.widths)),
-                  "--gamma", repr(float(args.gamma)), "--step", repr(float(args.step)),
+                  "--gamma", repr(float(args.gamma)), "--step", _step_text(args.step),
                   "--steps", str(args.steps), "--seed", str(args.seed), "--device", args.device]
         if args.dtype != DEFAULTS["dtype"]:
             parts += ["--dtype", args.dtype]
@@ -164,6 +166,22 @@ def _reproduce_command(args: argparse.Namespace, out: Path) -> str:
         parts += ["--dpi", str(args.dpi)]
     parts += ["--out", str(out)]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+def _step_text(step: Any) -> str:
+    return "auto" if str(step).lower() == "auto" else repr(_step_value(step))
+
+
+def _step_value(step: Any) -> float:
+    try:
+        a = float(step)
+    except (TypeError, ValueError):
+        raise invalid("step", step, "expected a positive number or 'auto'",
+                      "use e.g. --step 0.005 or --step auto") from None
+    if not (math.isfinite(a) and a > 0):
+        raise invalid("step", step, "the step size must be positive and finite",
+                      "use e.g. --step 0.005")
+    return a
 
 
 def _load_data(spec: str, n: int | None, seed: int, *, test: bool = True) -> Any:
@@ -183,15 +201,20 @@ def _data_for_record(record: Mapping[str, Any]) -> Any:
 
     data = record.get("data") or {}
     name = data.get("name")
-    seed = data.get("seed") or 0
+    seed = int(data.get("seed") or 0)
+    perturb = bool(data.get("perturbed_pairs"))
     if name == "digits":
-        return load_dataset("digits", n=int(data["n"]), seed=int(seed))
+        n_all = int(data["n"]) + int(data.get("n_test") or 0)
+        return load_dataset("digits", n=int(data["n"]), seed=seed, perturb_parallel=perturb,
+                            test_fraction=(int(data.get("n_test") or 0) / 360
+                                           if n_all <= 360 else 0.5))
     if name == "synthetic":
-        return load_dataset("synthetic", n=int(data["n"]), d=int(data["d"]), seed=int(seed),
-                            n_test=int(data.get("n_test") or 0))
+        return load_dataset("synthetic", n=int(data["n"]), d=int(data["d"]), seed=seed,
+                            n_test=int(data.get("n_test") or 0), perturb_parallel=perturb)
     src = data.get("source")
     if src and Path(str(src)).is_file():
-        return load_dataset(str(src))
+        return load_dataset(str(src), normalise=bool(data.get("unit_norm_normalised")),
+                            perturb_parallel=perturb, seed=seed)
     return None
 
 
@@ -455,8 +478,15 @@ def _run_one(ds: Any, args: argparse.Namespace, m: int, run_dir: Path, command: 
     from ._gd import RunConfig, run_gd
 
     mode = "gf" if args.theorem == "g22-gf" else "gd"
-    cfg = RunConfig(m=m, gamma=float(args.gamma), step=float(args.step), steps=int(args.steps),
-                    seed=int(args.seed), mode=mode, device=args.device, dtype=args.dtype)
+    auto = str(args.step).lower() == "auto"
+    cfg = RunConfig(m=m, gamma=float(args.gamma), step=1.0 if auto else _step_value(args.step),
+                    steps=int(args.steps), seed=int(args.seed), mode=mode, device=args.device,
+                    dtype=args.dtype)
+    if auto:
+        from ._run_cli import auto_step
+
+        cfg = cfg.replace(step=auto_step(ds, cfg))
+        log(f"m = {m}: --step auto: α = 1/λ_max(H(0)) = {cfg.step:.6g}")
     return run_gd(ds, config=cfg, out_dir=run_dir, progress=not args.quiet, command=command)
 
 
@@ -485,6 +515,16 @@ def main(args: argparse.Namespace) -> int:
         raise invalid("dpi", args.dpi, "out of range", "use e.g. --dpi 80")
     if args.threads is not None and args.threads < 1:
         raise invalid("threads", args.threads, "must be ≥ 1", "use e.g. --threads 1")
+    if not args.from_dirs:  # validate everything before any work
+        _widths(args.widths)
+        _step_text(args.step)
+        if args.steps < 1:
+            raise invalid("steps", args.steps, "must be ≥ 1", "use e.g. --steps 300")
+    else:
+        for d in args.from_dirs:
+            if not (Path(d) / "record.json").is_file():
+                raise invalid("from", d, "has no record.json",
+                              "pass run directories written by 'implicit-verify run' or a report")
     out = Path(args.out) if args.out else _default_out(args.theorem, str(args.data))
     if out.exists() and not args.force:
         raise invalid("out", str(out), "already exists",
@@ -570,8 +610,6 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
             made_here = False
         else:
             widths = _widths(args.widths)
-            if args.steps < 1:
-                raise invalid("steps", args.steps, "must be ≥ 1", "use e.g. --steps 200")
             ds = _load_data(str(args.data), args.n, int(args.seed))
             log(f"data: {ds.name}, n = {ds.n}, d = {ds.d}, n_test = {ds.n_test}; "
                 f"widths {', '.join(map(str, widths))}; {args.steps} steps each "
@@ -598,8 +636,10 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
         _write_files(stage, files)
         _commit(stage, out, bool(args.force))
     except BaseException:
-        if not args.quiet:
-            print(f"[implicit-verify report] interrupted; partial output left in {stage}",
+        if not runs:  # nothing finished: leave nothing behind
+            shutil.rmtree(stage, ignore_errors=True)
+        elif not args.quiet:
+            print(f"[implicit-verify report] stopped; the finished runs are in {stage}/runs",
                   file=sys.stderr)
         raise
     if not args.quiet:

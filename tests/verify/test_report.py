@@ -377,20 +377,10 @@ def test_render_from_saved_records(saved_runs):
 
 
 def _cli(argv):
-    """``implicit-verify`` with the report sub-command (the full dispatcher when available)."""
-    import argparse
+    """``implicit-verify`` (the dispatcher of verify/cli.py) with ``argv``; exit status."""
+    from verify.cli import main
 
-    try:
-        from verify.cli import main
-
-        return main(argv)
-    except ImportError:  # sibling sub-commands not installed yet
-        from verify import _report_cli
-
-        p = argparse.ArgumentParser(prog="implicit-verify")
-        _report_cli.add_parser(p.add_subparsers(dest="command"))
-        a = p.parse_args(argv)
-        return a.func(a)
+    return main(argv)
 
 
 def test_cli_smoke_run_and_rerender(tmp_path, capsys):
@@ -410,17 +400,10 @@ def test_cli_smoke_run_and_rerender(tmp_path, capsys):
     assert f1[0]["value"]["rel_err_printed_vs_jacobian"] > 1e-3
     assert not list(tmp_path.glob(".rep.partial-*"))  # staging directory renamed away
     # never overwrite without --force
-    from bounds import InvalidArgument
-
-    with pytest.raises(InvalidArgument, match="out"):
-        import argparse
-
-        from verify import _report_cli
-
-        p = argparse.ArgumentParser()
-        _report_cli.add_parser(p.add_subparsers())
-        a = p.parse_args(argv)
-        _report_cli.main(a)
+    capsys.readouterr()
+    assert _cli(argv) == 2
+    err = capsys.readouterr().err
+    assert "out=" in err and "--force" in err
     # re-render from the saved runs, no re-run
     out2 = tmp_path / "rep2"
     assert _cli(["report", "--from", str(out / "runs/m8"), str(out / "runs/m16"),
@@ -432,3 +415,13 @@ def test_cli_smoke_run_and_rerender(tmp_path, capsys):
     # --force replaces
     assert _cli([*argv, "--force", "--format", "json"]) == 0
     assert not (out / "report.md").exists() and (out / "summary.json").is_file()
+
+
+@pytest.mark.parametrize("opt,value", [("--widths", "8,x"), ("--widths", "8,8"), ("--step", "-1"),
+                                       ("--step", "fast"), ("--format", "pdf"), ("--steps", "0")])
+def test_cli_rejects_bad_options_before_any_work(tmp_path, capsys, opt, value):
+    out = tmp_path / "rep"
+    assert _cli(["report", opt, value, "--out", str(out), "--quiet"]) == 2
+    assert f"{opt.lstrip('-')}=" in capsys.readouterr().err
+    assert not out.exists()
+    assert not list(tmp_path.iterdir())  # no staging directory left behind
