@@ -246,7 +246,9 @@ def _iterate(
         fx = F(x)
         g = fx - x
         res = float(torch.linalg.vector_norm(g)) / scale
-        if not math.isfinite(res) or not bool(torch.isfinite(fx).all()):
+        # A non-finite entry of fx (or x) makes ‖fx − x‖ inf or NaN, so the residual alone
+        # detects it without a separate pass over the array.
+        if not math.isfinite(res):
             history.append(float("nan"))
             return fx, SolveStatus.NONFINITE, it, float("nan"), tuple(history)
         history.append(res)
@@ -296,6 +298,7 @@ def solve_forward(
     throw: bool = False,
     anderson_memory: int = 5,
     anderson_reg: float = 1e-12,
+    contraction: float | None = None,
 ) -> SolveResult:
     """Solve ``Z = σ(γ̃ Z Aᵀ + Φ)`` for all rows at once.
 
@@ -309,6 +312,8 @@ def solve_forward(
         max_iter: iteration cap.
         z0: start point (default 0, as in the paper), shape (n, m) like ``Phi``.
         throw: raise :class:`~bounds.SolverError` instead of returning a failed status.
+        contraction: ``γ̃‖A‖₂`` when the caller already has it (saves one SVD per solve; it
+            is only reported, never used to decide convergence).
 
     Raises:
         InvalidArgument: wrong shapes/dtypes/devices, ``gamma_tilde`` not positive and finite,
@@ -329,7 +334,7 @@ def solve_forward(
         A = A.detach()
         Phi = Phi.detach()
         At = A.T
-        rho = contraction_factor(A, gamma_tilde)
+        rho = contraction_factor(A, gamma_tilde) if contraction is None else float(contraction)
 
         def F(Z: torch.Tensor) -> torch.Tensor:
             return torch.relu(gamma_tilde * (Z @ At) + Phi)
@@ -362,6 +367,7 @@ def solve_adjoint(
     throw: bool = False,
     anderson_memory: int = 5,
     anderson_reg: float = 1e-12,
+    contraction: float | None = None,
 ) -> SolveResult:
     """Solve ``B = D ∘ (R + γ̃ B A)`` (rows: ``b_i = D_i (r_i + γ̃ Aᵀ b_i)``).
 
@@ -371,7 +377,7 @@ def solve_adjoint(
             (n, m) matrix of per-row right-hand sides (vector-Jacobian products).
         D: (n, m) activation pattern ``σ'(γ̃ Z Aᵀ + Φ)`` as 0/1 entries.
         gamma_tilde: ``γ/√m``.
-        method, tol, max_iter, throw: as in :func:`solve_forward` (``tol=None``: dtype default).
+        method, tol, max_iter, throw, contraction: as in :func:`solve_forward`.
     """
     _check_common(tol, max_iter, method)
     if not isinstance(D, torch.Tensor):
@@ -396,7 +402,7 @@ def solve_adjoint(
         R = rhs.detach()
         if R.ndim == 1:
             R = R.unsqueeze(0).expand_as(D)
-        rho = contraction_factor(A, gamma_tilde)
+        rho = contraction_factor(A, gamma_tilde) if contraction is None else float(contraction)
         if not _all_finite(A, D, R):
             return _nonfinite_result(D, method, rho, "adjoint", tol, throw)
         DR = D * R

@@ -132,7 +132,7 @@ class ImplicitNetwork(torch.nn.Module):
         tensors = {}
         for name, val in (("A", A), ("W", W), ("u", u), ("v", v)):
             if not isinstance(val, torch.Tensor):
-                val = torch.as_tensor(np.asarray(val, dtype=np.float64))
+                val = torch.tensor(np.asarray(val, dtype=np.float64))
             tensors[name] = val.detach().clone()
         A_, W_, u_, v_ = tensors["A"], tensors["W"], tensors["u"], tensors["v"]
         if A_.ndim != 2 or A_.shape[0] != A_.shape[1]:
@@ -240,7 +240,7 @@ class ImplicitNetwork(torch.nn.Module):
                 raise invalid("params", sorted(params), f"missing {k!r}", "pass a dict with keys A, W, u, v")
             cur = getattr(self, k)
             val = params[k]
-            val = torch.as_tensor(np.asarray(val.detach().cpu() if isinstance(val, torch.Tensor) else val,
+            val = torch.tensor(np.asarray(val.detach().cpu() if isinstance(val, torch.Tensor) else val,
                                              dtype=np.float64)).to(dtype=cur.dtype, device=cur.device)
             if val.shape != cur.shape:
                 raise invalid(f"params[{k!r}]", f"shape {tuple(val.shape)}", f"expected {tuple(cur.shape)}",
@@ -288,12 +288,13 @@ class ImplicitNetwork(torch.nn.Module):
             pre_W = X @ W.T
             Phi = torch.relu(pre_W) / math.sqrt(self.m)
             E = (pre_W > 0).to(self.dtype)
+            rho = contraction_factor(A, self.gamma_tilde)  # one SVD, shared by both solves
             fopts = {**self.solver_opts["forward"], "throw": False}
-            fwd = solve_forward(A, Phi, self.gamma_tilde, z0=z0, **fopts)
+            fwd = solve_forward(A, Phi, self.gamma_tilde, z0=z0, contraction=rho, **fopts)
             Z = fwd.value
             D = ((self.gamma_tilde * (Z @ A.T) + Phi) > 0).to(self.dtype)
             aopts = {**self.solver_opts["adjoint"], "throw": False}
-            adj = solve_adjoint(A, u, D, self.gamma_tilde, **aopts)
+            adj = solve_adjoint(A, u, D, self.gamma_tilde, contraction=rho, **aopts)
             yhat = Z @ u + Phi @ v
             e = yhat - y
             loss = 0.5 * float(torch.sum(e * e))

@@ -115,7 +115,7 @@ def _to_tensor(value: Any, name: str, dtype: torch.dtype, device: torch.device) 
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise invalid(name, type(value).__name__, "cannot be read as a float array", "pass a numpy array or tensor") from None
-    return torch.as_tensor(arr, dtype=dtype, device=device)
+    return torch.tensor(arr, dtype=dtype, device=device)  # copies: read-only arrays are fine
 
 
 def as_data_tensor(X: Any, d: int, dtype: torch.dtype, device: torch.device, name: str = "X") -> torch.Tensor:
