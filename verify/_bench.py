@@ -53,6 +53,9 @@ __all__ = [
     "bench_solver",
     "bench_step",
     "parse_sizes",
+    "format_gram",
+    "format_solver",
+    "format_step",
     "add_parser",
     "DEFAULT_SIZES",
 ]
