@@ -193,7 +193,11 @@ def gram_infinity_mc(
     X = validate_X(X)
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
         raise invalid("samples", samples, "must be an integer ≥ 2", "e.g. samples=100_000")
-    if not (0.0 < float(level) < 1.0):
+    try:
+        level_f = float(level)
+    except (TypeError, ValueError):
+        raise invalid("level", level, "expected a number in (0, 1)", "e.g. level=0.99") from None
+    if isinstance(level, bool) or not (0.0 < level_f < 1.0):
         raise invalid("level", level, "must lie in (0, 1)", "e.g. level=0.99")
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise invalid("batch", batch, "must be a positive integer", "e.g. batch=4096")

@@ -139,11 +139,21 @@ def predicted_iterations(rho: float, tol: float) -> int:
     the paper's ``‖z^p − z*‖ ≤ ρ^p ‖φ‖/(1−ρ)`` [G22 Lemma 2.2] applied to the residual.)
     ``ρ = 0`` (``A = 0``: the map is constant) gives 2. Returns -1 when ``ρ ∉ [0, 1)`` (no
     guarantee).
+
+    Raises:
+        InvalidArgument: ``tol`` not in (0, 1) or ``rho`` negative / NaN / not a number.
     """
-    if not (0.0 <= rho < 1.0):
+    for name, val in (("rho", rho), ("tol", tol)):
+        if isinstance(val, bool) or not isinstance(val, (int, float, np.floating, np.integer)):
+            raise invalid(name, val, "expected a number", "pass rho = γ̃‖A‖₂ ≥ 0 and tol in (0, 1)")
+    if not (math.isfinite(tol) and 0.0 < tol < 1.0):
+        raise invalid("tol", tol, "must be a float in (0, 1)", "use e.g. tol=1e-12")
+    if math.isnan(rho) or rho < 0.0:
+        raise invalid("rho", rho, "must be a non-negative number", "pass rho = γ̃‖A‖₂")
+    if rho >= 1.0:
         return -1
     if rho == 0.0:
-        return 2 if tol < 1.0 else 1
+        return 2
     return 1 + max(0, math.ceil(math.log(tol) / math.log(rho)))
 
 
@@ -436,7 +446,16 @@ def solve_forward_direct(
     semismooth Newton iteration); if that cycles, all ``2^m`` patterns are enumerated (``m ≤
     enumerate_up_to``) and the consistent one is returned. The solution is consistent when
     ``z = D(γ̃Az + φ)`` and the pre-activation is ``> 0`` on D and ``≤ 0`` off D.
+
+    Raises:
+        InvalidArgument: malformed ``A``/``Phi``/``gamma_tilde``, non-finite operands, or a
+            pattern cycle with ``m > enumerate_up_to``.
     """
+    A, Phi = _check_operands(A, Phi, "Phi")
+    gamma_tilde = _check_gamma_tilde(gamma_tilde)
+    if not _all_finite(A, Phi):
+        raise invalid("Phi", "tensor with non-finite entries", "the direct solve needs finite operands",
+                      "pass finite A and Phi")
     with torch.no_grad():
         A64 = A.detach().to(torch.float64).cpu()
         P64 = Phi.detach().to(torch.float64).cpu()

@@ -132,7 +132,11 @@ class ImplicitNetwork(torch.nn.Module):
         tensors = {}
         for name, val in (("A", A), ("W", W), ("u", u), ("v", v)):
             if not isinstance(val, torch.Tensor):
-                val = torch.tensor(np.asarray(val, dtype=np.float64))
+                try:
+                    val = torch.tensor(np.asarray(val, dtype=np.float64))
+                except (TypeError, ValueError):
+                    raise invalid(name, type(val).__name__, "cannot be read as a float array",
+                                  "pass a numpy array or torch tensor of numbers") from None
             tensors[name] = val.detach().clone()
         A_, W_, u_, v_ = tensors["A"], tensors["W"], tensors["u"], tensors["v"]
         if A_.ndim != 2 or A_.shape[0] != A_.shape[1]:
@@ -308,6 +312,12 @@ def implicit_gradients(net: ImplicitNetwork, X: Any, y: Any, state: NetState | N
     Raises :class:`~bounds.SolverError` if a solve failed (a gradient from an unconverged
     equilibrium would be meaningless).
     """
+    if not isinstance(net, ImplicitNetwork):
+        raise invalid("net", type(net).__name__, "expected a verify.ImplicitNetwork",
+                      "build one with verify.ImplicitNetwork.init(m, d, gamma, seed)")
+    if state is not None and not isinstance(state, NetState):
+        raise invalid("state", type(state).__name__, "expected a verify.NetState or None",
+                      "pass net.state(X, y) or leave state=None")
     st = state if state is not None else net.state(X, y)
     st.fwd.raise_if_failed()
     st.adj.raise_if_failed()
