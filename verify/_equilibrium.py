@@ -141,17 +141,17 @@ def predicted_iterations(rho: float, tol: float) -> int:
     guarantee).
 
     Raises:
-        InvalidArgument: ``tol`` not in (0, 1) or ``rho`` negative / NaN / not a number.
+        InvalidArgument: ``tol`` not in (0, 1) or ``rho`` negative / not a number.
     """
     for name, val in (("rho", rho), ("tol", tol)):
         if isinstance(val, bool) or not isinstance(val, (int, float, np.floating, np.integer)):
             raise invalid(name, val, "expected a number", "pass rho = γ̃‖A‖₂ ≥ 0 and tol in (0, 1)")
     if not (math.isfinite(tol) and 0.0 < tol < 1.0):
         raise invalid("tol", tol, "must be a float in (0, 1)", "use e.g. tol=1e-12")
-    if math.isnan(rho) or rho < 0.0:
+    if rho < 0.0:
         raise invalid("rho", rho, "must be a non-negative number", "pass rho = γ̃‖A‖₂")
-    if rho >= 1.0:
-        return -1
+    if math.isnan(rho) or rho >= 1.0:
+        return -1  # NaN: A was not finite (contraction_factor's convention); no guarantee
     if rho == 0.0:
         return 2
     return 1 + max(0, math.ceil(math.log(tol) / math.log(rho)))
