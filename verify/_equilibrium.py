@@ -501,6 +501,7 @@ def solve_forward_direct(
                     err = consistent(cand, phi)
                     if best is None or err < best[0]:
                         best = (err, cand)
+                assert best is not None  # m ≥ 1, so at least one pattern was tried
                 z = best[1]
             Z[i] = z
             worst = max(worst, consistent(z, phi))

@@ -492,9 +492,9 @@ def lambda_min_iterative(
                           "use method='lanczos' or lambda_min for tiny matrices")
         g = torch.Generator().manual_seed(seed)
         X0 = torch.randn(n, 1, generator=g, dtype=torch.float64).to(S.device)
-        w, V = torch.lobpcg(S, k=1, X=X0, largest=False, tol=tol,
-                            niter=max_iter if max_iter is not None else 1000)
-        lam, x = float(w[0]), V[:, 0]
+        wt, Vt = torch.lobpcg(S, k=1, X=X0, largest=False, tol=tol,
+                              niter=max_iter if max_iter is not None else 1000)
+        lam, x = float(wt[0]), Vt[:, 0]
     x = x / torch.linalg.vector_norm(x)
     lam = float(x @ (S @ x))  # Rayleigh quotient of the normalised vector
     residual = float(torch.linalg.vector_norm(S @ x - lam * x))

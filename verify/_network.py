@@ -205,7 +205,8 @@ class ImplicitNetwork(torch.nn.Module):
         W = torch.randn(m, d, generator=g, dtype=torch.float64)
         u = torch.randint(0, 2, (m,), generator=g).to(torch.float64) * 2 - 1
         v = torch.randint(0, 2, (m,), generator=g).to(torch.float64) * 2 - 1
-        return cls(*(t.to(device=dev, dtype=dt) for t in (A, W, u, v)), gamma, **kwargs)
+        A, W, u, v = (t.to(device=dev, dtype=dt) for t in (A, W, u, v))
+        return cls(A, W, u, v, gamma, **kwargs)
 
     # ---------------------------------------------------------------- properties
     @property
