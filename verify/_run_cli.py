@@ -76,7 +76,40 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     o.add_argument("--checkpoint-every", default=None, help="checkpoint interval in steps (default 1000)")
     p.add_argument("--list-observables", action="store_true", help="list the trace observables and exit")
     p.set_defaults(func=main)
+    _DEFAULTS.clear()
+    _DEFAULTS.update({a.dest: a.default for a in p._actions if a.dest not in ("help", "func")})
     return p
+
+
+# Parser defaults, to tell on --resume which options the user gave on the command line.
+_DEFAULTS: dict[str, Any] = {}
+# Options that may differ on resume (run_gd accepts a new budget / stopping rule / schedule);
+# everything else is taken from the run directory's saved options when not given again.
+_RESUME_FREE = ("steps", "target_loss", "checkpoint_every", "quiet", "resume", "force", "out",
+                "list_observables")
+_CLI_FILE = "cli_args.json"
+
+
+def _merge_saved_options(args: argparse.Namespace, out: Path) -> argparse.Namespace:
+    """On ``--resume``, fill every option the user did not give from ``out/cli_args.json``.
+
+    So ``implicit-verify run --out DIR --resume`` continues the run as it was started; an option
+    given again with a different value still reaches :func:`run_gd`, which refuses a changed
+    configuration with a message naming it. ``--steps`` not given means the saved budget.
+    """
+    from ._record import read_json
+
+    path = out / _CLI_FILE
+    if not path.exists():
+        return args
+    saved = read_json(path)
+    merged = vars(args).copy()
+    for key, value in saved.items():
+        if key in ("resume", "force", "out", "quiet", "list_observables") or key not in _DEFAULTS:
+            continue
+        if merged.get(key) == _DEFAULTS[key]:
+            merged[key] = value
+    return argparse.Namespace(**merged)
 
 
 # ---------------------------------------------------------------- parsing helpers
@@ -278,6 +311,8 @@ def main(args: argparse.Namespace) -> int:
     if args.list_observables:
         print(observables_table())
         return 0
+    if args.resume and args.out is not None:
+        args = _merge_saved_options(args, Path(args.out))
     cfg, auto = _config(args)
     out = Path(args.out) if args.out is not None else _default_out(args, cfg)
     if args.force and args.resume:
@@ -288,6 +323,11 @@ def main(args: argparse.Namespace) -> int:
     from ._record import check_writable_dir
 
     check_writable_dir(out, "--out")
+    if not args.resume:
+        from ._record import atomic_write_json
+
+        atomic_write_json(out / _CLI_FILE, {k: v for k, v in vars(args).items()
+                                            if k in _DEFAULTS and k not in _RESUME_FREE[3:]})
     if auto:
         cfg = cfg.replace(step=auto_step(ds, cfg))
         if not args.quiet:

@@ -159,3 +159,23 @@ def test_user_file_run(tmp_path, capsys):
     rec2 = json.loads((out2 / "record.json").read_text())
     assert next(v for v in rec2["verdicts"] if v["name"] == "data")["status"] == "holds"
     assert rec2["data"]["unit_norm_normalised"] is True
+
+
+def test_resume_with_only_out_takes_the_saved_options(tmp_path, capsys):
+    """`implicit-verify run --out DIR --resume` continues the run as it was started (the
+    README's form); a changed option that matters is still refused by run_gd."""
+    out = tmp_path / "run"
+    assert main(["run", *TINY, "--seed", "3", "--out", str(out)]) == 0
+    assert main(["run", "--out", str(out), "--resume", "--steps", "7", "--quiet"]) == 0
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["steps_done"] == 7 and rec["schedule"]["resumed_from"] == 4
+    assert rec["config"]["seed"] == 3 and rec["config"]["m"] == 16
+    # resumed = uninterrupted (bit-identical on CPU)
+    ref = tmp_path / "ref"
+    i = TINY.index("--steps")
+    assert main(["run", *TINY[:i + 1], "7", *TINY[i + 2:], "--seed", "3", "--out", str(ref)]) == 0
+    a, b = np.load(out / "params_final.npz"), np.load(ref / "params_final.npz")
+    assert all(np.array_equal(a[k], b[k]) for k in ("A", "W", "u", "v"))
+    capsys.readouterr()
+    assert main(["run", "--out", str(out), "--resume", "--m", "8", "--quiet"]) == 2
+    assert "m" in capsys.readouterr().err
