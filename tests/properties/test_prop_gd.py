@@ -9,7 +9,7 @@ step ``α = step_max(λ0, n) = λ0/n²``. The run's own verdicts confirm that th
 assumptions and conditions hold (otherwise the example is discarded with ``assume``) — except
 the proof's explicit width (8192·…, millions of units), which is out of reach and reported.
 
-Fast tier: one sample (n = 1, where the width is ~10²); slow tier: n = 2 (m ~ 1.5·10³).
+Fast tier: one sample (n = 1, where the width is ~10²); slow tier: n = 2 (m ~ 10³).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import Phase, assume, given, settings
 from hypothesis import strategies as st
 from strategies import labels, seeds, unit_data
 
@@ -30,7 +30,9 @@ _EXPLICIT = ("width_lemma36_explicit",)
 # Claims asserted. Left out on purpose, and reported instead: (ii)/(iii) fail at k = 0 whenever
 # √m > 32c√n‖e0‖/λ0 (known issue 3), and the proof-internal W_move ≤ R is often violated at
 # the default-constant width, which is ~10⁴ times below the explicit width that implies it.
-_M_CAP_SLOW = 2000
+_M_CAP_SLOW = 1000
+# a shrink would re-run GD dozens of times (minutes each): report the first failing example
+_NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 _MAIN_CLAIMS = ("lemma36_i", "lemma36_iv", "lemma36_v", "lemma36_vi", "contraction")
 
 
@@ -93,19 +95,20 @@ def test_gd_converges_at_theorem_rate_single_sample(X, y, seed, delta):
 
 
 @pytest.mark.slow
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=2, deadline=None, phases=_NO_SHRINK)
 @given(
-    X=unit_data(n=2, d=st.integers(2, 4), max_cos=0.5),
+    X=unit_data(n=2, d=st.integers(2, 4), max_cos=0.2),
     data=st.data(),
     seed=seeds(),
 )
 def test_gd_converges_at_theorem_rate_slow(X, data, seed):
-    """G22 Theorem 3.2 / Lemma 3.6 (n = 2, pairs ≥ 60° apart, so that the printed width is
-    ~1.5·10³ ≤ the cost cap 2000; n = 3 already needs ~10⁴): as the fast test, and the lemma's
+    """G22 Theorem 3.2 / Lemma 3.6 (n = 2, nearly orthogonal pairs, so that 1.25× the printed
+    width is ≲ 10³ ≤ the cost cap 1000 — each GD step costs m×m SVDs; n = 3 already needs
+    ~10⁴): as the fast test, and the lemma's
     claims (i), (iv), (v), (vi), the contraction ``γ̃‖A‖ ≤ ½`` and ``λ_min(H), λ_min(K) ≥ λ0/2``
     are not violated."""
     y = data.draw(labels(X.shape[0]), label="y")
-    cfg, _ = _configure(X, y, 0.1, seed, steps=40)
+    cfg, _ = _configure(X, y, 0.1, seed, steps=15, margin=1.25)
     assume(cfg.m <= _M_CAP_SLOW)  # cost cap (an m×m A per step), not a narrowing of the claim
     res, v = _check_run(X, y, cfg)
     for name in _MAIN_CLAIMS + ("lambda_min_H", "lambda_min_K"):

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from strategies import unit_data
@@ -81,7 +81,7 @@ def test_lemma33_event_frequency_at_library_width(name, delta):
 
 
 @pytest.mark.slow
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=8, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate))
 @given(
     X=unit_data(min_n=2),
     delta=st.sampled_from([0.2, 0.1, 0.05]),
