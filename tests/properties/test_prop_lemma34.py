@@ -72,7 +72,7 @@ def _adversary(X, W0, G0, Delta, radius, goal, steps=15):
     return D
 
 
-@settings(max_examples=25)
+@settings(max_examples=80)
 @given(
     X=unit_data(min_n=2),
     m=st.integers(16, 256),
@@ -116,7 +116,7 @@ def test_lemma34_lambda_min_stays_above_half_lambda0(X, m, w_seed, dir_seed, c_f
     assert lmin >= lam0 / 2 - tol, (lmin, lam0 / 2)
 
 
-@settings(max_examples=25)
+@settings(max_examples=80)
 @given(
     X=unit_data(min_n=1),
     m=st.integers(4, 256),

@@ -98,7 +98,7 @@ def test_fixed_point_unique_from_any_start(X, m, seed, frac, start_seed, start_s
     assert float(torch.linalg.vector_norm(F - Z0)) <= r0.residual * s + 1e3 * EPS * (s + 1)
 
 
-@settings(max_examples=50)
+@settings(max_examples=100)
 @given(data=st.data(), m=st.integers(1, 10), gamma=st.floats(1e-3, 0.999))
 def test_sigma_min_lower_bound_any_pattern(data, m, gamma):
     """G22 Lemma 2.3(ii): for ANY activation pattern D (a 0/1 diagonal),
