@@ -455,12 +455,17 @@ def fit_rates(
     out: dict[str, Any] = {"observed_rate": None, "theory_rate": None, "path_rate": None,
                            "path_rate_geomean": None, "fit_range": None, "fit_points": 0,
                            "tighter": None, "mode": mode}
+    # The theorem's per-step factor is read off the spec's claim (vi) bound (written once, in
+    # sympy): bound(one step) / bound(0) with ‖e0‖ = 1, i.e. 1 − αλ0/2 (GD) or e^{−αλ0} (GF).
+    from bounds import g22_spec
+
+    res_bound = g22_spec("gf" if mode == "gf" else "gd").bound("residual_sq_max")
+    one_step = {"alpha": alpha, "lambda0": lambda0, "e0_norm": 1.0, "k": 1.0, "t": alpha}
+    out["theory_rate"] = float(res_bound.evaluate(**one_step))
     if mode == "gf":
-        out["theory_rate"] = float(math.exp(-alpha * lambda0))
         out["theory_formula"] = "exp(-alpha*lambda0)"
         out["path_formula"] = "exp(-2*alpha*lambda_min(H))"
     else:
-        out["theory_rate"] = float(1.0 - alpha * lambda0 / 2.0)
         out["theory_formula"] = "1 - alpha*lambda0/2"
         out["path_formula"] = "1 - alpha*lambda_min(H)"
     if r.size == 0 or not np.isfinite(r[0]) or r[0] <= 0:
