@@ -2,11 +2,12 @@
 gradient descent, verdicts and reports.  Builds on :mod:`bounds`."""
 
 from bounds._errors import InvalidArgument, SolverError, VerifyError
-
-from . import _gram as gram
-from ._checks import Verdict, check_spec, fit_rates, slack_tol
-from ._data import Dataset, load_dataset
-from ._equilibrium import (
+from verify.cli.report import compute_findings, make_report
+from verify.experiment.checks import Verdict, check_spec, fit_rates, slack_tol
+from verify.experiment.data import Dataset, load_dataset
+from verify.experiment.gd import OBSERVABLES, Observable, RunConfig, RunResult, load_run, run_gd
+from verify.model import gram
+from verify.model.equilibrium import (
     SolveResult,
     SolveStatus,
     contraction_factor,
@@ -15,8 +16,7 @@ from ._equilibrium import (
     solve_forward,
     solve_forward_direct,
 )
-from ._gd import OBSERVABLES, Observable, RunConfig, RunResult, load_run, run_gd
-from ._gram import (
+from verify.model.gram import (
     EigResult,
     GramBlocks,
     PaperVariant,
@@ -28,10 +28,9 @@ from ._gram import (
     paper_eq14_as_printed,
     paper_eq16_as_printed,
 )
-from ._network import ImplicitNetwork, NetState, implicit_gradients
-from ._report import ReportMeta, ReportRun, build_summary, render_report
-from ._report_cli import compute_findings, make_report
-from ._validate import resolve_device, resolve_dtype
+from verify.model.network import ImplicitNetwork, NetState, implicit_gradients
+from verify.model.validate import resolve_device, resolve_dtype
+from verify.report.render import ReportMeta, ReportRun, build_summary, render_report
 
 __all__ = [
     "VerifyError",

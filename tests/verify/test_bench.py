@@ -11,7 +11,9 @@ import math
 
 import pytest
 
-from verify import InvalidArgument, _bench
+from verify import InvalidArgument
+from verify.bench import parse_sizes
+from verify.cli import bench as bench_cli
 
 GRAM_KEYS = {"n", "m", "t_state_s", "t_structured_s", "t_reference_s", "speedup", "max_rel_diff",
              "mem_structured_bytes", "mem_reference_bytes", "mem_method"}
@@ -20,7 +22,7 @@ GRAM_KEYS = {"n", "m", "t_state_s", "t_structured_s", "t_reference_s", "speedup"
 def run(argv: list[str], capsys) -> tuple[int, str]:
     parser = argparse.ArgumentParser(prog="implicit-verify")
     sub = parser.add_subparsers(dest="command")
-    _bench.add_parser(sub)
+    bench_cli.add_parser(sub)
     args = parser.parse_args(argv)
     rc = args.func(args)
     return rc, capsys.readouterr().out
@@ -79,10 +81,10 @@ def test_bench_step_json(device, capsys):
 
 def test_bench_rejects_bad_sizes():
     with pytest.raises(InvalidArgument, match="--sizes"):
-        _bench.parse_sizes("12by4")
+        parse_sizes("12by4")
     with pytest.raises(InvalidArgument, match="--sizes"):
-        _bench.parse_sizes("0x4")
-    assert _bench.parse_sizes(" 3x4, 5X6") == [(3, 4), (5, 6)]
+        parse_sizes("0x4")
+    assert parse_sizes(" 3x4, 5X6") == [(3, 4), (5, 6)]
 
 
 def test_bench_through_dispatcher(capsys):
@@ -93,7 +95,7 @@ def test_bench_through_dispatcher(capsys):
     except ModuleNotFoundError as exc:  # a sibling sub-command module is not in this checkout
         pytest.skip(f"dispatcher incomplete: {exc}")
     args = parser.parse_args(["bench", "gram", "--device", "cpu", "--sizes", "3x5", "--json"])
-    assert args.func is _bench._run
+    assert args.func is bench_cli._run
     assert cli.main(["bench", "gram", "--device", "cpu", "--sizes", "3x5", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["n"] == 3
     assert cli.main(["bench", "gram", "--device", "cpu", "--sizes", "bad"]) == 2

@@ -1,4 +1,4 @@
-"""Verdict logic (verify._checks) on hand-made traces and specs: statuses, tolerance, ratios,
+"""Verdict logic (verify.experiment.checks) on hand-made traces and specs: statuses, tolerance, ratios,
 vacuity, assumptions, rate fits.  Pure NumPy/sympy: fast."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sympy as sp
 
 import bounds
 from bounds import Assumption, Bound, Claim, Condition, Provenance, TheoremSpec, symbol
-from verify._checks import (
+from verify.experiment.checks import (
     Verdict,
     _compare,
     check_data,

@@ -30,7 +30,7 @@ from verify import (
     solve_forward,
     solve_forward_direct,
 )
-from verify._equilibrium import DEFAULT_TOL, DEFAULT_TOL_FLOAT32, default_tol
+from verify.model.equilibrium import DEFAULT_TOL, DEFAULT_TOL_FLOAT32, default_tol
 
 EPS64 = torch.finfo(torch.float64).eps
 EPS32 = torch.finfo(torch.float32).eps

@@ -1,4 +1,4 @@
-"""Instrumented GD runs (verify._gd): verdicts on honest small configurations, stop statuses,
+"""Instrumented GD runs (verify.experiment.gd): verdicts on honest small configurations, stop statuses,
 checkpoint/resume bit-identity, run-directory files, GF mode, CUDA.
 
 Tiny sizes throughout; torch is pinned to one thread in this module (the machines that run the
@@ -25,7 +25,7 @@ from verify import (
     load_run,
     run_gd,
 )
-from verify._gd import OBSERVABLE_NAMES, auto_expensive_every, observables_table
+from verify.experiment.gd import OBSERVABLE_NAMES, auto_expensive_every, observables_table
 
 ROOT = Path(__file__).resolve().parents[2]
 HYPOTHESES_GD = ("init", "data", "init_norms", "init_gram", "gamma", "width_lemma36", "step")
@@ -288,7 +288,7 @@ def test_resume_after_interruption_mid_run(tmp_path, monkeypatch):
                     checkpoint_every=4)
     full = run_gd(ds, config=cfg, progress=False)
 
-    import verify._gd as gd
+    import verify.experiment.gd as gd
 
     def boom(self, k, loss, contraction):
         if k == 9:

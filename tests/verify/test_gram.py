@@ -11,7 +11,7 @@ import torch
 
 from bounds import gram_infinity
 from verify import ImplicitNetwork, InvalidArgument, SolverError
-from verify._gram import (
+from verify.model.gram import (
     adjoint_dense,
     gram_blocks,
     jacobian_gram,
@@ -25,7 +25,7 @@ from verify._gram import (
 F64 = torch.float64
 EPS = torch.finfo(F64).eps
 # Solver tolerance for the states below. The fixed point and the adjoint are then accurate to
-# tol·ρ/(1−ρ) relative (module docstring of verify._equilibrium), so the structured blocks are
+# tol·ρ/(1−ρ) relative (module docstring of verify.model.equilibrium), so the structured blocks are
 # accurate to a few times 1e-14; the unrolled reference adds O(ρ^depth) ≤ 1e-18 and rounding
 # O(depth·eps). The contract asks for 1e-10, which leaves four orders of magnitude of margin.
 SOLVER_TOL = 1e-14

@@ -1,4 +1,4 @@
-"""Tests of the report renderer (``verify._report``) and ``implicit-verify report``.
+"""Tests of the report renderer (``verify.report.render``) and ``implicit-verify report``.
 
 Two kinds of input:
 
@@ -20,7 +20,7 @@ import re
 import numpy as np
 import pytest
 
-from verify import _report as R
+import verify.report as R
 
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 
@@ -317,7 +317,7 @@ def test_fmt():
 # ============================================================================ real runs
 @pytest.fixture(scope="module")
 def digits():
-    from verify._data import load_dataset
+    from verify.experiment.data import load_dataset
 
     return load_dataset("digits", n=14, seed=0)
 
@@ -325,7 +325,7 @@ def digits():
 @pytest.fixture(scope="module")
 def saved_runs(tmp_path_factory, digits):
     """Two tiny real runs written by ``run_gd`` and read back from disk."""
-    from verify._gd import RunConfig, load_run, run_gd
+    from verify.experiment.gd import RunConfig, load_run, run_gd
 
     root = tmp_path_factory.mktemp("runs")
     dirs = []
@@ -342,7 +342,7 @@ def saved_runs(tmp_path_factory, digits):
 
 
 def test_digits_loader_offline(digits):
-    from verify._data import load_dataset
+    from verify.experiment.data import load_dataset
 
     assert digits.d == 64 and digits.n == 14 and digits.n_test > 0
     assert np.allclose(np.linalg.norm(digits.X, axis=1), 1.0)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from verify._gd import OBSERVABLE_NAMES
 from verify.cli import main
+from verify.experiment.gd import OBSERVABLE_NAMES
 
 TINY = ["--data", "synthetic", "--n", "3", "--d", "4", "--m", "16", "--steps", "4",
         "--step", "0.05", "--quiet", "--device", "cpu"]

@@ -5,7 +5,7 @@ width (the ``record.json`` dict and the ``trace.npz`` arrays of a run directory,
 ``docs/CONTRACTS.md``) and a :class:`ReportMeta` (the command that made the report, notes,
 numbers computed by the caller for the paper's known issues).  The output of
 :func:`render_report` is a mapping *relative path → bytes* that the caller writes
-(:mod:`verify._report_cli` does so atomically).
+(:mod:`verify.cli.report` does so atomically).
 
 Everything the text says is generated from the records: the summary at the top is assembled
 from the verdicts (which condition fails and by what factor, which claims held and with what

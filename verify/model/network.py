@@ -22,8 +22,7 @@ import numpy as np
 import torch
 
 from bounds._errors import invalid
-
-from ._equilibrium import (
+from verify.model.equilibrium import (
     DEFAULT_MAX_ITER,
     SolveResult,
     _check_common,
@@ -31,7 +30,7 @@ from ._equilibrium import (
     solve_adjoint,
     solve_forward,
 )
-from ._validate import (
+from verify.model.validate import (
     as_data_tensor,
     as_label_tensor,
     check_gamma,

@@ -43,8 +43,7 @@ import numpy as np
 import torch
 
 from bounds._errors import SolverError, invalid
-
-from ._network import ImplicitNetwork, NetState
+from verify.model.network import ImplicitNetwork, NetState
 
 __all__ = [
     "GramBlocks",

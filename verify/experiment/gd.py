@@ -66,13 +66,9 @@ import torch
 
 import bounds
 from bounds._errors import invalid
-
-from ._checks import Verdict, check_spec, fit_rates, slack_tol
-from ._data import Dataset
-from ._equilibrium import SolveStatus, predicted_iterations, solve_forward
-from ._gram import gram_blocks, lambda_min
-from ._network import SIGMA_PRIME_AT_ZERO, ImplicitNetwork, implicit_gradients
-from ._record import (
+from verify.experiment.checks import Verdict, check_spec, fit_rates, slack_tol
+from verify.experiment.data import Dataset
+from verify.experiment.record import (
     RECORD_SCHEMA,
     RUN_FILES,
     atomic_save_npz,
@@ -83,7 +79,10 @@ from ._record import (
     read_json,
     read_npz,
 )
-from ._validate import check_gamma, resolve_device, resolve_dtype
+from verify.model.equilibrium import SolveStatus, predicted_iterations, solve_forward
+from verify.model.gram import gram_blocks, lambda_min
+from verify.model.network import SIGMA_PRIME_AT_ZERO, ImplicitNetwork, implicit_gradients
+from verify.model.validate import check_gamma, resolve_device, resolve_dtype
 
 __all__ = [
     "Observable",

@@ -97,7 +97,7 @@ def _merge_saved_options(args: argparse.Namespace, out: Path) -> argparse.Namesp
     given again with a different value still reaches :func:`run_gd`, which refuses a changed
     configuration with a message naming it. ``--steps`` not given means the saved budget.
     """
-    from ._record import read_json
+    from verify.experiment.record import read_json
 
     path = out / _CLI_FILE
     if not path.exists():
@@ -134,7 +134,7 @@ def _float(name: str, s: Any) -> float:
 
 
 def _config(args: argparse.Namespace) -> tuple[Any, bool]:
-    from ._gd import RunConfig
+    from verify.experiment.gd import RunConfig
 
     m = _int("--m", args.m, 1)
     gamma = _float("--gamma", args.gamma)
@@ -168,7 +168,7 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
             raise invalid("--hidden", item, "expected NAME=VALUE", "pass e.g. --hidden C_width_lemma=8192")
         k, v = item.split("=", 1)
         hidden[k.strip()] = _float("--hidden", v)
-    from ._validate import resolve_device
+    from verify.model.validate import resolve_device
 
     resolve_device(args.device, "--device")
     try:
@@ -184,7 +184,7 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
 
 
 def _dataset(args: argparse.Namespace) -> Any:
-    from ._data import DATASETS, load_dataset
+    from verify.experiment.data import DATASETS, load_dataset
 
     n = None if args.n is None else _int("--n", args.n, 1)
     dd = None if args.d is None else _int("--d", args.d, 1)
@@ -223,9 +223,9 @@ def auto_step(dataset: Any, cfg: Any) -> float:
     ``e ← (I − αH)e`` damps every mode monotonically (stability needs α < 2/λ_max)."""
     import torch
 
-    from ._gram import gram_blocks
-    from ._network import ImplicitNetwork
-    from ._validate import resolve_device, resolve_dtype
+    from verify.model.gram import gram_blocks
+    from verify.model.network import ImplicitNetwork
+    from verify.model.validate import resolve_device, resolve_dtype
 
     net = ImplicitNetwork.init(cfg.m, dataset.d, cfg.gamma, cfg.seed, device=resolve_device(cfg.device),
                                dtype=resolve_dtype(cfg.dtype), method=cfg.solver, max_iter=cfg.max_iter,
@@ -306,7 +306,7 @@ def format_verdict_table(verdicts: Any) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ._gd import observables_table, run_gd
+    from verify.experiment.gd import observables_table, run_gd
 
     if args.list_observables:
         print(observables_table())
@@ -320,11 +320,11 @@ def main(args: argparse.Namespace) -> int:
     if out.exists() and any((out / f).exists() for f in _RUN_FILES_CHECK) and not (args.force or args.resume):
         raise invalid("--out", str(out), "already holds a run", "pass --force to overwrite or --resume to continue")
     ds = _dataset(args)
-    from ._record import check_writable_dir
+    from verify.experiment.record import check_writable_dir
 
     check_writable_dir(out, "--out")
     if not args.resume:
-        from ._record import atomic_write_json
+        from verify.experiment.record import atomic_write_json
 
         atomic_write_json(out / _CLI_FILE, {k: v for k, v in vars(args).items()
                                             if k in _DEFAULTS and k not in _RESUME_FREE[3:]})

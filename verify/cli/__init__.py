@@ -1,11 +1,17 @@
-"""The ``implicit-verify`` command line.
+"""The ``implicit-verify`` command line: one thin module per sub-command.
 
-Sub-commands are registered by the modules that implement them, so this file stays small:
+This package owns argument parsing and printing only; each sub-command module parses, calls the
+library (:mod:`verify.experiment`, :mod:`verify.report`, :mod:`verify.bench`, :mod:`bounds`) and
+prints. It may import every other part of :mod:`verify` and :mod:`bounds`; nothing in
+:mod:`verify` imports it (``tests/test_architecture.py``).
+
+Sub-commands are listed in ``_SUBCOMMANDS`` (name → module), so adding one is one line here
+plus the module:
 
 * ``bounds``  → :mod:`bounds._cli`
-* ``run``     → :mod:`verify._run_cli`
-* ``report``  → :mod:`verify._report_cli`
-* ``bench``   → :mod:`verify._bench`
+* ``run``     → :mod:`verify.cli.run`
+* ``report``  → :mod:`verify.cli.report`
+* ``bench``   → :mod:`verify.cli.bench`
 
 Each module exposes ``add_parser(subparsers)`` which adds its parser and sets
 ``func=callable(args) -> int`` as the default.
@@ -22,9 +28,9 @@ from bounds._errors import VerifyError
 
 _SUBCOMMANDS = (
     ("bounds", "bounds._cli"),
-    ("run", "verify._run_cli"),
-    ("report", "verify._report_cli"),
-    ("bench", "verify._bench"),
+    ("run", "verify.cli.run"),
+    ("report", "verify.cli.report"),
+    ("bench", "verify.cli.bench"),
 )
 
 

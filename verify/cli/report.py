@@ -1,7 +1,7 @@
 """``implicit-verify report``: run the default verification (or re-use saved runs) and write a
 report directory — Markdown with PNG figures, one self-contained HTML file, a JSON summary.
 
-Rendering lives in :mod:`verify._report` (pure); this module orchestrates runs, computes the
+Rendering lives in :mod:`verify.report.render` (pure); this module orchestrates runs, computes the
 numbers for the paper's known issues 1, 2 and 5 from each run's final parameters, and writes
 files atomically: the whole report is assembled in a hidden staging directory next to the
 target and renamed into place at the end, so an interrupted command never leaves a
@@ -185,7 +185,7 @@ def _step_value(step: Any) -> float:
 
 
 def _load_data(spec: str, n: int | None, seed: int, *, test: bool = True) -> Any:
-    from ._data import load_dataset
+    from verify.experiment.data import load_dataset
 
     if spec == "digits":
         return load_dataset("digits", n=DEFAULTS["n"] if n is None else n, seed=seed)
@@ -197,7 +197,7 @@ def _load_data(spec: str, n: int | None, seed: int, *, test: bool = True) -> Any
 
 def _data_for_record(record: Mapping[str, Any]) -> Any:
     """Rebuild a run's data from its record (bundled data sets only; files by path)."""
-    from ._data import load_dataset
+    from verify.experiment.data import load_dataset
 
     data = record.get("data") or {}
     name = data.get("name")
@@ -234,14 +234,14 @@ def compute_findings(record: Mapping[str, Any], params: Mapping[str, Any], datas
     import numpy as np
     import torch
 
-    from ._gram import (
+    from verify.model.gram import (
         gram_blocks,
         jacobian_gram,
         lambda_min,
         paper_eq14_as_printed,
         paper_eq16_as_printed,
     )
-    from ._network import ImplicitNetwork
+    from verify.model.network import ImplicitNetwork
 
     cfg = record.get("config") or {}
     m = int(cfg["m"])
@@ -318,7 +318,7 @@ def compute_findings(record: Mapping[str, Any], params: Mapping[str, Any], datas
 
 def _findings_meta(per_run: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
     """Turn :func:`compute_findings` outputs into report findings (item, text)."""
-    from ._report import fmt
+    from verify.report.render import fmt
 
     out: list[dict[str, Any]] = []
     checked = [f for f in per_run if f.get("checked")]
@@ -387,7 +387,7 @@ def _paper_setup(runs: Sequence[Any]) -> tuple[tuple[str, str, str], ...]:
 
 
 def _notes(runs: Sequence[Any], made_here: bool, wall: float | None) -> tuple[str, ...]:
-    from ._report import fmt
+    from verify.report.render import fmt
 
     notes = []
     rec = runs[0].record
@@ -429,8 +429,8 @@ def _notes(runs: Sequence[Any], made_here: bool, wall: float | None) -> tuple[st
 def make_report(runs: Sequence[Any], *, command: str, findings: Sequence[Mapping[str, Any]] = (),
                 wall: float | None = None, made_here: bool = True, formats: Sequence[str] = (
                     "md", "html", "json"), dpi: int = 80) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """Render ``runs`` (:class:`~verify._report.ReportRun`): ``({relative path: bytes}, summary)``."""
-    from ._report import ReportMeta, build_summary, render_report
+    """Render ``runs`` (:class:`~verify.report.render.ReportRun`): ``({relative path: bytes}, summary)``."""
+    from verify.report.render import ReportMeta, build_summary, render_report
 
     meta = ReportMeta(
         command=command,
@@ -467,7 +467,7 @@ def _commit(stage: Path, out: Path, force: bool) -> None:
 
 
 def _write_files(stage: Path, files: Mapping[str, bytes]) -> None:
-    from ._record import atomic_write_bytes
+    from verify.experiment.record import atomic_write_bytes
 
     for rel, data in files.items():
         atomic_write_bytes(stage / rel, data)
@@ -475,7 +475,7 @@ def _write_files(stage: Path, files: Mapping[str, bytes]) -> None:
 
 def _run_one(ds: Any, args: argparse.Namespace, m: int, run_dir: Path, command: str,
              log: _Log) -> Any:
-    from ._gd import RunConfig, run_gd
+    from verify.experiment.gd import RunConfig, run_gd
 
     mode = "gf" if args.theorem == "g22-gf" else "gd"
     auto = str(args.step).lower() == "auto"
@@ -483,7 +483,7 @@ def _run_one(ds: Any, args: argparse.Namespace, m: int, run_dir: Path, command: 
                     steps=int(args.steps), seed=int(args.seed), mode=mode, device=args.device,
                     dtype=args.dtype)
     if auto:
-        from ._run_cli import auto_step
+        from verify.cli.run import auto_step
 
         cfg = cfg.replace(step=auto_step(ds, cfg))
         log(f"m = {m}: --step auto: α = 1/λ_max(H(0)) = {cfg.step:.6g}")
@@ -568,9 +568,9 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
           log: _Log) -> int:
     import json
 
-    from ._gd import load_run
-    from ._record import atomic_write_json
-    from ._report import ReportRun
+    from verify.experiment.gd import load_run
+    from verify.experiment.record import atomic_write_json
+    from verify.report.render import ReportRun
 
     t0 = time.monotonic()
     runs: list[ReportRun] = []
