@@ -2,7 +2,6 @@
 gradient descent, verdicts and reports.  Builds on :mod:`bounds`."""
 
 from bounds._errors import InvalidArgument, SolverError, VerifyError
-from verify.cli.report import compute_findings, make_report
 from verify.experiment.checks import Verdict, check_spec, fit_rates, slack_tol
 from verify.experiment.data import Dataset, load_dataset
 from verify.experiment.gd import OBSERVABLES, Observable, RunConfig, RunResult, load_run, run_gd
@@ -30,6 +29,8 @@ from verify.model.gram import (
 )
 from verify.model.network import ImplicitNetwork, NetState, implicit_gradients
 from verify.model.validate import resolve_device, resolve_dtype
+from verify.report.g22 import compute_findings
+from verify.report.make import make_report
 from verify.report.render import ReportMeta, ReportRun, build_summary, render_report
 
 __all__ = [

@@ -1,0 +1,27 @@
+"""Assemble a report from runs: the generic summary and renderers plus the theorem's parts."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from verify.report.g22 import findings_meta, notes, paper_setup
+from verify.report.render import ReportMeta, build_summary, render_report
+
+__all__ = ["make_report"]
+
+
+def make_report(runs: Sequence[Any], *, command: str, findings: Sequence[Mapping[str, Any]] = (),
+                wall: float | None = None, made_here: bool = True, formats: Sequence[str] = (
+                    "md", "html", "json"), dpi: int = 80) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Render ``runs`` (:class:`~verify.report.render.ReportRun`): ``({relative path: bytes}, summary)``."""
+    meta = ReportMeta(
+        command=command,
+        generated=_dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        notes=notes(runs, made_here, wall),
+        wall_time_s=wall,
+        findings=findings_meta(findings),
+        paper_setup=paper_setup(runs),
+    )
+    return render_report(runs, meta, formats=formats, dpi=dpi), build_summary(runs, meta)
