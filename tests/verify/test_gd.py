@@ -288,13 +288,13 @@ def test_resume_after_interruption_mid_run(tmp_path, monkeypatch):
                     checkpoint_every=4)
     full = run_gd(ds, config=cfg, progress=False)
 
-    import verify.experiment.gd as gd
+    import verify.experiment.loop as loop_mod
 
     def boom(self, k, loss, contraction):
         if k == 9:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(gd._Progress, "update", boom)
+    monkeypatch.setattr(loop_mod.Progress, "update", boom)
     with pytest.raises(KeyboardInterrupt):
         run_gd(ds, config=cfg, out_dir=tmp_path / "r", progress=False)
     monkeypatch.undo()

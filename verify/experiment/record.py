@@ -28,6 +28,7 @@ import numpy as np
 from bounds._errors import invalid
 
 __all__ = [
+    "to_numpy",
     "RECORD_SCHEMA",
     "RUN_FILES",
     "atomic_write_bytes",
@@ -99,6 +100,11 @@ def atomic_save_npz(path: str | os.PathLike[str], **arrays: Any) -> Path:
     buf = io.BytesIO()
     np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def to_numpy(t: Any) -> np.ndarray:
+    """A torch tensor as a NumPy array on the CPU (detached)."""
+    return t.detach().cpu().numpy()
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

@@ -1,0 +1,146 @@
+"""The end of a run: trace → verdicts, rates, bounds and the ``record.json`` dict (schema
+``implicit-verify/run/1``, docs/CONTRACTS.md), then the run directory's final files.
+
+A different kind of run (a sweep task, say) that has a trace and a spec reuses
+:func:`finish_run`; the stop rule and observers upstream do not matter here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import bounds
+from verify.experiment.checks import check_spec, fit_rates, slack_tol
+from verify.experiment.known_issues import known_issues
+from verify.experiment.loop import GDLoop
+from verify.experiment.observers import OBSERVABLE_NAMES
+from verify.experiment.record import (
+    RECORD_SCHEMA,
+    atomic_save_npz,
+    atomic_write_json,
+    environment,
+    jsonable,
+    to_numpy,
+)
+from verify.experiment.result import RunResult
+from verify.experiment.step import PARAMS
+from verify.experiment.stopping import STATUS_TEXT
+from verify.model.equilibrium import predicted_iterations
+from verify.model.network import SIGMA_PRIME_AT_ZERO
+
+__all__ = ["finish_run", "round_up_sq", "round_up_prod"]
+
+
+def round_up_sq(value: float, target_sq: float) -> float:
+    """Smallest float ≥ value with value² ≥ target_sq (so a bound e0² is never below ‖e0‖²
+    by rounding)."""
+    while value * value < target_sq:
+        value = float(np.nextafter(value, math.inf))
+    return value
+
+
+def round_up_prod(value: float, factor: float, target: float) -> float:
+    while value * factor < target:
+        value = float(np.nextafter(value, math.inf))
+    return value
+
+
+
+
+def finish_run(loop: GDLoop, wall: float, command: str | None, data_name: str | None,
+               resumed: bool) -> RunResult:
+    """Verdicts and record of a finished :class:`~verify.experiment.loop.GDLoop`; writes
+    ``trace.npz``, ``params_final.npz`` and ``record.json`` when the run has a directory."""
+    config, spec, out, rows = loop.config, loop.inputs.spec, loop.out, loop.rows
+    Xn = loop.inputs.X
+    n, d = Xn.shape
+    alpha, tol_eff, tol_cmp = config.step, loop.tol_eff, slack_tol(config.dtype)
+    P0, net, extra, solver_log = loop.P0, loop.net, loop.extra, loop.solver_log
+    status, status_msg, steps_done, last_states = loop.status, loop.status_msg, loop.k, loop.last_states
+    E_every, ck_every, start, L0 = loop.expensive_every, loop.checkpoint_every, loop.start, loop.L0
+    data_record, device = loop.inputs.data_record(data_name), loop.inputs.device
+    trace = {name: np.asarray(rows[name], dtype=np.float64) for name in OBSERVABLE_NAMES}
+    P0n = {k_: to_numpy(v).astype(np.float64) for k_, v in P0.items()}
+    Pf = {k_: to_numpy(getattr(net, k_)).astype(np.float64) for k_ in PARAMS}
+    audit = bounds.audit_data(Xn)
+    lam0 = float(bounds.lambda0(Xn))
+    X_norm = float(np.linalg.norm(Xn, 2))
+    r0 = trace["residual_sq"][0] if trace["residual_sq"].size and trace["step"][0] == 0 else math.nan
+    e0_norm = round_up_sq(math.sqrt(r0), r0) if math.isfinite(r0) else math.nan
+    sq = math.sqrt(config.m)
+    c_measured = float(bounds.norm_constant_measured(P0n["A"], P0n["W"]))
+    c_tail = float(bounds.norm_constant_tail(config.m, d, config.delta))
+    # c is the smallest constant with ‖A(0)‖, ‖W(0)‖ ≤ c√m; round up so that this holds in
+    # floating point for the norms in the trace too.
+    norms0 = [x for x in (trace["A_norm"][:1].tolist() + trace["W_norm"][:1].tolist()) if math.isfinite(x)]
+    c_meas_fp = c_measured
+    for x in norms0:
+        c_meas_fp = round_up_prod(c_meas_fp, sq, x)
+    c = c_meas_fp if config.c_source == "measured" else c_tail
+    symbols = {"n": n, "d": d, "m": config.m, "gamma": config.gamma, "alpha": alpha,
+               "delta": config.delta, "lambda0": lam0, "c": c, "c_source": config.c_source,
+               "c_tail": c_tail, "c_measured": c_measured, "X_norm": X_norm, "e0_norm": e0_norm}
+    hidden = {**dict(spec.hidden), **dict(config.hidden or {})}
+    verdicts = check_spec(spec, trace, symbols, mode=config.mode, audit=audit, params_init=P0n,
+                          hidden=hidden, tol=tol_cmp)
+    rates = fit_rates(trace, alpha, lam0, mode=config.mode)
+    symvals = {k_: v for k_, v in symbols.items() if k_ != "c_source" and k_ not in ("c_tail", "c_measured")}
+    bounds_rec = []
+    for b in spec.bounds:
+        try:
+            val = b.evaluate(**{**symvals, **hidden}, k=float(steps_done), t=float(steps_done) * alpha)
+        except bounds.InvalidArgument:
+            val = None
+        bounds_rec.append({"name": b.name, "label": b.label, "latex": b.latex(), "expr": str(b.expr),
+                           "value": val, "provenance": b.provenance.value, "hidden": list(b.hidden),
+                           "description": b.description,
+                           "value_at": ("final step" if {"k", "t"} & set(b.free_symbols) else None)})
+    lam_max_H0 = extra.get("lambda_max_H0", math.nan)
+    step_check = {"alpha_lambda_max_H0": alpha * lam_max_H0 if lam_max_H0 is not None else None,
+                  "lambda_max_H0": lam_max_H0,
+                  "gd_stable_quadratic": (alpha * lam_max_H0 < 2.0) if lam_max_H0 is not None and math.isfinite(lam_max_H0) else None,
+                  "note": ("GD on the linearised dynamics e ← (I − αH)e is stable iff αλ_max(H) < 2; "
+                           "the GF reading of the same updates is faithful when αλ_max(H) ≪ 1")}
+    if config.mode == "gf" and lam_max_H0 is not None and math.isfinite(lam_max_H0) and alpha * lam_max_H0 > 0.1:
+        step_check["warning"] = (f"mode='gf' with α·λ_max(H(0)) = {alpha * lam_max_H0:.3g} > 0.1: the steps "
+                                 "are not small, so the run is GD rather than a discretised gradient flow")
+    solver_rec = {**solver_log, "last": last_states, "method": config.solver, "tol": tol_eff,
+                  "max_iter": config.max_iter, "sigma_prime_at_zero": SIGMA_PRIME_AT_ZERO,
+                  "contraction_init": float(trace["contraction"][0]) if trace["contraction"].size else None,
+                  "predicted_iterations_init": (predicted_iterations(float(trace["contraction"][0]), tol_eff)
+                                                if trace["contraction"].size and math.isfinite(trace["contraction"][0]) else None)}
+    record = {
+        "schema": RECORD_SCHEMA,
+        "config": config.to_dict(),
+        "data": data_record,
+        "environment": environment(device),
+        "command": command,
+        "status": status,
+        "status_message": f"{STATUS_TEXT[status]}: {status_msg}" if status_msg else STATUS_TEXT[status],
+        "steps_done": steps_done,
+        "wall_time_s": wall,
+        "theorem": {"key": spec.key, "title": spec.title, "paper": spec.paper,
+                    "label": spec.title.split(":")[0]},
+        "symbols": symbols,
+        "hidden_constants": hidden,
+        "audit": audit.to_dict(),
+        "bounds": bounds_rec,
+        "verdicts": [v.to_dict() for v in verdicts],
+        "rates": rates,
+        "known_issues": known_issues(spec, verdicts, symbols, trace),
+        "schedule": {"record_every": config.record_every, "expensive_every": E_every,
+                     "expensive_every_auto": config.expensive_every is None,
+                     "checkpoint_every": ck_every, "recorded_steps": int(trace["step"].size),
+                     "resumed_from": start if resumed else None,
+                     "slack_tol": tol_cmp, "initial_loss": L0},
+        "solver": solver_rec,
+        "step_check": step_check,
+    }
+    record = jsonable(record)
+    if out is not None:
+        atomic_save_npz(out / "trace.npz", **trace)
+        atomic_save_npz(out / "params_final.npz", **Pf)
+        atomic_write_json(out / "record.json", record)
+    return RunResult(record, trace, status, verdicts, out, P0n, Pf)

@@ -1,0 +1,77 @@
+"""When a GD run stops: the stop rule checked before every update, and SIGINT between steps.
+
+Statuses in :data:`STOP_STATUSES`; :func:`stop_rule` checks them in the order the module
+docstring of :mod:`verify.experiment.gd` lists. A different stop rule (a sweep's, say) is a
+function with the same signature.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from typing import Any
+
+__all__ = ["DIVERGENCE_FACTOR", "STOP_STATUSES", "STATUS_TEXT", "Sigint", "stop_rule"]
+
+DIVERGENCE_FACTOR = 1e6
+STOP_STATUSES = ("target_reached", "max_steps", "diverged", "solver_failed", "interrupted")
+STATUS_TEXT = {
+    "target_reached": "the loss reached target_loss",
+    "max_steps": "ran all steps",
+    "diverged": "diverged",
+    "solver_failed": "an equilibrium (forward or adjoint) solve did not converge",
+    "interrupted": "interrupted by the user (SIGINT); continue with resume=True / --resume",
+}
+
+
+class Sigint:
+    """Turns the first SIGINT into a flag checked between steps (main thread only)."""
+
+    def __init__(self) -> None:
+        self.flag = False
+        self._old: Any = None
+        self._active = False
+
+    def __enter__(self) -> Sigint:
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._old = signal.signal(signal.SIGINT, self._handle)
+                self._active = True
+            except ValueError:  # pragma: no cover
+                self._active = False
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:  # pragma: no cover - interactive
+        self.flag = True
+        signal.signal(signal.SIGINT, self._old if self._old is not None else signal.default_int_handler)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._active:
+            signal.signal(signal.SIGINT, self._old if self._old is not None else signal.default_int_handler)
+
+
+def stop_rule(state: Any, k: int, params_finite: bool, L0: float, steps: int,
+              target_loss: float | None, solver_log: dict[str, Any]) -> tuple[str | None, str]:
+    """``(status, message)`` at step k before its update, ``(None, "")`` to go on.
+
+    Counts a failed solve in ``solver_log`` (``forward_failures`` / ``adjoint_failures``)."""
+    if not params_finite:
+        return "diverged", f"non-finite parameters at step {k}"
+    assert state is not None
+    if not state.ok:
+        bad = state.fwd if not state.fwd.converged else state.adj
+        if not state.fwd.converged:
+            solver_log["forward_failures"] += 1
+        else:
+            solver_log["adjoint_failures"] += 1
+        return "solver_failed", f"step {k}: {bad.message()}"
+    if not math.isfinite(state.loss) or (k > 0 and state.loss > DIVERGENCE_FACTOR * max(L0, 1e-300)):
+        return "diverged", ((f"loss {state.loss:.4e} at step {k} exceeds {DIVERGENCE_FACTOR:g} × the "
+                             f"initial loss {L0:.4e}") if math.isfinite(state.loss)
+                            else f"non-finite loss at step {k}")
+    if target_loss is not None and state.loss <= target_loss:
+        return "target_reached", f"loss {state.loss:.4e} ≤ target {target_loss:g} at step {k}"
+    if k >= steps:
+        return "max_steps", f"ran all {steps} steps"
+    return None, ""
