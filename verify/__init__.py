@@ -29,9 +29,9 @@ from verify.model.gram import (
 )
 from verify.model.network import ImplicitNetwork, NetState, implicit_gradients
 from verify.model.validate import resolve_device, resolve_dtype
-from verify.report.g22 import compute_findings
 from verify.report.make import make_report
 from verify.report.render import ReportMeta, ReportRun, build_summary, render_report
+from verify.report.sections.g22_findings import compute_findings
 
 __all__ = [
     "VerifyError",

@@ -2,8 +2,8 @@
 report directory — Markdown with PNG figures, one self-contained HTML file, a JSON summary.
 
 Rendering lives in :mod:`verify.report` (library: :func:`~verify.report.make.make_report`,
-the known-issue numbers in :mod:`verify.report.g22`); this module parses arguments,
-orchestrates the runs and writes files atomically: the whole report is assembled in a hidden staging directory next to the
+the known-issue numbers in :mod:`verify.report.sections.g22_findings`); this module parses
+arguments, orchestrates the runs and writes files atomically: the whole report is assembled in a hidden staging directory next to the
 target and renamed into place at the end, so an interrupted command never leaves a
 half-written report under the requested name.
 
@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from bounds._errors import invalid
-from verify.report.g22 import compute_findings
 from verify.report.make import make_report
+from verify.report.sections.g22_findings import compute_findings
 
 __all__ = ["add_parser", "main", "DEFAULTS"]
 

@@ -6,8 +6,10 @@ import datetime as _dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from verify.report.g22 import findings_meta, notes, paper_setup
-from verify.report.render import ReportMeta, build_summary, render_report
+from verify.report.model import ReportMeta
+from verify.report.render import render_report
+from verify.report.sections.g22_findings import findings_meta, notes, paper_setup
+from verify.report.summary import build_summary
 
 __all__ = ["make_report"]
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from verify.report.render import fmt
+from verify.report.model import fmt
 
 __all__ = ["compute_findings", "findings_meta", "paper_setup", "notes"]
 

@@ -1,0 +1,65 @@
+"""Markdown renderer: document blocks → ``report.md`` (figures referenced as files)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from verify.report.blocks import _H, _P, _UL, _Code, _Fig, _Inline, _Math, _Pre, _Strong, _Table
+from verify.report.sections import document
+
+
+def _md_escape(text: str, in_table: bool) -> str:
+    text = text.replace("\\", "\\\\")
+    for ch in "*_`[]<>":
+        text = text.replace(ch, "\\" + ch)
+    if in_table:
+        text = text.replace("|", "\\|").replace("\n", " ")
+    return text
+
+
+def _md_code(text: str, in_table: bool) -> str:
+    if in_table:
+        text = text.replace("|", "\\|").replace("\n", " ")
+    fence = "``" if "`" in text else "`"
+    pad = " " if "`" in text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _md_inline(x: _Inline, in_table: bool = False) -> str:
+    if isinstance(x, tuple):
+        return "".join(_md_inline(y, in_table) for y in x)
+    if isinstance(x, _Code):
+        return _md_code(x.text, in_table)
+    if isinstance(x, _Math):
+        # LaTeX source in a code span; pipes become \vert / \Vert so tables stay intact
+        src = x.latex.replace(r"\|", r"\Vert ").replace("|", r"\vert ") if in_table else x.latex
+        return _md_code(src, in_table) if src else "—"
+    if isinstance(x, _Strong):
+        return f"**{_md_escape(x.text, in_table)}**"
+    return _md_escape(str(x), in_table)
+
+
+def render_markdown(summary: Mapping[str, Any], figure_dir: str = "figures") -> str:
+    """The report as GitHub-flavoured Markdown; figures are linked as ``figure_dir/<name>``."""
+    out: list[str] = []
+    for b in document(summary):
+        if isinstance(b, _H):
+            out.append("#" * b.level + " " + b.text)
+        elif isinstance(b, _P):
+            text = _md_inline(b.content)
+            out.append("> " + text if b.cls == "quote" else (f"*{text}*" if b.cls == "meta" else text))
+        elif isinstance(b, _UL):
+            out.append("\n".join("- " + _md_inline(i) for i in b.items))
+        elif isinstance(b, _Table):
+            head = "| " + " | ".join(_md_inline(h, True) for h in b.header) + " |"
+            sep = "|" + "|".join("---" for _ in b.header) + "|"
+            body = ["| " + " | ".join(_md_inline(c, True) for c in row) + " |" for row in b.rows]
+            out.append("\n".join([head, sep, *body]))
+        elif isinstance(b, _Pre):
+            out.append("```\n" + b.text + "\n```")
+        elif isinstance(b, _Fig):
+            out.append(f"![{_md_escape(b.name, False)}]({figure_dir}/{b.name})\n\n"
+                       f"*{_md_escape(b.caption, False)}*")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

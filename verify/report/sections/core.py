@@ -1,0 +1,304 @@
+"""The theorem-independent report sections, in order: title, summary, what was verified,
+constants and bounds, assumption audit, verdicts, figures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from verify.report.blocks import (
+    _H,
+    _P,
+    _UL,
+    Section,
+    _Code,
+    _Fig,
+    _Inline,
+    _Math,
+    _Pre,
+    _Strong,
+    _Table,
+)
+from verify.report.figures import FIGURES
+from verify.report.model import _STATUS_WORD, _num, _observed_ok, _ratio_of, _slack, fmt
+
+
+def _status_cell(v: Mapping[str, Any] | None) -> _Inline:
+    if v is None:
+        return "—"
+    st = str(v.get("status"))
+    word = _STATUS_WORD.get(st, st)
+    if st == "vacuous":
+        ok = _observed_ok(v)
+        if ok is True:
+            word += " (observed: holds)"
+        elif ok is False:
+            word += " (observed: fails)"
+    return _Strong(word) if st == "violated" else word
+
+
+def _ratio_cell(v: Mapping[str, Any] | None) -> str:
+    if v is None:
+        return "—"
+    return fmt(_ratio_of(v), 3)
+
+
+def _audit_value(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        if len(v) > 8:
+            return f"{len(v)} items: " + ", ".join(str(x) for x in v[:8]) + ", …"
+        return ", ".join(str(x) for x in v) if v else "none"
+    return fmt(v) if not isinstance(v, str) else v
+
+
+def _groups_from_summary(runs: Sequence[Mapping[str, Any]], kind: str) -> list[dict[str, Any]]:
+    names: list[str] = []
+    labels: dict[str, str] = {}
+    for r in runs:
+        for v in r["verdicts"]:
+            if v.get("kind") == kind and str(v.get("name")) not in names:
+                names.append(str(v.get("name")))
+                labels[str(v.get("name"))] = str(v.get("label") or v.get("name"))
+    out = []
+    for nm in names:
+        per = []
+        for r in runs:
+            per.append(next((v for v in r["verdicts"] if str(v.get("name")) == nm
+                             and v.get("kind") == kind), None))
+        out.append({"name": nm, "label": labels[nm], "per": per})
+    return out
+
+
+def _first_message(per: Sequence[Mapping[str, Any] | None]) -> str:
+    for v in per:
+        if v and v.get("message"):
+            return str(v["message"])
+    return ""
+
+
+def _rate_inline(rates: Mapping[str, Any]) -> tuple[_Inline, ...]:
+    parts: list[_Inline] = []
+    for k, lab in (("observed_rate", "observed"), ("theory_rate", "theorem 1 − αλ0/2"),
+                   ("path_rate", "path 1 − α·min λ_min(H)")):
+        if k in rates:
+            parts.append(f"{lab} = {fmt(_num(rates.get(k)), 8)}; ")
+    if rates.get("fit_range") is not None:
+        parts.append(f"fit over steps {rates.get('fit_range')}; ")
+    if rates.get("tighter"):
+        parts.append(f"tighter prediction: {rates.get('tighter')}.")
+    return tuple(parts)
+
+
+def title_section(s: Mapping[str, Any]) -> list[Any]:
+    """Title and generation line."""
+    B: list[Any] = []
+    B.append(_H(1, s["title"], "top"))
+    gen = []
+    if s.get("generated"):
+        gen.append(f"Generated {s['generated']}")
+    if s.get("wall_time_s") is not None:
+        gen.append(f"command wall time {fmt(s['wall_time_s'], 3)} s")
+    if gen:
+        B.append(_P(" · ".join(gen), "meta"))
+    return B
+
+
+def summary_section(s: Mapping[str, Any]) -> list[Any]:
+    """The summary sentences."""
+    B: list[Any] = []
+    B.append(_H(2, "Summary", "summary"))
+    B.append(_UL(tuple(s["summary"])))
+    return B
+
+
+def what_section(s: Mapping[str, Any]) -> list[Any]:
+    """What was verified: theorem, data, configuration, environment, runs."""
+    B: list[Any] = []
+    th = s["theorem"]
+    runs = s["runs"]
+    widths = s["widths"]
+    B.append(_H(2, "What was verified", "what"))
+    data = s["data"]
+    common = s["config_common"]
+    rows: list[tuple[_Inline, ...]] = [
+        ("theorem", th.get("title", th["label"])),
+        ("paper", th.get("paper") or "Gao, Liu, Liu, Rajan, Gao — ICLR 2022 (arXiv 2110.05645)"),
+        ("data", f"{data.get('name', '—')}" + (f" — {data['source']}" if data.get("source") else "")),
+        ("samples", f"n = {fmt(data.get('n'))} training, {fmt(data.get('n_test'))} test, "
+                    f"d = {fmt(data.get('d'))}"),
+        ("data seed", fmt(data.get("seed"))),
+        ("unit-norm normalised", fmt(data.get("unit_norm_normalised"))),
+        ("widths", ", ".join(str(m) for m in widths)),
+    ]
+    for k in sorted(common):
+        v = common[k]
+        rows.append((_Code(k), fmt(v) if not isinstance(v, str) else v))
+    for k in s.get("config_varying", []):
+        rows.append((_Code(k), "; ".join(f"m = {r['m']}: {fmt(r['config'].get(k))}" for r in runs)))
+    B.append(_Table(("item", "value"), tuple(rows)))
+    for note in s.get("notes") or []:
+        B.append(_P(note))
+    if s.get("paper_setup"):
+        B.append(_P("Compared with the paper's experiment (Section 4, Figure 1):"))
+        B.append(_Table(("", "paper", "this report"), tuple(tuple(r) for r in s["paper_setup"])))
+    if s.get("command"):
+        B.append(_P("Reproduce this report with:"))
+        B.append(_Pre(s["command"]))
+    run_cmds = [(r["m"], (r.get("config") or {}), r) for r in runs]
+    env = s.get("environment") or {}
+    if env:
+        B.append(_P("Environment:"))
+        B.append(_Table(("component", "version / value"),
+                        tuple((k, str(v)) for k, v in env.items())))
+    B.append(_P("Runs:"))
+    B.append(_Table(("m", "status", "steps", "wall time (s)", "seed", "run directory"),
+                    tuple((str(m), str(r.get("status")), fmt(r.get("steps_done")),
+                           fmt(r.get("wall_time_s"), 3), fmt(cfg.get("seed")),
+                           _Code(r.get("run_dir") or "—")) for m, cfg, r in run_cmds)))
+    cmds = [(r["m"], r.get("command")) for r in runs if r.get("command")]
+    if cmds and any(c != s.get("command") for _, c in cmds):
+        B.append(_P("The runs were made by:"))
+        B.append(_Pre("\n".join(f"# m = {m}\n{c}" for m, c in cmds)))
+    return B
+
+
+def constants_section(s: Mapping[str, Any]) -> list[Any]:
+    """Hidden constants, symbols per width and the named bounds."""
+    B: list[Any] = []
+    runs = s["runs"]
+    widths = s["widths"]
+    mcols = tuple(f"m = {m}" for m in widths)
+    B.append(_H(2, "Constants and bounds", "constants"))
+    hidden = s.get("hidden_constants") or {}
+    if hidden:
+        B.append(_P("The paper hides these constants in Ω(·)/O(·) or in absolute constants of "
+                     "its probability lemmas and does not give them. They are named parameters "
+                     "of this toolkit; every number below that depends on one was computed with "
+                     "the value stated here:"))
+        B.append(_UL(tuple((_Code(k), f" = {fmt(v)}") for k, v in hidden.items())))
+    syms = ("n", "d", "m", "gamma", "alpha", "delta", "lambda0", "c", "c_source", "c_tail",
+            "c_measured", "X_norm", "e0_norm")
+    sym_rows = []
+    for k in syms:
+        vals = [r["symbols"].get(k) for r in runs]
+        if all(v is None for v in vals):
+            continue
+        sym_rows.append((_Code(k), *(fmt(v) if not isinstance(v, str) else v for v in vals)))
+    if sym_rows:
+        B.append(_P("Symbols (per width):"))
+        B.append(_Table(("symbol", *mcols), tuple(sym_rows)))
+    btab = s.get("bounds") or []
+    if btab:
+        B.append(_P("Named bounds of the theorem spec, evaluated per width. Provenance: "
+                     "paper = explicit constant as printed; hidden = an Ω/O statement, value "
+                     "with the hidden constant listed; derived = this toolkit's own derivation "
+                     "(see the spec's docstring)."))
+        rows = []
+        for b in btab:
+            hid = ", ".join(b.get("hidden") or []) or "—"
+            bvals = tuple(fmt(b["values"].get(str(m))) for m in widths)
+            lab = str(b.get("label") or "")
+            if b.get("value_at"):
+                lab += f" (value at the {b['value_at']})"
+            rows.append((_Code(str(b["name"])), lab,
+                         _Math(str(b.get("latex") or "")), *bvals, str(b.get("provenance")), hid))
+        B.append(_Table(("name", "label", "formula", *mcols, "provenance", "hidden"), tuple(rows)))
+    return B
+
+
+def audit_section(s: Mapping[str, Any]) -> list[Any]:
+    """The data audit and the assumption verdicts."""
+    B: list[Any] = []
+    data = s["data"]
+    runs = s["runs"]
+    widths = s["widths"]
+    mcols = tuple(f"m = {m}" for m in widths)
+    B.append(_H(2, "Assumption audit", "audit"))
+    audit = s.get("audit") or {}
+    if audit:
+        B.append(_Table(("check", "value"), tuple(
+            (_Code(k), _audit_value(v)) for k, v in audit.items())))
+    pp = data.get("perturbed_pairs")
+    if pp:
+        B.append(_P(f"Pairs perturbed to break parallelism: {len(pp)}."))
+    arows = []
+    for g in _groups_from_summary(runs, "assumption"):
+        arows.append((str(g["label"]), *(_status_cell(v) for v in g["per"]),
+                      _first_message(g["per"])))
+    if arows:
+        B.append(_Table(("assumption", *mcols, "note"), tuple(arows)))
+    return B
+
+
+def verdicts_section(s: Mapping[str, Any]) -> list[Any]:
+    """Condition and claim verdicts per width, details and rates."""
+    B: list[Any] = []
+    runs = s["runs"]
+    widths = s["widths"]
+    mcols = tuple(f"m = {m}" for m in widths)
+    B.append(_H(2, "Verdicts", "verdicts"))
+    B.append(_P("ratio = observed/bound for ≤ and bound/observed for ≥ (worst over the run; "
+                 "> 1 means violated); slack = 1/ratio. A claim is vacuous when a hypothesis of "
+                 "its lemma is not met — the table still shows what was observed."))
+    for kind, title in (("condition", "Conditions on the configuration"),
+                        ("claim", "Claims along the trajectory")):
+        groups = _groups_from_summary(runs, kind)
+        if not groups:
+            continue
+        B.append(_H(3, title, f"verdicts-{kind}"))
+        rows = []
+        for g in groups:
+            cells: list[_Inline] = []
+            for v in g["per"]:
+                if v is None:
+                    cells.append("—")
+                    continue
+                st = _status_cell(v)
+                cells.append((st, f" ({_ratio_cell(v)})") if isinstance(st, str) else
+                             (st, f" ({_ratio_cell(v)})"))
+            rows.append((str(g["label"]), _Code(str(g["name"])), *cells))
+        B.append(_Table(("statement", "name", *tuple(f"{c} (ratio)" for c in mcols)),
+                        tuple(rows)))
+    for r in runs:
+        B.append(_H(3, f"Details, m = {r['m']}", f"details-m{r['m']}"))
+        rows = []
+        for v in r["verdicts"]:
+            if v.get("kind") not in ("condition", "claim"):
+                continue
+            sense = {"le": "≤", "ge": "≥"}.get(str(v.get("sense")), str(v.get("sense") or ""))
+            rows.append((
+                str(v.get("label") or ""), _Code(str(v.get("name"))),
+                _Code(f"{v.get('observable') or ''} {sense} bound"),
+                _status_cell(v), fmt(_num(v.get("observed"))), fmt(_num(v.get("bound"))),
+                _ratio_cell(v), fmt(_slack(v), 3),
+                fmt(v.get("first_violation_step")), fmt(v.get("worst_step")),
+                ", ".join(v.get("hypotheses_failed") or []) or "—",
+            ))
+        if rows:
+            B.append(_Table(("statement", "name", "inequality", "status", "observed", "bound",
+                             "ratio", "slack", "first violation", "worst step",
+                             "hypotheses failed"), tuple(rows)))
+        rates = r.get("rates") or {}
+        if rates:
+            B.append(_P(("Rates: ", *_rate_inline(rates))))
+    return B
+
+
+def figures_section(s: Mapping[str, Any]) -> list[Any]:
+    """The figures with their captions."""
+    B: list[Any] = []
+    B.append(_H(2, "Figures", "figures"))
+    for name, cap in (s.get("figures") or FIGURES).items():
+        B.append(_Fig(name, cap))
+    return B
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("title", title_section),
+    Section("summary", summary_section),
+    Section("what", what_section),
+    Section("constants", constants_section),
+    Section("audit", audit_section),
+    Section("verdicts", verdicts_section),
+    Section("figures", figures_section),
+)
