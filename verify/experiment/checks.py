@@ -47,6 +47,9 @@ Assumptions are checked by built-in checkers keyed by name (:data:`ASSUMPTION_CH
   status of those (at-initialisation) claims.
 
 A condition or assumption that is not met is a *verdict*, never an exception.
+
+Length (~530 lines): one idea — turning a spec and a trace into verdicts; every verdict kind
+shares ``_ratio``/``_compare`` and the tolerance rules, and ``fit_rates`` reads the same claims.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from verify.experiment.inputs import RunInputs
 from verify.experiment.observers import OBSERVABLE_NAMES, observe
 from verify.experiment.record import atomic_save_npz, jsonable, to_numpy
 from verify.experiment.step import PARAMS, gd_update, new_solver_log, params_finite, solve_state
-from verify.experiment.stopping import Sigint, stop_rule
+from verify.experiment.stopping import Sigint, StopRule, stop_rule
 from verify.model.network import ImplicitNetwork
 
 __all__ = ["GDLoop", "Progress"]
@@ -174,8 +174,11 @@ class GDLoop:
         for name in OBSERVABLE_NAMES:
             self.rows[name].append(float(row.get(name, math.nan)))
 
-    def run(self, progress: bool) -> float:
-        """Step until the stop rule or SIGINT says so; returns the run's wall time (s)."""
+    def run(self, progress: bool, stop_rule: StopRule = stop_rule) -> float:
+        """Step until ``stop_rule`` or SIGINT says so; returns the run's wall time (s).
+
+        ``stop_rule`` has the signature of :func:`~verify.experiment.stopping.stop_rule` (a
+        sweep may pass its own, e.g. stop at a threshold)."""
         cfg, rows = self.config, self.rows
         prog = Progress(progress, cfg.steps)
         k = self.start

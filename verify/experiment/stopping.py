@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["DIVERGENCE_FACTOR", "STOP_STATUSES", "STATUS_TEXT", "Sigint", "stop_rule"]
+__all__ = ["DIVERGENCE_FACTOR", "STOP_STATUSES", "STATUS_TEXT", "Sigint", "StopRule", "stop_rule"]
 
 DIVERGENCE_FACTOR = 1e6
 STOP_STATUSES = ("target_reached", "max_steps", "diverged", "solver_failed", "interrupted")
@@ -49,6 +50,10 @@ class Sigint:
     def __exit__(self, *exc: Any) -> None:
         if self._active:
             signal.signal(signal.SIGINT, self._old if self._old is not None else signal.default_int_handler)
+
+
+#: (state, k, params_finite, L0, steps, target_loss, solver_log) → (status or None, message)
+StopRule = Callable[[Any, int, bool, float, int, "float | None", dict], tuple["str | None", str]]
 
 
 def stop_rule(state: Any, k: int, params_finite: bool, L0: float, steps: int,

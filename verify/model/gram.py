@@ -31,6 +31,9 @@ The paper's printed formulas are available for documentation of its known issues
 :func:`paper_eq14_as_printed` (``I_n`` instead of ``𝟙𝟙ᵀ``) and :func:`paper_eq16_as_printed`
 (``(I − γ̃D_iA)^{-1}`` instead of the transpose-inverse). Only the corrected forms agree with the
 Jacobian Gram from :func:`jacobian_gram` (see ``tests/verify/test_gram.py``).
+
+Length (~500 lines): the structured Gram, the paper's printed variants and the Jacobian
+references it is tested against belong together (the references exist to check the blocks).
 """
 
 from __future__ import annotations
