@@ -12,7 +12,7 @@ import math
 import pytest
 
 from verify import InvalidArgument
-from verify.bench import parse_sizes
+from verify.bench.measure import parse_sizes
 from verify.cli import bench as bench_cli
 
 GRAM_KEYS = {"n", "m", "t_state_s", "t_structured_s", "t_reference_s", "speedup", "max_rel_diff",

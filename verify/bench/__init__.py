@@ -2,35 +2,7 @@
 
 Owns the measurement code behind ``implicit-verify bench`` (structured vs Jacobian Gram, solver
 iterations vs the contraction prediction, one GD step vs dense products) in
-:mod:`verify.bench.measure`. May import :mod:`verify.model` and :mod:`bounds`; never
-:mod:`verify.experiment`, :mod:`verify.report` or :mod:`verify.cli` (the command-line parser is
-:mod:`verify.cli.bench`).
+:mod:`verify.bench.measure` (import from there). May import :mod:`verify.model` and
+:mod:`bounds`; never :mod:`verify.experiment`, :mod:`verify.report` or :mod:`verify.cli` (the
+command-line parser is :mod:`verify.cli.bench`).
 """
-
-from verify.bench.measure import (
-    DEFAULT_SIZES,
-    GramBench,
-    SolverBench,
-    StepBench,
-    bench_gram,
-    bench_solver,
-    bench_step,
-    format_gram,
-    format_solver,
-    format_step,
-    parse_sizes,
-)
-
-__all__ = [
-    "GramBench",
-    "SolverBench",
-    "StepBench",
-    "bench_gram",
-    "bench_solver",
-    "bench_step",
-    "parse_sizes",
-    "format_gram",
-    "format_solver",
-    "format_step",
-    "DEFAULT_SIZES",
-]

@@ -23,6 +23,11 @@ from verify.report.figures import FIGURES
 from verify.report.model import _STATUS_WORD, _num, _observed_ok, _ratio_of, _slack, fmt
 
 
+def frame(s: Mapping[str, Any]) -> tuple[list[Any], list[int], tuple[str, ...]]:
+    """The runs, widths and per-width column headers ``m = …`` of a summary."""
+    widths = s["widths"]
+    return s["runs"], widths, tuple(f"m = {m}" for m in widths)
+
 def _status_cell(v: Mapping[str, Any] | None) -> _Inline:
     if v is None:
         return "—"
@@ -165,9 +170,7 @@ def what_section(s: Mapping[str, Any]) -> list[Any]:
 def constants_section(s: Mapping[str, Any]) -> list[Any]:
     """Hidden constants, symbols per width and the named bounds."""
     B: list[Any] = []
-    runs = s["runs"]
-    widths = s["widths"]
-    mcols = tuple(f"m = {m}" for m in widths)
+    runs, widths, mcols = frame(s)
     B.append(_H(2, "Constants and bounds", "constants"))
     hidden = s.get("hidden_constants") or {}
     if hidden:
@@ -210,9 +213,7 @@ def audit_section(s: Mapping[str, Any]) -> list[Any]:
     """The data audit and the assumption verdicts."""
     B: list[Any] = []
     data = s["data"]
-    runs = s["runs"]
-    widths = s["widths"]
-    mcols = tuple(f"m = {m}" for m in widths)
+    runs, widths, mcols = frame(s)
     B.append(_H(2, "Assumption audit", "audit"))
     audit = s.get("audit") or {}
     if audit:
@@ -233,9 +234,7 @@ def audit_section(s: Mapping[str, Any]) -> list[Any]:
 def verdicts_section(s: Mapping[str, Any]) -> list[Any]:
     """Condition and claim verdicts per width, details and rates."""
     B: list[Any] = []
-    runs = s["runs"]
-    widths = s["widths"]
-    mcols = tuple(f"m = {m}" for m in widths)
+    runs, widths, mcols = frame(s)
     B.append(_H(2, "Verdicts", "verdicts"))
     B.append(_P("ratio = observed/bound for ≤ and bound/observed for ≥ (worst over the run; "
                  "> 1 means violated); slack = 1/ratio. A claim is vacuous when a hypothesis of "
