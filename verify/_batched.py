@@ -241,20 +241,23 @@ class BatchedNetworks:
             z0 = self._Z if self._Z is not None and self._Z.shape == Phi.shape else torch.zeros_like(Phi)
 
             def Ff(Z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-                torch.bmm(Z, At, out=out)
-                return out.mul_(gt).add_(Phi).relu_()
+                # Φ + γ̃·Z Aᵀ fused in the GEMM (one pass over the output instead of three)
+                torch.baddbmm(Phi, Z, At, alpha=gt, out=out)
+                return out.relu_()
 
             fwd = batched_picard(Ff, z0, torch.linalg.vector_norm(Phi, dim=(1, 2)), _member_finite(A, Phi, z0),
                                  tol=self.tol, max_iter=self.max_iter, kind="forward", contraction=rho,
                                  contraction_kind=kinds)
             Z = torch.stack([r.value for r in fwd])
             D = ((torch.bmm(Z, At).mul_(gt).add_(Phi)) > 0).to(dt)
-            DR = D * u[:, None, :]
+            Rb = u[:, None, :].expand_as(D)
+            DR = D * Rb
             b0 = self._B if self._B is not None and self._B.shape == D.shape else torch.zeros_like(D)
 
             def Fa(B: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-                torch.bmm(B, A, out=out)
-                return out.mul_(gt).mul_(D).add_(DR)
+                # D∘(R + γ̃ B A) = DR + D∘(γ̃ B A) for a 0/1 pattern D; R + γ̃BA fused in the GEMM
+                torch.baddbmm(Rb, B, A, alpha=gt, out=out)
+                return out.mul_(D)
 
             fin = _member_finite(A, D, u, b0) & torch.tensor([f.converged for f in fwd], device=dev)
             adj = batched_picard(Fa, b0, torch.linalg.vector_norm(DR, dim=(1, 2)), fin,
@@ -266,10 +269,11 @@ class BatchedNetworks:
             loss = (0.5 * (e * e).sum(dim=1)).tolist()
             ok = [f.converged and a.converged for f, a in zip(fwd, adj, strict=True)]
             okm = torch.tensor(ok, device=dev)
-            # failed members: zero error vector ⇒ zero gradient, and NaN-free operands
-            e = torch.where(okm[:, None], e, torch.zeros_like(e))
-            Zs = torch.where(okm[:, None, None], Z, torch.zeros_like(Z))
-            Bs = torch.where(okm[:, None, None], B, torch.zeros_like(B))
+            Zs, Bs = Z, B
+            if not all(ok):  # failed members: zero error vector ⇒ zero gradient, NaN-free operands
+                e = torch.where(okm[:, None], e, torch.zeros_like(e))
+                Zs = torch.where(okm[:, None, None], Z, torch.zeros_like(Z))
+                Bs = torch.where(okm[:, None, None], B, torch.zeros_like(B))
             eB = e[:, :, None] * Bs
             grads = {
                 "A": gt * torch.bmm(eB.transpose(1, 2), Zs),
@@ -279,6 +283,6 @@ class BatchedNetworks:
             }
             for k, gk in grads.items():
                 getattr(self, k).sub_(alpha * gk)
-            self._Z = torch.where(okm[:, None, None], Z, z0)
-            self._B = torch.where(okm[:, None, None], B, b0)
+            self._Z = Z if all(ok) else torch.where(okm[:, None, None], Z, z0)
+            self._B = B if all(ok) else torch.where(okm[:, None, None], B, b0)
         return BatchedStep(tuple(fwd), tuple(adj), tuple(loss), tuple(ok), grads)

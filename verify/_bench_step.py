@@ -47,6 +47,7 @@ from bounds._errors import invalid
 from ._batched import BatchedNetworks
 from ._bench import _sync, parse_sizes
 from ._certified import ContractionTracker
+from ._equilibrium import default_tol
 from ._network import ImplicitNetwork, implicit_gradients
 from ._validate import check_gamma, resolve_device, resolve_dtype
 
@@ -206,7 +207,7 @@ def bench_step_suite(
     warmup: int = 2,
     gamma: float = 0.1,
     alpha: float = 0.01,
-    tol: float = 1e-12,
+    tol: float | None = None,
     max_iter: int = 500,
     dtype: Any = "float64",
     device: Any = "cpu",
@@ -226,6 +227,9 @@ def bench_step_suite(
         raise invalid("alpha", alpha, "the step size must be positive and finite", "pass e.g. alpha=0.01")
     gamma = check_gamma(gamma)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
+    tol = default_tol(dt) if tol is None else tol
+    if not (isinstance(tol, float) and 0.0 < tol < 1.0):
+        raise invalid("tol", tol, "must be a float in (0, 1)", "use e.g. tol=1e-12 (float64) or 1e-6 (float32)")
     notes: list[str] = []
     have_deq = False
     if torchdeq:
@@ -286,7 +290,7 @@ def bench_step_suite(
         bn = BatchedNetworks([ImplicitNetwork.init(m, d, gamma, s, **kw) for s in seed_list])
         last: list[Any] = [None]
 
-        def batched(bn=bn, X=X, y=y) -> None:
+        def batched(bn=bn, X=X, y=y, last=last) -> None:
             last[0] = bn.step(X, y, alpha)
 
         t_b = _median_step(batched, steps, warmup, dev)
@@ -341,7 +345,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup", type=int, default=2, help="untimed GD steps before timing")
     p.add_argument("--gamma", type=float, default=0.1)
     p.add_argument("--alpha", type=float, default=0.01, help="GD step size")
-    p.add_argument("--tol", type=float, default=1e-12, help="relative solver tolerance (all paths)")
+    p.add_argument("--tol", type=float, default=None,
+                   help="relative solver tolerance (all paths); default 1e-12 (float64), 1e-6 (float32)")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
