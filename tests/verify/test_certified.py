@@ -15,6 +15,7 @@ from verify import ImplicitNetwork, implicit_gradients, solve_forward
 from verify._certified import (
     BoundKind,
     ContractionTracker,
+    certify_lambda_min_above,
     lambda_min_bounds,
     spectral_norm,
     spectral_norm_lower,
@@ -201,3 +202,15 @@ def test_lambda_min_warm_start_and_fallback():
     assert iv3.lower.value <= lam0 <= iv3.upper.value
     small = lambda_min_bounds(torch.tensor([[2.0, 1.0], [1.0, 2.0]], dtype=torch.float64))
     assert small.lower.value <= 1.0 <= small.upper.value
+
+
+@given(seed=st.integers(0, 10**6), n=st.integers(1, 30), frac=st.floats(-0.5, 1.5))
+def test_cholesky_certificate_is_sound(seed, n, frac):
+    B = _rand(seed, (n, n))
+    S = B @ B.T / n + 0.01 * torch.eye(n, dtype=torch.float64)
+    lam = float(torch.linalg.eigvalsh(S)[0])
+    cert = certify_lambda_min_above(S, frac * lam)
+    if cert is not None:
+        assert cert.kind is BoundKind.LOWER and cert.value <= lam
+    if frac <= 0.9:  # clearly below λ_min: the factorisation must succeed
+        assert cert is not None
