@@ -25,7 +25,15 @@ argument: ``λ_min ≤ xᵀSx`` (Courant–Fischer: an upper bound on ``λ_min``
 ``λ_min ≥ τ`` is proven by a successful Cholesky factorisation of ``S − τI`` with
 ``τ = θ − ‖r‖ − margin`` (Sylvester: positive definite ⇔ all eigenvalues > τ), minus
 Cholesky's backward error. When the factorisation fails, the helper falls back to dense
-``eigvalsh`` and says so (``method="eigvalsh"``, kind ``EXACT``).
+``eigvalsh`` and says so (``method="eigvalsh"``).
+
+dtype. Every bound here is computed in float64 from the given matrix; a float32 matrix is cast
+exactly (every float32 is a float64), so a bound on a float32 network's ``A`` is certified for
+that stored ``A``. What float32 cannot give is the solvers' accuracy (their residual stagnates
+near ``eps32/(1 − ρ)``), so float32 runs are for sweeps whose verdicts do not hinge on rounding:
+their records carry ``dtype="float32"``, :func:`verify.slack_tol` widens the inconclusive band
+to ``1e3·eps32``, and a "violated" verdict from a float32 run is to be confirmed in float64
+before it is reported.
 """
 
 from __future__ import annotations
