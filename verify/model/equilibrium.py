@@ -28,6 +28,7 @@ import enum
 import itertools
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -82,8 +83,11 @@ class SolveResult:
         residual: final relative residual (see module docstring).
         history: relative residual after each iteration.
         method: ``"picard"``, ``"anderson"`` or ``"direct"``.
-        contraction: ``γ̃‖A‖₂`` (the Lipschitz constant of the map).
+        contraction: ``γ̃‖A‖₂`` (the Lipschitz constant of the map), or a certified upper
+            bound on it (see ``contraction_kind``); only reported, never used to stop.
         kind: ``"forward"`` or ``"adjoint"``.
+        contraction_kind: ``"exact"`` (an SVD value) or ``"upper_bound"`` (a certified upper
+            bound supplied by the caller, e.g. :class:`verify._certified.ContractionTracker`).
     """
 
     value: torch.Tensor
@@ -95,6 +99,7 @@ class SolveResult:
     contraction: float
     kind: str
     tol: float = DEFAULT_TOL
+    contraction_kind: str = "exact"
 
     @property
     def converged(self) -> bool:
@@ -102,11 +107,16 @@ class SolveResult:
 
     def message(self) -> str:
         """What happened and, on failure, what to change."""
+        rel = "=" if self.contraction_kind == "exact" else "≤"
         head = (f"{self.kind} {self.method} solve: {self.status.value} "
                 f"(iterations={self.iterations}, residual={self.residual:.3e}, "
-                f"contraction γ̃‖A‖₂={self.contraction:.4f})")
+                f"contraction γ̃‖A‖₂{rel}{self.contraction:.4f})")
         if self.status.ok:
             return head
+        if self.contraction >= 1.0 and self.contraction_kind != "exact":
+            return head + ("; the certified upper bound on γ̃‖A‖₂ is ≥ 1, so contraction is not "
+                           "guaranteed: compute the exact value (verify.contraction_factor) and, if "
+                           "it is ≥ 1 too, reduce γ or the step size")
         if self.contraction >= 1.0:
             return head + ("; the layer map is not a contraction (γ̃‖A‖₂ ≥ 1), so the equilibrium "
                            "need not exist or be unique: reduce γ (the paper's sufficient choice "
@@ -219,7 +229,16 @@ def _check_operands(A: object, M: object, M_name: str) -> tuple[torch.Tensor, to
 
 
 def _all_finite(*ts: torch.Tensor) -> bool:
-    return all(bool(torch.isfinite(t).all()) for t in ts)
+    """True iff every entry of every tensor is finite.
+
+    One reduction per tensor and no temporary: a sum is finite only if every entry is (a NaN
+    or ±inf entry makes it NaN or ±inf). Only when the sum is not finite (a non-finite entry,
+    or overflow of huge finite entries) is the exact elementwise test run.
+    """
+    for t in ts:
+        if not math.isfinite(float(t.sum())) and not bool(torch.isfinite(t).all()):
+            return False
+    return True
 
 
 def _nonfinite_result(like: torch.Tensor, method: str, rho: float, kind: str, tol: float,
@@ -243,24 +262,50 @@ def _iterate(
     anderson_memory: int,
     anderson_reg: float,
 ) -> tuple[torch.Tensor, SolveStatus, int, float, tuple[float, ...]]:
-    """Generic fixed-point loop ``x = F(x)`` with relative residual ``‖F(x) − x‖_F / scale``."""
+    """Generic fixed-point loop ``x = F(x)`` with relative residual ``‖F(x) − x‖_F / scale``.
+
+    ``F(x, out)`` writes the map's value into ``out`` (same shape as ``x``, never aliasing it)
+    and returns it. Picard runs in three preallocated buffers (two alternating iterates and
+    the difference); ``x0`` is only read.
+    """
     scale = scale if scale > 0.0 else 1.0
     history: list[float] = []
-    x = x0
     first = None
+    res = float("nan")
+    g = torch.empty_like(x0)
+    if method == "picard":
+        x = x0
+        fx = torch.empty_like(x0)
+        # Exactly one map evaluation per pass, so ``iterations`` counts map evaluations and the
+        # returned residual is always ``history[-1]``.
+        for it in range(1, max_iter + 1):
+            F(x, fx)
+            torch.sub(fx, x, out=g)
+            res = float(torch.linalg.vector_norm(g)) / scale
+            # A non-finite entry of fx (or x) makes ‖fx − x‖ inf or NaN, so the residual alone
+            # detects it without a separate pass over the array.
+            if not math.isfinite(res):
+                history.append(float("nan"))
+                return fx, SolveStatus.NONFINITE, it, float("nan"), tuple(history)
+            history.append(res)
+            if first is None:
+                first = max(res, 1e-300)
+            if res <= tol:
+                return fx, SolveStatus.CONVERGED, it, res, tuple(history)
+            if res > _DIVERGE_FACTOR * first:
+                return fx, SolveStatus.DIVERGED, it, res, tuple(history)
+            nxt = x if x is not x0 else torch.empty_like(x0)  # reuse the old iterate's buffer
+            x, fx = fx, nxt
+        return x, SolveStatus.MAX_ITER, max_iter, res, tuple(history)  # x: the last map value
     # Anderson state: recent iterates' residuals g_k = F(x_k) - x_k and images F(x_k).
+    x = x0
     G_hist: list[torch.Tensor] = []
     F_hist: list[torch.Tensor] = []
     fx = x0
-    res = float("nan")
-    # Exactly one map evaluation per pass, so ``iterations`` counts map evaluations and the
-    # returned residual is always ``history[-1]``.
     for it in range(1, max_iter + 1):
-        fx = F(x)
-        g = fx - x
+        fx = F(x, torch.empty_like(x0))
+        torch.sub(fx, x, out=g)
         res = float(torch.linalg.vector_norm(g)) / scale
-        # A non-finite entry of fx (or x) makes ‖fx − x‖ inf or NaN, so the residual alone
-        # detects it without a separate pass over the array.
         if not math.isfinite(res):
             history.append(float("nan"))
             return fx, SolveStatus.NONFINITE, it, float("nan"), tuple(history)
@@ -271,32 +316,45 @@ def _iterate(
             return fx, SolveStatus.CONVERGED, it, res, tuple(history)
         if res > _DIVERGE_FACTOR * first:
             return fx, SolveStatus.DIVERGED, it, res, tuple(history)
-        if method == "picard":
+        G_hist.append(g.reshape(-1).clone())
+        F_hist.append(fx.reshape(-1))
+        if len(G_hist) > anderson_memory + 1:
+            G_hist.pop(0)
+            F_hist.pop(0)
+        if len(G_hist) == 1:
             x = fx
         else:
-            G_hist.append(g.reshape(-1))
-            F_hist.append(fx.reshape(-1))
-            if len(G_hist) > anderson_memory + 1:
-                G_hist.pop(0)
-                F_hist.pop(0)
-            if len(G_hist) == 1:
-                x = fx
-            else:
-                # Type-II Anderson: minimise ‖Σ a_j g_j‖ subject to Σ a_j = 1, written with
-                # differences; Tikhonov regularisation keeps the small LS problem well posed.
-                Gm = torch.stack(G_hist, dim=1)  # (N, k)
-                Fm = torch.stack(F_hist, dim=1)
-                dG = Gm[:, 1:] - Gm[:, :-1]
-                dF = Fm[:, 1:] - Fm[:, :-1]
-                gram = dG.T @ dG
-                reg = anderson_reg * float(torch.linalg.matrix_norm(gram)) + 1e-300
-                gram = gram + reg * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
-                try:
-                    coef = torch.linalg.solve(gram, dG.T @ Gm[:, -1])
-                except RuntimeError:
-                    coef = torch.zeros(dG.shape[1], dtype=gram.dtype, device=gram.device)
-                x = (Fm[:, -1] - dF @ coef).reshape(fx.shape)
+            # Type-II Anderson: minimise ‖Σ a_j g_j‖ subject to Σ a_j = 1, written with
+            # differences; Tikhonov regularisation keeps the small LS problem well posed.
+            Gm = torch.stack(G_hist, dim=1)  # (N, k)
+            Fm = torch.stack(F_hist, dim=1)
+            dG = Gm[:, 1:] - Gm[:, :-1]
+            dF = Fm[:, 1:] - Fm[:, :-1]
+            gram = dG.T @ dG
+            reg = anderson_reg * float(torch.linalg.matrix_norm(gram)) + 1e-300
+            gram = gram + reg * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+            try:
+                coef = torch.linalg.solve(gram, dG.T @ Gm[:, -1])
+            except RuntimeError:
+                coef = torch.zeros(dG.shape[1], dtype=gram.dtype, device=gram.device)
+            x = (Fm[:, -1] - dF @ coef).reshape(fx.shape)
     return fx, SolveStatus.MAX_ITER, max_iter, res, tuple(history)
+
+
+def _contraction_arg(contraction: Any, A: torch.Tensor, gamma_tilde: float) -> tuple[float, str]:
+    """``(ρ, kind)`` from the caller's ``contraction`` (None → one SVD)."""
+    if contraction is None:
+        return contraction_factor(A, gamma_tilde), "exact"
+    kind = getattr(contraction, "kind", None)
+    if kind is not None:  # a verify._certified.CertifiedValue
+        if kind.value == "lower":
+            raise invalid("contraction", contraction, "a lower bound cannot stand for γ̃‖A‖₂",
+                          "pass an exact value or a certified upper bound (ContractionTracker.update)")
+        return float(contraction.value), ("exact" if kind.value == "exact" else "upper_bound")
+    if isinstance(contraction, bool) or not isinstance(contraction, (int, float, np.floating)):
+        raise invalid("contraction", contraction, "expected a number or a CertifiedValue",
+                      "pass γ̃‖A‖₂ or ContractionTracker.update(A)")
+    return float(contraction), "exact"
 
 
 def solve_forward(
@@ -311,7 +369,7 @@ def solve_forward(
     throw: bool = False,
     anderson_memory: int = 5,
     anderson_reg: float = 1e-12,
-    contraction: float | None = None,
+    contraction: Any = None,
 ) -> SolveResult:
     """Solve ``Z = σ(γ̃ Z Aᵀ + Φ)`` for all rows at once.
 
@@ -326,7 +384,9 @@ def solve_forward(
         z0: start point (default 0, as in the paper), shape (n, m) like ``Phi``.
         throw: raise :class:`~bounds.SolverError` instead of returning a failed status.
         contraction: ``γ̃‖A‖₂`` when the caller already has it (saves one SVD per solve; it
-            is only reported, never used to decide convergence).
+            is only reported, never used to decide convergence): a float (taken as exact) or a
+            :class:`verify._certified.CertifiedValue` (exact or a certified upper bound; the
+            result's ``contraction_kind`` says which).
 
     Raises:
         InvalidArgument: wrong shapes/dtypes/devices, ``gamma_tilde`` not positive and finite,
@@ -347,10 +407,12 @@ def solve_forward(
         A = A.detach()
         Phi = Phi.detach()
         At = A.T
-        rho = contraction_factor(A, gamma_tilde) if contraction is None else float(contraction)
+        rho, rho_kind = _contraction_arg(contraction, A, gamma_tilde)
 
-        def F(Z: torch.Tensor) -> torch.Tensor:
-            return torch.relu(gamma_tilde * (Z @ At) + Phi)
+        def F(Z: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+            # relu(γ̃·(Z Aᵀ) + Φ) in place, the same operations (bit for bit) as the formula
+            torch.mm(Z, At, out=out)
+            return out.mul_(gamma_tilde).add_(Phi).relu_()
 
         start = torch.zeros_like(Phi) if z0 is None else z0.detach().to(Phi)
         if not _all_finite(A, Phi, start):
@@ -362,7 +424,7 @@ def solve_forward(
             F, start, scale, tol=tol, max_iter=max_iter, method=method,
             anderson_memory=anderson_memory, anderson_reg=anderson_reg,
         )
-    result = SolveResult(value, status, iters, res, hist, method, rho, "forward", tol)
+    result = SolveResult(value, status, iters, res, hist, method, rho, "forward", tol, rho_kind)
     if throw:
         result.raise_if_failed()
     return result
@@ -380,7 +442,8 @@ def solve_adjoint(
     throw: bool = False,
     anderson_memory: int = 5,
     anderson_reg: float = 1e-12,
-    contraction: float | None = None,
+    contraction: Any = None,
+    b0: torch.Tensor | None = None,
 ) -> SolveResult:
     """Solve ``B = D ∘ (R + γ̃ B A)`` (rows: ``b_i = D_i (r_i + γ̃ Aᵀ b_i)``).
 
@@ -391,6 +454,8 @@ def solve_adjoint(
         D: (n, m) activation pattern ``σ'(γ̃ Z Aᵀ + Φ)`` as 0/1 entries.
         gamma_tilde: ``γ/√m``.
         method, tol, max_iter, throw, contraction: as in :func:`solve_forward`.
+        b0: start point (default 0), shape (n, m) like ``D``: e.g. the previous GD step's ``B``
+            (the adjoint's warm start, like ``z0`` for the forward solve).
     """
     _check_common(tol, max_iter, method)
     if not isinstance(D, torch.Tensor):
@@ -409,26 +474,32 @@ def solve_adjoint(
     gamma_tilde = _check_gamma_tilde(gamma_tilde)
     tol = default_tol(A.dtype) if tol is None else float(tol)
     max_iter = int(max_iter)
+    if b0 is not None:
+        if not isinstance(b0, torch.Tensor) or tuple(b0.shape) != tuple(D.shape):
+            shown = f"tensor of shape {tuple(b0.shape)}" if isinstance(b0, torch.Tensor) else type(b0).__name__
+            raise invalid("b0", shown, f"expected a tensor of shape {tuple(D.shape)} like D",
+                          "pass the previous B (n, m) or None to start from 0")
     with torch.no_grad():
         A = A.detach()
         D = D.detach().to(A.dtype)
         R = rhs.detach()
-        if R.ndim == 1:
-            R = R.unsqueeze(0).expand_as(D)
-        rho = contraction_factor(A, gamma_tilde) if contraction is None else float(contraction)
-        if not _all_finite(A, D, R):
+        rho, rho_kind = _contraction_arg(contraction, A, gamma_tilde)
+        start = torch.zeros_like(D) if b0 is None else b0.detach().to(D)
+        if not _all_finite(A, D, R, start):
             return _nonfinite_result(D, method, rho, "adjoint", tol, throw)
-        DR = D * R
-
-        def F(B: torch.Tensor) -> torch.Tensor:
-            return DR + D * (gamma_tilde * (B @ A))
-
+        DR = D * R  # a vector R broadcasts over rows
         scale = float(torch.linalg.vector_norm(DR))
+
+        def F(B: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+            # DR + D∘(γ̃·(B A)) in place, the same operations (bit for bit) as the formula
+            torch.mm(B, A, out=out)
+            return out.mul_(gamma_tilde).mul_(D).add_(DR)
+
         value, status, iters, res, hist = _iterate(
-            F, torch.zeros_like(DR), scale, tol=tol, max_iter=max_iter, method=method,
+            F, start, scale, tol=tol, max_iter=max_iter, method=method,
             anderson_memory=anderson_memory, anderson_reg=anderson_reg,
         )
-    result = SolveResult(value, status, iters, res, hist, method, rho, "adjoint", tol)
+    result = SolveResult(value, status, iters, res, hist, method, rho, "adjoint", tol, rho_kind)
     if throw:
         result.raise_if_failed()
     return result

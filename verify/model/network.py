@@ -279,11 +279,17 @@ class ImplicitNetwork(torch.nn.Module):
         y = as_label_tensor(y, yhat.shape[0], self.dtype, self.device)
         return 0.5 * torch.sum((yhat - y) ** 2)
 
-    def state(self, X: Any, y: Any, *, z0: torch.Tensor | None = None) -> NetState:
+    def state(self, X: Any, y: Any, *, z0: torch.Tensor | None = None, b0: torch.Tensor | None = None,
+              contraction: Any = None) -> NetState:
         """Forward and adjoint solves, patterns and residuals at the current parameters.
 
         Never raises on solver failure: check ``state.fwd.status`` / ``state.adj.status``.
-        ``z0`` warm-starts the forward solve (e.g. the previous GD step's Z).
+        ``z0`` warm-starts the forward solve (e.g. the previous GD step's Z), ``b0`` the
+        adjoint solve (the previous step's B). ``contraction``: ``γ̃‖A‖₂`` or a certified upper
+        bound on it (a :class:`verify._certified.CertifiedValue`, e.g. from
+        :meth:`verify._certified.ContractionTracker.update`); ``None`` computes it by SVD. It
+        is only reported in the results (``fwd.contraction``, ``fwd.contraction_kind``), never
+        used to stop the solves, so an upper bound is always safe.
         """
         with torch.no_grad():
             X = self._X(X)
@@ -292,13 +298,14 @@ class ImplicitNetwork(torch.nn.Module):
             pre_W = X @ W.T
             Phi = torch.relu(pre_W) / math.sqrt(self.m)
             E = (pre_W > 0).to(self.dtype)
-            rho = contraction_factor(A, self.gamma_tilde)  # one SVD, shared by both solves
+            # one SVD (or the caller's certified value), shared by both solves
+            rho = contraction_factor(A, self.gamma_tilde) if contraction is None else contraction
             fopts = {**self.solver_opts["forward"], "throw": False}
             fwd = solve_forward(A, Phi, self.gamma_tilde, z0=z0, contraction=rho, **fopts)
             Z = fwd.value
             D = ((self.gamma_tilde * (Z @ A.T) + Phi) > 0).to(self.dtype)
             aopts = {**self.solver_opts["adjoint"], "throw": False}
-            adj = solve_adjoint(A, u, D, self.gamma_tilde, contraction=rho, **aopts)
+            adj = solve_adjoint(A, u, D, self.gamma_tilde, contraction=rho, b0=b0, **aopts)
             yhat = Z @ u + Phi @ v
             e = yhat - y
             loss = 0.5 * float(torch.sum(e * e))

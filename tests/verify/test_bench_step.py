@@ -1,0 +1,56 @@
+"""bench step suite: runs end to end on a tiny problem; rows are consistent (no timed assertions)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+
+import pytest
+
+from bounds._errors import InvalidArgument
+from verify._bench_step import add_arguments, bench_step_suite, format_suite, run
+
+HAVE_DEQ = importlib.util.find_spec("torchdeq") is not None
+
+
+def test_suite_small_problem_has_all_rows():
+    calls = []
+
+    def instrumented(net, X, y, alpha):
+        def step():
+            calls.append(1)
+            net.state(X, y)
+        return step
+
+    s = bench_step_suite("12x16", batch_sizes="12x8", seeds=3, steps=2, warmup=1,
+                         torchdeq=HAVE_DEQ, instrumented=instrumented)
+    (r,) = s.steps_rows
+    assert (r.n, r.m, r.data) == (12, 16, "digits") and s.dtype == "float64"
+    assert r.t_bare_s > 0 and r.t_matmul_s > 0 and r.matmul_count >= 4
+    assert r.svd_refreshes >= 1
+    assert len(calls) == 3 and r.ratio_instrumented_bare is not None
+    if HAVE_DEQ:
+        assert r.ratio_bare_torchdeq is not None
+        # torchdeq's IFT gradient and the closed form agree at the same parameters
+        assert r.max_rel_diff_torchdeq_grad_A is not None and r.max_rel_diff_torchdeq_grad_A < 1e-8
+    else:
+        assert r.t_torchdeq_s is None and any("torchdeq" in n for n in s.notes)
+    (b,) = s.batch_rows
+    assert b.S == 3 and b.all_converged and b.throughput_ratio > 0
+    assert "bare/deq" in format_suite(s)
+    json.dumps(s.to_dict())
+
+
+def test_cli_json_and_errors(capsys):
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    args = p.parse_args(["--sizes", "8x8", "--batch-sizes", "", "--steps", "1", "--warmup", "0",
+                         "--no-torchdeq", "--json", "--dtype", "float32"])
+    assert run(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dtype"] == "float32" and out["tol"] == 1e-6 and out["steps_rows"][0]["m"] == 8 and out["batch_rows"] == []
+    with pytest.raises(InvalidArgument, match="^alpha="):
+        bench_step_suite("8x8", alpha=-1.0)
+    with pytest.raises(InvalidArgument, match="^seeds="):
+        bench_step_suite("8x8", seeds=0)

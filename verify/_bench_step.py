@@ -1,0 +1,376 @@
+r"""``implicit-verify bench step``: the GD step's cost as ratios measured in one run.
+
+On one problem (digits classes 0/1 when ``n`` ≤ 180 images, else unit-norm synthetic data with
+``d = 64``; paper initialisation from ``seed``; fixed ``γ``, step ``α``) it times, per GD step
+(median over ``steps`` steps after ``warmup`` steps, each path on its own trajectory from the
+same initialisation):
+
+* **bare** — ``net.state`` (forward + adjoint Picard, both warm-started from the previous step,
+  contraction from a :class:`~verify._certified.ContractionTracker`: no SVD per step) +
+  :func:`verify.implicit_gradients` + the parameter update;
+* **matmul** — the same number of dense products ``(n×m)·(m×m)`` as the bare step performed
+  (``K_fwd + K_adj + 2``), the floor of any Picard-based step;
+* **torchdeq** (optional ``bench`` extra, ``torchdeq==0.1.0``) — a torchdeq DEQ of exactly this
+  model's map ``z ↦ σ(γ̃Az + φ)``: ``fixed_point_iter`` forward at relative tolerance ``tol``
+  (torchdeq's stop: every row's ``‖f(z) − z‖/‖f(z)‖ < tol``), warm-started like ours, implicit
+  (IFT) backward by fixed-point iteration at the same tolerance, autograd for the
+  gradients of ``½‖ŷ − y‖²``, the same update. Skipped with a note when torchdeq is missing;
+* **instrumented** — a hook: ``instrumented=`` takes a factory ``(net, X, y, alpha) →
+  step()`` (the GD loop with the default observation schedule, wired in later); the row
+  then reports ``instrumented / bare``;
+* **batched** — for each ``batch_sizes`` entry (m ≤ 256 by default), ``S`` seeds advanced by
+  :class:`verify._batched.BatchedNetworks` vs the same S networks stepped one at a time
+  (bare path); throughput ratio = (S × one-at-a-time step time) / batched step time.
+
+Targets from issue 15: bare ≤ 1.2 × torchdeq; batched ≥ 3 × one-at-a-time for m ≤ 256 (CPU).
+Times are wall-clock on a possibly shared machine; ratios come from one run. ``dtype`` is
+recorded in every row; float32 is allowed here (a speed measurement) but its rows must not be
+used for bound comparisons (the toolkit compares with bounds in float64 only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from bounds._errors import invalid
+
+from ._batched import BatchedNetworks
+from ._bench import _sync, parse_sizes
+from ._certified import ContractionTracker
+from ._equilibrium import default_tol
+from ._network import ImplicitNetwork, implicit_gradients
+from ._validate import check_gamma, resolve_device, resolve_dtype
+
+__all__ = ["StepRow", "BatchRow", "StepSuite", "bench_step_suite", "format_suite", "add_arguments", "run"]
+
+InstrumentedFactory = Callable[[ImplicitNetwork, torch.Tensor, torch.Tensor, float], Callable[[], Any]]
+DEFAULT_STEP_SIZES = "128x512,256x1024"
+DEFAULT_BATCH_SIZES = "128x128,128x256"
+_DIGITS_D = 64
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One size. Times are median seconds per GD step."""
+
+    n: int
+    m: int
+    d: int
+    data: str
+    t_bare_s: float
+    fwd_iterations: float
+    adj_iterations: float
+    matmul_count: int
+    t_matmul_s: float
+    ratio_bare_matmul: float
+    svd_refreshes: int
+    t_torchdeq_s: float | None
+    ratio_bare_torchdeq: float | None
+    torchdeq_note: str
+    t_instrumented_s: float | None
+    ratio_instrumented_bare: float | None
+    max_rel_diff_torchdeq_grad_A: float | None = None
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """Batched seeds vs one at a time at one size."""
+
+    n: int
+    m: int
+    S: int
+    t_batched_step_s: float
+    t_separate_step_s: float
+    throughput_ratio: float
+    all_converged: bool
+
+
+@dataclass(frozen=True)
+class StepSuite:
+    """Everything one ``bench step`` run measured, with the settings."""
+
+    gamma: float
+    alpha: float
+    tol: float
+    dtype: str
+    device: str
+    threads: int
+    seed: int
+    steps: int
+    warmup: int
+    torch_version: str
+    steps_rows: tuple[StepRow, ...]
+    batch_rows: tuple[BatchRow, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _problem(n: int, seed: int, dev: torch.device, dt: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, str]:
+    from ._data import digits_dataset, synthetic_dataset
+
+    try:
+        ds = digits_dataset(n=n, seed=seed)
+    except Exception:  # not enough digits images for this n: synthetic data of the same d
+        ds = synthetic_dataset(n=n, d=_DIGITS_D, seed=seed)
+    X = torch.tensor(np.asarray(ds.X), dtype=dt, device=dev)
+    y = torch.tensor(np.asarray(ds.y), dtype=dt, device=dev)
+    return X, y, ds.name
+
+
+def _median_step(step: Callable[[], Any], steps: int, warmup: int, dev: torch.device) -> float:
+    for _ in range(warmup):
+        step()
+    ts = []
+    for _ in range(steps):
+        _sync(dev)
+        t0 = time.perf_counter()
+        step()
+        _sync(dev)
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
+class _BareStep:
+    """The lean GD step: warm starts, certified contraction, closed-form gradients, update."""
+
+    def __init__(self, net: ImplicitNetwork, X: torch.Tensor, y: torch.Tensor, alpha: float) -> None:
+        self.net, self.X, self.y, self.alpha = net, X, y, alpha
+        self.tracker = ContractionTracker(net.gamma_tilde)
+        self.prev: Any = None
+        self.fwd_its: list[int] = []
+        self.adj_its: list[int] = []
+
+    def __call__(self) -> None:
+        net, prev = self.net, self.prev
+        st = net.state(self.X, self.y, z0=None if prev is None else prev.Z,
+                       b0=None if prev is None else prev.B, contraction=self.tracker.update(net.A))
+        g = implicit_gradients(net, self.X, self.y, state=st)
+        with torch.no_grad():
+            for k, v in g.items():
+                getattr(net, k).sub_(self.alpha * v)
+        self.prev = st
+        self.fwd_its.append(st.fwd.iterations)
+        self.adj_its.append(st.adj.iterations)
+
+
+def _torchdeq_step(net: ImplicitNetwork, X: torch.Tensor, y: torch.Tensor, alpha: float, tol: float,
+                   max_iter: int) -> Callable[[], torch.Tensor]:
+    from torchdeq import get_deq
+
+    deq = get_deq(f_solver="fixed_point_iter", b_solver="fixed_point_iter", f_max_iter=max_iter,
+                  b_max_iter=max_iter, f_tol=tol, b_tol=tol, f_stop_mode="rel", b_stop_mode="rel", ift=True)
+    deq.train()
+    params = [net.A, net.W, net.u, net.v]
+    gt, sq = net.gamma_tilde, math.sqrt(net.m)
+    z_prev = [torch.zeros(X.shape[0], net.m, dtype=X.dtype, device=X.device)]
+
+    def step() -> torch.Tensor:
+        for p in params:
+            p.grad = None
+        Phi = torch.relu(X @ net.W.T) / sq
+
+        def f(z: torch.Tensor) -> torch.Tensor:
+            return torch.relu(gt * (z @ net.A.T) + Phi)
+
+        z_out, _ = deq(f, z_prev[0])
+        Z = z_out[-1]
+        loss = 0.5 * torch.sum((Z @ net.u + Phi @ net.v - y) ** 2)
+        loss.backward()
+        grad_A = net.A.grad.detach().clone()  # type: ignore[union-attr]
+        with torch.no_grad():
+            for p in params:
+                p.sub_(alpha * p.grad)  # type: ignore[operator]
+        z_prev[0] = Z.detach()
+        return grad_A
+
+    return step
+
+
+def bench_step_suite(
+    sizes: Sequence[tuple[int, int]] | str = DEFAULT_STEP_SIZES,
+    *,
+    batch_sizes: Sequence[tuple[int, int]] | str = DEFAULT_BATCH_SIZES,
+    seeds: int = 8,
+    steps: int = 10,
+    warmup: int = 2,
+    gamma: float = 0.1,
+    alpha: float = 0.01,
+    tol: float | None = None,
+    max_iter: int = 500,
+    dtype: Any = "float64",
+    device: Any = "cpu",
+    seed: int = 0,
+    torchdeq: bool = True,
+    instrumented: InstrumentedFactory | None = None,
+) -> StepSuite:
+    """Run the whole ``bench step`` measurement (see the module docstring)."""
+    if isinstance(sizes, str):
+        sizes = parse_sizes(sizes)
+    if isinstance(batch_sizes, str):
+        batch_sizes = parse_sizes(batch_sizes, "--batch-sizes") if batch_sizes.strip() else []
+    for name, val, lo in (("seeds", seeds, 1), ("steps", steps, 1), ("warmup", warmup, 0), ("seed", seed, 0)):
+        if isinstance(val, bool) or not isinstance(val, int) or val < lo:
+            raise invalid(name, val, f"expected an int ≥ {lo}", f"pass e.g. {name}={max(lo, 2)}")
+    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
+        raise invalid("alpha", alpha, "the step size must be positive and finite", "pass e.g. alpha=0.01")
+    gamma = check_gamma(gamma)
+    dev, dt = resolve_device(device), resolve_dtype(dtype)
+    tol = default_tol(dt) if tol is None else tol
+    if not (isinstance(tol, float) and 0.0 < tol < 1.0):
+        raise invalid("tol", tol, "must be a float in (0, 1)", "use e.g. tol=1e-12 (float64) or 1e-6 (float32)")
+    notes: list[str] = []
+    have_deq = False
+    if torchdeq:
+        try:
+            import torchdeq as _td  # noqa: F401
+
+            have_deq = True
+        except ImportError:
+            notes.append("torchdeq not installed (pip install 'implicit-verify[bench]'): its rows are skipped")
+    step_rows = []
+    for n, m in sizes:
+        X, y, data = _problem(n, seed, dev, dt)
+        d = X.shape[1]
+        kw = dict(dtype=dt, device=dev, tol=tol, max_iter=max_iter)
+        bare = _BareStep(ImplicitNetwork.init(m, d, gamma, seed, **kw), X, y, alpha)
+        t_bare = _median_step(bare, steps, warmup, dev)
+        kf = statistics.mean(bare.fwd_its[warmup:])
+        ka = statistics.mean(bare.adj_its[warmup:])
+        count = int(round(kf + ka)) + 2
+        Zm = torch.rand(n, m, dtype=dt, device=dev)
+        At = torch.randn(m, m, dtype=dt, device=dev).T
+
+        def products(Zm=Zm, At=At, count=count) -> None:
+            for _ in range(count):
+                torch.mm(Zm, At)
+
+        t_mm = _median_step(products, steps, 1, dev)
+        t_deq = ratio_deq = diff = None
+        note = "" if have_deq else "not installed"
+        if have_deq:
+            deq_net = ImplicitNetwork.init(m, d, gamma, seed, **kw)
+            deq_step = _torchdeq_step(deq_net, X, y, alpha, tol, max_iter)
+            t_deq = _median_step(deq_step, steps, warmup, dev)
+            ratio_deq = t_bare / t_deq
+            # same gradient at the same parameters (a correctness check of the comparison)
+            chk = ImplicitNetwork.init(m, d, gamma, seed, **kw)
+            g_ours = implicit_gradients(chk, X, y)["A"]
+            g_deq = _torchdeq_step(chk, X, y, alpha, tol, max_iter)()
+            diff = float((g_ours - g_deq).abs().max() / g_ours.abs().max())
+            note = "fixed_point_iter fwd+IFT bwd, stop_mode rel (per row), warm-started forward"
+        t_ins = ratio_ins = None
+        if instrumented is not None:
+            ins_step = instrumented(ImplicitNetwork.init(m, d, gamma, seed, **kw), X, y, alpha)
+            t_ins = _median_step(ins_step, steps, warmup, dev)
+            ratio_ins = t_ins / t_bare
+        step_rows.append(StepRow(
+            n=n, m=m, d=d, data=data, t_bare_s=t_bare, fwd_iterations=kf, adj_iterations=ka,
+            matmul_count=count, t_matmul_s=t_mm, ratio_bare_matmul=t_bare / t_mm,
+            svd_refreshes=bare.tracker.refreshes, t_torchdeq_s=t_deq, ratio_bare_torchdeq=ratio_deq,
+            torchdeq_note=note, t_instrumented_s=t_ins, ratio_instrumented_bare=ratio_ins,
+            max_rel_diff_torchdeq_grad_A=diff))
+    batch_rows = []
+    for n, m in batch_sizes:
+        X, y, _ = _problem(n, seed, dev, dt)
+        d = X.shape[1]
+        kw = dict(dtype=dt, device=dev, tol=tol, max_iter=max_iter)
+        seed_list = list(range(seed, seed + seeds))
+        bn = BatchedNetworks([ImplicitNetwork.init(m, d, gamma, s, **kw) for s in seed_list])
+        last: list[Any] = [None]
+
+        def batched(bn=bn, X=X, y=y, last=last) -> None:
+            last[0] = bn.step(X, y, alpha)
+
+        t_b = _median_step(batched, steps, warmup, dev)
+        singles = [_BareStep(ImplicitNetwork.init(m, d, gamma, s, **kw), X, y, alpha) for s in seed_list]
+
+        def separate(singles=singles) -> None:
+            for s in singles:
+                s()
+
+        t_s = _median_step(separate, steps, warmup, dev)
+        batch_rows.append(BatchRow(n=n, m=m, S=seeds, t_batched_step_s=t_b, t_separate_step_s=t_s,
+                                   throughput_ratio=t_s / t_b, all_converged=all(last[0].ok)))
+    return StepSuite(gamma=gamma, alpha=float(alpha), tol=tol, dtype=str(dt).replace("torch.", ""),
+                     device=str(dev), threads=torch.get_num_threads(), seed=seed, steps=steps, warmup=warmup,
+                     torch_version=torch.__version__, steps_rows=tuple(step_rows), batch_rows=tuple(batch_rows),
+                     notes=tuple(notes))
+
+
+def _f(x: float | None, spec: str) -> str:
+    return "—" if x is None else format(x, spec)
+
+
+def format_suite(s: StepSuite) -> str:
+    """Plain-text table of a :class:`StepSuite`."""
+    lines = [f"# bench step: dtype={s.dtype} device={s.device} threads={s.threads} γ={s.gamma} α={s.alpha} "
+             f"tol={s.tol:g} seed={s.seed} steps={s.steps} (median per step after {s.warmup} warm-up) "
+             f"torch {s.torch_version}"]
+    lines.append(f"{'n':>5} {'m':>5} {'data':>9} {'bare_ms':>8} {'K_f':>5} {'K_a':>5} {'matmul_ms':>9} "
+                 f"{'bare/mm':>7} {'deq_ms':>7} {'bare/deq':>8} {'instr/bare':>10} {'svds':>4}")
+    for r in s.steps_rows:
+        lines.append(f"{r.n:>5} {r.m:>5} {r.data:>9} {r.t_bare_s * 1e3:>8.2f} {r.fwd_iterations:>5.1f} "
+                     f"{r.adj_iterations:>5.1f} {r.t_matmul_s * 1e3:>9.2f} {r.ratio_bare_matmul:>7.2f} "
+                     f"{_f(None if r.t_torchdeq_s is None else r.t_torchdeq_s * 1e3, '7.2f'):>7} "
+                     f"{_f(r.ratio_bare_torchdeq, '8.2f'):>8} {_f(r.ratio_instrumented_bare, '10.2f'):>10} "
+                     f"{r.svd_refreshes:>4}")
+    if s.batch_rows:
+        lines.append(f"{'n':>5} {'m':>5} {'S':>3} {'batched_ms':>10} {'separate_ms':>11} {'throughput':>10}")
+        for b in s.batch_rows:
+            lines.append(f"{b.n:>5} {b.m:>5} {b.S:>3} {b.t_batched_step_s * 1e3:>10.2f} "
+                         f"{b.t_separate_step_s * 1e3:>11.2f} {b.throughput_ratio:>9.2f}x")
+    lines.append("targets (issue 15): bare/deq ≤ 1.2, instr/bare ≤ 1.3, batched throughput ≥ 3x for m ≤ 256")
+    lines += [f"note: {n}" for n in s.notes]
+    return "\n".join(lines)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``bench step`` (the dispatcher wires them; see :func:`run`)."""
+    p.add_argument("--sizes", default=DEFAULT_STEP_SIZES, help="comma-separated n×m sizes")
+    p.add_argument("--batch-sizes", default=DEFAULT_BATCH_SIZES, help="n×m sizes for batched seeds ('' to skip)")
+    p.add_argument("--seeds", type=int, default=8, help="S, the number of batched seeds")
+    p.add_argument("--steps", type=int, default=10, help="timed GD steps per path (median reported)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed GD steps before timing")
+    p.add_argument("--gamma", type=float, default=0.1)
+    p.add_argument("--alpha", type=float, default=0.01, help="GD step size")
+    p.add_argument("--tol", type=float, default=None,
+                   help="relative solver tolerance (all paths); default 1e-12 (float64), 1e-6 (float32)")
+    p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--no-torchdeq", action="store_true", help="skip the torchdeq row")
+    p.add_argument("--json", action="store_true", help="print the suite as JSON")
+
+
+def run(args: argparse.Namespace, instrumented: InstrumentedFactory | None = None) -> int:
+    """Run ``bench step`` from parsed :func:`add_arguments` options; prints a table or JSON."""
+    if args.threads < 1:
+        raise invalid("--threads", args.threads, "expected an int ≥ 1", "use e.g. --threads 1")
+    torch.set_num_threads(args.threads)
+    suite = bench_step_suite(args.sizes, batch_sizes=args.batch_sizes, seeds=args.seeds, steps=args.steps,
+                             warmup=args.warmup, gamma=args.gamma, alpha=args.alpha, tol=args.tol,
+                             dtype=args.dtype, device=args.device, seed=args.seed,
+                             torchdeq=not args.no_torchdeq, instrumented=instrumented)
+    print(json.dumps(suite.to_dict(), indent=2) if args.json else format_suite(suite))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - manual use before wiring
+    p = argparse.ArgumentParser(prog="implicit-verify bench step")
+    add_arguments(p)
+    return run(p.parse_args(argv))
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
