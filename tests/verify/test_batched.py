@@ -9,7 +9,7 @@ import torch
 
 from bounds._errors import InvalidArgument
 from verify import ImplicitNetwork, SolveStatus, implicit_gradients
-from verify._batched import BatchedNetworks
+from verify.model.batched import BatchedNetworks
 
 N, M, D, GAMMA, ALPHA = 10, 24, 5, 0.3, 0.05
 SEEDS = (0, 1, 2, 5)

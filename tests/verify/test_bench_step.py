@@ -9,7 +9,7 @@ import json
 import pytest
 
 from bounds._errors import InvalidArgument
-from verify._bench_step import add_arguments, bench_step_suite, format_suite, run
+from verify.bench.step import add_arguments, bench_step_suite, format_suite, run
 
 HAVE_DEQ = importlib.util.find_spec("torchdeq") is not None
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bounds._errors import InvalidArgument
 from verify import ImplicitNetwork, implicit_gradients, solve_forward
-from verify._certified import (
+from verify.model.certified import (
     BoundKind,
     ContractionTracker,
     certify_lambda_min_above,

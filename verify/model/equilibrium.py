@@ -87,7 +87,7 @@ class SolveResult:
             bound on it (see ``contraction_kind``); only reported, never used to stop.
         kind: ``"forward"`` or ``"adjoint"``.
         contraction_kind: ``"exact"`` (an SVD value) or ``"upper_bound"`` (a certified upper
-            bound supplied by the caller, e.g. :class:`verify._certified.ContractionTracker`).
+            bound supplied by the caller, e.g. :class:`verify.model.certified.ContractionTracker`).
     """
 
     value: torch.Tensor
@@ -346,7 +346,7 @@ def _contraction_arg(contraction: Any, A: torch.Tensor, gamma_tilde: float) -> t
     if contraction is None:
         return contraction_factor(A, gamma_tilde), "exact"
     kind = getattr(contraction, "kind", None)
-    if kind is not None:  # a verify._certified.CertifiedValue
+    if kind is not None:  # a verify.model.certified.CertifiedValue
         if kind.value == "lower":
             raise invalid("contraction", contraction, "a lower bound cannot stand for γ̃‖A‖₂",
                           "pass an exact value or a certified upper bound (ContractionTracker.update)")
@@ -385,7 +385,7 @@ def solve_forward(
         throw: raise :class:`~bounds.SolverError` instead of returning a failed status.
         contraction: ``γ̃‖A‖₂`` when the caller already has it (saves one SVD per solve; it
             is only reported, never used to decide convergence): a float (taken as exact) or a
-            :class:`verify._certified.CertifiedValue` (exact or a certified upper bound; the
+            :class:`verify.model.certified.CertifiedValue` (exact or a certified upper bound; the
             result's ``contraction_kind`` says which).
 
     Raises:

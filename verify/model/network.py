@@ -286,8 +286,8 @@ class ImplicitNetwork(torch.nn.Module):
         Never raises on solver failure: check ``state.fwd.status`` / ``state.adj.status``.
         ``z0`` warm-starts the forward solve (e.g. the previous GD step's Z), ``b0`` the
         adjoint solve (the previous step's B). ``contraction``: ``γ̃‖A‖₂`` or a certified upper
-        bound on it (a :class:`verify._certified.CertifiedValue`, e.g. from
-        :meth:`verify._certified.ContractionTracker.update`); ``None`` computes it by SVD. It
+        bound on it (a :class:`verify.model.certified.CertifiedValue`, e.g. from
+        :meth:`verify.model.certified.ContractionTracker.update`); ``None`` computes it by SVD. It
         is only reported in the results (``fwd.contraction``, ``fwd.contraction_kind``), never
         used to stop the solves, so an upper bound is always safe.
         """

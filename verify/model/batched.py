@@ -24,8 +24,8 @@ import torch
 
 from bounds._errors import invalid
 
-from ._certified import ContractionTracker
-from ._equilibrium import (
+from .certified import ContractionTracker
+from .equilibrium import (
     _DIVERGE_FACTOR,
     DEFAULT_MAX_ITER,
     SolveResult,
@@ -33,7 +33,7 @@ from ._equilibrium import (
     _check_common,
     default_tol,
 )
-from ._network import ImplicitNetwork
+from .network import ImplicitNetwork
 
 __all__ = ["BatchedNetworks", "BatchedStep", "batched_picard"]
 

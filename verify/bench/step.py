@@ -19,7 +19,7 @@ same initialisation):
   step()`` (the GD loop with the default observation schedule, wired in later); the row
   then reports ``instrumented / bare``;
 * **batched** — for each ``batch_sizes`` entry (m ≤ 256 by default), ``S`` seeds advanced by
-  :class:`verify._batched.BatchedNetworks` vs the same S networks stepped one at a time
+  :class:`verify.model.batched.BatchedNetworks` vs the same S networks stepped one at a time
   (bare path); throughput ratio = (S × one-at-a-time step time) / batched step time.
 
 Targets from issue 15: bare ≤ 1.2 × torchdeq; batched ≥ 3 × one-at-a-time for m ≤ 256 (CPU).
@@ -43,13 +43,13 @@ import numpy as np
 import torch
 
 from bounds._errors import invalid
+from verify.model.batched import BatchedNetworks
+from verify.model.certified import ContractionTracker
+from verify.model.equilibrium import default_tol
+from verify.model.network import ImplicitNetwork, implicit_gradients
+from verify.model.validate import check_gamma, resolve_device, resolve_dtype
 
-from ._batched import BatchedNetworks
-from ._bench import _sync, parse_sizes
-from ._certified import ContractionTracker
-from ._equilibrium import default_tol
-from ._network import ImplicitNetwork, implicit_gradients
-from ._validate import check_gamma, resolve_device, resolve_dtype
+from .measure import _sync, parse_sizes
 
 __all__ = ["StepRow", "BatchRow", "StepSuite", "bench_step_suite", "format_suite", "add_arguments", "run"]
 
@@ -118,7 +118,7 @@ class StepSuite:
 
 
 def _problem(n: int, seed: int, dev: torch.device, dt: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, str]:
-    from ._data import digits_dataset, synthetic_dataset
+    from verify.experiment.data import digits_dataset, synthetic_dataset
 
     try:
         ds = digits_dataset(n=n, seed=seed)
