@@ -150,6 +150,7 @@ OBSERVABLES: tuple[Observable, ...] = (
     Observable("lambda_min_H", "λ_min(H), H the empirical NTK (corrected G22 eq. 14)", "expensive"),
     Observable("lambda_min_K", "λ_min(K), K = ZZᵀ + ΦΦᵀ", "expensive"),
     Observable("G_dev", "‖G − G(0)‖₂", "expensive"),
+    Observable("H_dev", "‖H − H(0)‖₂ (does the empirical NTK stay put?)", "expensive"),
     Observable("flip_D", "fraction of entries of D = σ'(γ̃ZAᵀ + Φ) that differ from step 0", "cheap"),
     Observable("flip_E", "fraction of entries of E = σ'(XWᵀ) that differ from step 0", "cheap"),
     Observable("fwd_iters", "forward-solve iterations", "cheap"),
@@ -161,7 +162,7 @@ OBSERVABLE_NAMES: tuple[str, ...] = tuple(o.name for o in OBSERVABLES)
 _EXPENSIVE = tuple(o.name for o in OBSERVABLES if o.cost == "expensive")
 # depend on the equilibrium Z (NaN at a step whose solve failed)
 _Z_DEPENDENT = ("loss", "residual_sq", "test_loss", "z_max", "Z_step", "flip_D", "lambda_min_H",
-                "lambda_min_K", "lambda_min_G", "G_dev")
+                "lambda_min_K", "lambda_min_G", "G_dev", "H_dev")
 
 
 def observables_table(markdown: bool = False) -> str:
@@ -595,7 +596,7 @@ def run_gd(
         start = 0
         z_warm: torch.Tensor | None = None
         zt_warm: torch.Tensor | None = None
-        D0 = E0 = G0 = None
+        D0 = E0 = G0 = H0 = None
         L0 = math.nan
     else:
         P0 = {k: torch.as_tensor(ckpt[f"{k}0"]).to(device=device, dtype=dtype) for k in ("A", "W", "u", "v")}
@@ -606,9 +607,11 @@ def run_gd(
         D0 = torch.as_tensor(ckpt["D0"]).to(device=device, dtype=dtype)
         E0 = torch.as_tensor(ckpt["E0"]).to(device=device, dtype=dtype)
         G0 = torch.as_tensor(ckpt["G0"]).to(device=device, dtype=dtype) if "G0" in ckpt else None
+        H0 = torch.as_tensor(ckpt["H0"]).to(device=device, dtype=dtype) if "H0" in ckpt else None
         L0 = float(meta["L0"])
-        for name in OBSERVABLE_NAMES:
-            rows[name] = [float(x) for x in ckpt[f"trace__{name}"]]
+        for name in OBSERVABLE_NAMES:  # (a checkpoint older than an observable: NaN)
+            old_rows = ckpt.get(f"trace__{name}", np.full(len(ckpt["trace__step"]), np.nan))
+            rows[name] = [float(x) for x in old_rows]
         solver_log.update(meta.get("solver_log", {}))
         wall_before = float(meta.get("wall_time_s", 0.0))
     if out is not None and ckpt is None:
@@ -637,6 +640,8 @@ def run_gd(
             arrays["E0"] = _np(E0).astype(np.uint8)
         if G0 is not None:
             arrays["G0"] = _np(G0)
+        if H0 is not None:
+            arrays["H0"] = _np(H0)
         for name in OBSERVABLE_NAMES:
             arrays[f"trace__{name}"] = np.asarray(rows[name][:upto], dtype=np.float64)
         m_ = {"config": config.to_dict(), "next_step": next_step, "L0": L0, "fingerprint": fingerprint,
@@ -701,13 +706,16 @@ def run_gd(
             if stop is not None or k % config.record_every == 0:
                 expensive = (k % E_every == 0) or stop in ("target_reached", "max_steps") or k == 0
                 row = _observe(net, state, P0, D0, E0, G0, Xtest, ytest, zt_warm, k, alpha,
-                               expensive, params_finite, solver_log)
+                               expensive, params_finite, solver_log, H0=H0)
                 if k == 0 and state is not None and state.ok and G0 is None:
                     G0 = row.pop("_G")
+                    H0 = row.pop("_H")
+                    row["H_dev"] = 0.0
                     extra["lambda_max_H0"] = row.pop("_lambda_max_H", math.nan)
                     row["G_dev"] = 0.0
                 zt_new = row.pop("_Zt", None)
                 row.pop("_G", None)
+                row.pop("_H", None)
                 row.pop("_lambda_max_H", None)
                 if zt_new is not None:
                     zt_warm = zt_new
@@ -820,7 +828,7 @@ def run_gd(
 
 
 def _observe(net, state, P0, D0, E0, G0, Xtest, ytest, zt_warm, k, alpha, expensive,
-             params_finite, solver_log) -> dict[str, Any]:
+             params_finite, solver_log, H0=None) -> dict[str, Any]:
     """Observables at step k (see :data:`OBSERVABLES`)."""
     row: dict[str, Any] = {"step": float(k), "time": float(k) * alpha}
     if not params_finite:
@@ -879,8 +887,11 @@ def _observe(net, state, P0, D0, E0, G0, Xtest, ytest, zt_warm, k, alpha, expens
             row["lambda_min_K"] = lambda_min(gb.K)
             if G0 is not None:
                 row["G_dev"] = _sym_opnorm(gb.G - G0)
+            if H0 is not None:
+                row["H_dev"] = _sym_opnorm(gb.H - H0)
             elif k == 0:
                 row["_G"] = gb.G.clone()
+                row["_H"] = gb.H.clone()
                 Hs = gb.H.to(torch.float64)
                 row["_lambda_max_H"] = float(torch.linalg.eigvalsh(0.5 * (Hs + Hs.T))[-1])
     return row
