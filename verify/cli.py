@@ -6,6 +6,7 @@ Sub-commands are registered by the modules that implement them, so this file sta
 * ``run``     → :mod:`verify._run_cli`
 * ``report``  → :mod:`verify._report_cli`
 * ``bench``   → :mod:`verify._bench`
+* ``sweep``   → :mod:`verify.sweep.cli`
 
 Each module exposes ``add_parser(subparsers)`` which adds its parser and sets
 ``func=callable(args) -> int`` as the default.
@@ -25,6 +26,7 @@ _SUBCOMMANDS = (
     ("run", "verify._run_cli"),
     ("report", "verify._report_cli"),
     ("bench", "verify._bench"),
+    ("sweep", "verify.sweep.cli"),
 )
 
 

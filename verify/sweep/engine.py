@@ -317,7 +317,7 @@ def _run_dask(spec: SweepSpec, todo: list[Cell], data: dict[int, dict[str, Any]]
             by_key[key] = c
             futures.append(client.submit(task, spec, c, payload[c.n], key=key, pure=False,
                                          retries=retries))
-        ac = as_completed(futures, with_results=True, raise_errors=False)
+        ac = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
         for batch in ac.batches():
             rows = []
             for fut, res in batch:

@@ -119,7 +119,7 @@ class SweepSpec:
     target: float = 1e-3
     steps: int = 2000
     expensive_every: int = 1
-    hk_max_m: int | None = 1024
+    hk_max_m: int | None = 512
     data_seed: int = 0
     d: int | None = None
     device: str = "cpu"
