@@ -308,7 +308,8 @@ def _run_dask(spec: SweepSpec, todo: list[Cell], data: dict[int, dict[str, Any]]
         client, cluster, _ = _client(scheduler, workers, retries)
     try:
         needed = sorted({c.n for c in todo})
-        payload = {n: client.scatter(data[n], broadcast=True, hash=False) for n in needed}
+        # (a list of one: scattering a dict would scatter its values under the dict's keys)
+        payload = {n: client.scatter([data[n]], broadcast=True, hash=False)[0] for n in needed}
         tag = uuid.uuid4().hex[:8]
         by_key: dict[str, Cell] = {}
         futures = []
