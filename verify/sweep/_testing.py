@@ -15,7 +15,8 @@ from .tasks import run_cell
 __all__ = ["die_once", "raise_on_seed"]
 
 
-def die_once(spec: Any, cell: Any, data: dict[str, Any], *, marker: str, seed: int) -> dict[str, Any]:
+def die_once(spec: Any, cell: Any, data: dict[str, Any], shared: dict[str, Any] | None = None, *,
+             marker: str, seed: int) -> dict[str, Any]:
     """Kill this worker process (``os._exit``) the first time a cell with ``seed`` runs; the
     marker file records that it happened, so the retried task completes."""
     if cell.seed == seed:
@@ -28,26 +29,27 @@ def die_once(spec: Any, cell: Any, data: dict[str, Any], *, marker: str, seed: i
             os.write(fd, str(os.getpid()).encode())
             os.close(fd)
             os._exit(17)
-    return run_cell(spec, cell, data)
+    return run_cell(spec, cell, data, shared)
 
 
 class _Boom(RuntimeError):
     pass
 
 
-def _explode(spec: Any, m: int, seed: int, data: dict[str, Any]) -> dict[str, Any]:
+def _explode(spec: Any, m: int, seed: int, data: dict[str, Any], shared: Any = None) -> dict[str, Any]:
     raise _Boom(f"injected failure for seed {seed}")
 
 
-def raise_on_seed(spec: Any, cell: Any, data: dict[str, Any], *, seed: int) -> dict[str, Any]:
+def raise_on_seed(spec: Any, cell: Any, data: dict[str, Any], shared: dict[str, Any] | None = None,
+                  *, seed: int) -> dict[str, Any]:
     """``run_cell`` with a task that raises for cells with ``seed`` (an ``error`` row)."""
     if cell.seed != seed:
-        return run_cell(spec, cell, data)
+        return run_cell(spec, cell, data, shared)
     from . import tasks
 
     orig = tasks._TASKS[spec.kind]
     tasks._TASKS[spec.kind] = _explode
     try:
-        return run_cell(spec, cell, data)
+        return run_cell(spec, cell, data, shared)
     finally:
         tasks._TASKS[spec.kind] = orig

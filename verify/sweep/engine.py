@@ -14,7 +14,11 @@ Per n, the client loads the data (:func:`verify.load_dataset`), computes its fin
 ``λ0`` (:func:`bounds.lambda0`) and, for ``init``, ``G∞`` (:func:`bounds.gram_infinity`), and
 sends them to the workers once (``scatter(broadcast=True)``); cells never recompute them.
 
-Fault handling: a task that raises is an ``error`` row (:func:`verify.sweep.tasks.run_cell`); a
+Tasks: one per group of cells (:func:`verify.sweep.tasks.group_key`): for ``init`` all n of one
+(m, seed), which share the network and ‖A(0)‖₂ (the costly part at large m); for ``gd`` one
+cell.  Groups are submitted widest first.  Rows do not depend on the grouping or the order.
+
+Fault handling: a cell that raises is an ``error`` row (:func:`verify.sweep.tasks.run_cell`); a
 task whose worker dies is rescheduled by the scheduler (up to ``retries`` times on a local
 cluster: ``distributed.scheduler.allowed-failures``) and, should it still fail, becomes an
 ``error`` row with dask's message.  Rows are written by the client as cells finish
@@ -46,7 +50,7 @@ from bounds._errors import invalid
 from . import store
 from .progress import Progress
 from .spec import Cell, SweepSpec
-from .tasks import run_cell
+from .tasks import group_key, run_cell, run_cells
 
 __all__ = ["run_sweep", "SweepResult", "prepare_data", "load_sweep", "environment"]
 
@@ -209,7 +213,7 @@ def run_sweep(
     retries: int = 3,
     command: str | None = None,
     client: Any = None,
-    task: Callable[[Any, Any, dict[str, Any]], dict[str, Any]] | None = None,
+    task: Callable[..., dict[str, Any]] | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep into ``out_dir``; see the module docstring.
 
@@ -225,7 +229,9 @@ def run_sweep(
         retries: task retries / allowed worker losses per task.
         command: the command line recorded in ``sweep.json``.
         client: an existing ``distributed.Client`` to use (not closed here).
-        task: the cell function (default :func:`verify.sweep.tasks.run_cell`; tests inject faults).
+        task: the cell function ``(spec, cell, data, shared) -> row`` (default
+            :func:`verify.sweep.tasks.run_cell`; tests inject faults through it).  Cells are
+            run in groups (:func:`verify.sweep.tasks.group_key`): one dask task per group.
     """
     t0 = time.monotonic()
     if not isinstance(spec, SweepSpec):
@@ -280,13 +286,18 @@ def run_sweep(
             state["parts"] = 0
         bar.update(state["done"], state["errors"])
 
+    groups: dict[tuple[int, ...], list[Cell]] = {}
+    for c in todo:
+        groups.setdefault(group_key(spec, c), []).append(c)
+    # widest first: the longest tasks start early, so the workers finish together
+    batches = sorted(groups.values(), key=lambda g: (-g[0].m, g[0].seed, g[0].n))
     bar.update(state["done"], state["errors"], force=True)
     try:
         if serial:
-            for cell in todo:
-                record([task(spec, cell, data[cell.n])])
+            for group in batches:
+                record(run_cells(spec, group, {c.n: data[c.n] for c in group}, task))
         elif todo:
-            _run_dask(spec, todo, data, task, record, scheduler, workers, retries, client)
+            _run_dask(spec, batches, data, task, record, scheduler, workers, retries, client)
     finally:
         bar.close()
     table = store.read_table(out, spec.kind)
@@ -297,7 +308,7 @@ def run_sweep(
     return SweepResult(table, out, spec, len(todo), skipped, n_err, time.monotonic() - t0, engine)
 
 
-def _run_dask(spec: SweepSpec, todo: list[Cell], data: dict[int, dict[str, Any]],
+def _run_dask(spec: SweepSpec, batches: list[list[Cell]], data: dict[int, dict[str, Any]],
               task: Callable[..., dict[str, Any]], record: Callable[[list[dict[str, Any]]], None],
               scheduler: str | None, workers: int | None, retries: int, client: Any) -> None:
     from distributed import as_completed
@@ -307,27 +318,28 @@ def _run_dask(spec: SweepSpec, todo: list[Cell], data: dict[int, dict[str, Any]]
     if own:
         client, cluster, _ = _client(scheduler, workers, retries)
     try:
-        needed = sorted({c.n for c in todo})
+        needed = sorted({c.n for g in batches for c in g})
         # (a list of one: scattering a dict would scatter its values under the dict's keys)
         payload = {n: client.scatter([data[n]], broadcast=True, hash=False)[0] for n in needed}
         tag = uuid.uuid4().hex[:8]
-        by_key: dict[str, Cell] = {}
+        by_key: dict[str, list[Cell]] = {}
         futures = []
-        for c in todo:
-            key = f"sweep-{tag}-n{c.n}-m{c.m}-s{c.seed}-{c.key}"
-            by_key[key] = c
-            futures.append(client.submit(task, spec, c, payload[c.n], key=key, pure=False,
-                                         retries=retries))
+        for g in batches:
+            c = g[0]
+            key = f"sweep-{tag}-m{c.m}-s{c.seed}-n{c.n}-{c.key}"
+            by_key[key] = g
+            futures.append(client.submit(run_cells, spec, g, {x.n: payload[x.n] for x in g},
+                                         task, key=key, pure=False, retries=retries))
         ac = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
         for batch in ac.batches():
             rows = []
             for fut, res in batch:
-                cell = by_key[fut.key]
+                group = by_key[fut.key]
                 if isinstance(res, BaseException) or fut.status != "finished":
                     exc = res if isinstance(res, BaseException) else RuntimeError(str(fut.status))
-                    rows.append(_error_row(spec, cell, exc))
+                    rows += [_error_row(spec, cell, exc) for cell in group]
                 else:
-                    rows.append(res)
+                    rows += res
             record(rows)
     finally:
         if own:

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["run_cell", "init_outcomes", "gd_outcomes", "INIT_COLUMNS", "GD_COLUMNS",
+__all__ = ["run_cell", "run_cells", "group_key", "init_outcomes", "gd_outcomes", "INIT_COLUMNS", "GD_COLUMNS",
            "CONFIG_COLUMNS", "claim_names"]
 
 #: configuration columns, in this order, first in every row.
@@ -103,15 +103,24 @@ def _network(spec: Any, m: int, d: int, seed: int) -> Any:
                                        throw=False)
 
 
-def init_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any]) -> dict[str, Any]:
-    """The ``init`` outcomes of one cell (module docstring)."""
+def init_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
+                  shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``init`` outcomes of one cell (module docstring).  ``shared``: a dict kept across
+    the cells of one (m, seed) group, holding the network and ‖A(0)‖₂, which do not depend
+    on n (built by the first cell of the group)."""
     import torch
 
     import verify
 
     X = _tensor(data["X"], spec.device)
     n, d = X.shape
-    net = _network(spec, m, d, seed)
+    shared = {} if shared is None else shared
+    if shared.get("mseed") != (m, seed, d):
+        shared.clear()
+        shared["net"] = _network(spec, m, d, seed)
+        shared["a_norm"] = _spectral_norm_lanczos(shared["net"].A.detach().cpu().numpy())
+        shared["mseed"] = (m, seed, d)
+    net = shared["net"]
     out: dict[str, Any] = {"lambda0": float(data["lambda0"])}
     with torch.no_grad():
         W = net.W.detach()
@@ -123,7 +132,7 @@ def init_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any]) -> dict[st
         out["lam_min_G0"] = verify.lambda_min(G)
         D = G - _tensor(data["Ginf"], spec.device)
         out["G0_dev_op"] = float(torch.linalg.eigvalsh(0.5 * (D + D.T)).abs().max())
-        a_norm = _spectral_norm_lanczos(net.A.detach().cpu().numpy())
+        a_norm = shared["a_norm"]
         w_norm = float(torch.linalg.matrix_norm(W, ord=2))
         out["c_init"] = max(a_norm, w_norm) / math.sqrt(m)
         out["contraction0"] = spec.gamma / math.sqrt(m) * a_norm
@@ -143,7 +152,8 @@ def init_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any]) -> dict[st
     return out
 
 
-def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any]) -> dict[str, Any]:
+def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
+                shared: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``gd`` outcomes of one cell (module docstring)."""
     import torch
 
@@ -193,9 +203,11 @@ def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any]) -> dict[str,
 _TASKS: dict[str, Callable[..., dict[str, Any]]] = {"init": init_outcomes, "gd": gd_outcomes}
 
 
-def run_cell(spec: Any, cell: Any, data: dict[str, Any]) -> dict[str, Any]:
+def run_cell(spec: Any, cell: Any, data: dict[str, Any],
+             shared: dict[str, Any] | None = None) -> dict[str, Any]:
     """One row of the table: the cell's configuration, its outcomes, ``status``, ``error``,
-    ``wall_s``.  Exceptions become ``status="error"`` rows."""
+    ``wall_s``.  Exceptions become ``status="error"`` rows.  ``shared``: see
+    :func:`init_outcomes` (the first cell of a group carries the shared cost in ``wall_s``)."""
     import torch
 
     t0 = time.perf_counter()
@@ -205,7 +217,7 @@ def run_cell(spec: Any, cell: Any, data: dict[str, Any]) -> dict[str, Any]:
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(spec.torch_threads)
-        row.update(_TASKS[spec.kind](spec, cell.m, cell.seed, data))
+        row.update(_TASKS[spec.kind](spec, cell.m, cell.seed, data, shared))
         row["status"], row["error"] = "done", None
     except Exception as exc:  # noqa: BLE001 - a failing cell is a row, never an aborted sweep
         tb = traceback.extract_tb(exc.__traceback__)
@@ -215,3 +227,20 @@ def run_cell(spec: Any, cell: Any, data: dict[str, Any]) -> dict[str, Any]:
         torch.set_num_threads(threads)
     row["wall_s"] = time.perf_counter() - t0
     return row
+
+
+def group_key(spec: Any, cell: Any) -> tuple[int, ...]:
+    """Cells with the same group key run in one task: (m, seed) for ``init`` (the network and
+    ‖A(0)‖₂ are built once for all n), the cell itself for ``gd``."""
+    return (cell.m, cell.seed) if spec.kind == "init" else (cell.n, cell.m, cell.seed)
+
+
+def run_cells(spec: Any, cells: list[Any], data_by_n: dict[int, dict[str, Any]],
+              cell_fn: Callable[..., dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Run a group of cells (:func:`group_key`) in order, sharing what does not depend on n."""
+    fn = run_cell if cell_fn is None else cell_fn
+    shared: dict[str, Any] = {}
+    try:
+        return [fn(spec, c, data_by_n[c.n], shared) for c in cells]
+    finally:
+        shared.clear()
