@@ -141,3 +141,14 @@ def test_error_row_for_a_failing_task_in_serial_mode(tmp_path):
     row = run_cell(spec, Cell(4, 8, 0, "k"), data)
     assert row["status"] == "error" and row["error"].startswith("KeyError: 'Ginf'")
     assert row["wall_s"] >= 0
+
+
+@pytest.mark.slow
+def test_bench_sweep_reports_both_engines_and_overhead():
+    from verify.sweep.bench import bench_sweep, format_bench
+
+    r = bench_sweep(workers=2, noop_tasks=50,
+                    grid={"data": "digits", "n": (8,), "m": (8, 16), "seeds": (0, 1)})
+    assert r["rows_identical"] and r["cells"] == 4
+    assert r["serial_cells_per_s"] > 0 and r["dask_cells_per_s"] > 0 and r["overhead_per_task_s"] > 0
+    assert "speed-up dask/serial" in format_bench(r)

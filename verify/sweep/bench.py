@@ -3,8 +3,8 @@ dask's per-task overhead, measured in one run.
 
 1. The same ``init`` grid is swept with ``serial=True`` and on a :class:`distributed.LocalCluster`
    (W worker processes × 1 thread), both into temporary directories (files included: the
-   timings are of the whole :func:`run_sweep`).  The cluster is started before the timed
-   sweep; its start-up time is reported separately.
+   timings are of the whole :func:`run_sweep`).  The cluster is started, and torch/verify
+   imported in its workers, before the timed sweep; both times are reported separately.
 2. Overhead: ``K`` no-op tasks submitted to the same cluster and gathered, timed; per-task
    overhead = wall / K (with W workers, the scheduler's throughput, not latency).
 
@@ -25,11 +25,21 @@ from typing import Any
 
 __all__ = ["bench_sweep", "run_bench"]
 
-DEFAULT_GRID = {"data": "digits-all", "n": (32, 64), "m": (64, 128, 256, 512), "seeds": tuple(range(6))}
+DEFAULT_GRID = {"data": "digits-all", "n": (32, 64), "m": (64, 128, 256, 512, 1024),
+                "seeds": tuple(range(8))}
 
 
 def _noop(x: int) -> int:
     return x
+
+
+def _warm() -> None:
+    """Import what a task imports (torch, verify, scipy's ARPACK) in a worker."""
+    import scipy.sparse.linalg  # noqa: F401
+    import torch  # noqa: F401
+
+    import verify  # noqa: F401
+    import verify.sweep.tasks  # noqa: F401
 
 
 def bench_sweep(*, workers: int | None = None, noop_tasks: int = 300,
@@ -57,6 +67,9 @@ def bench_sweep(*, workers: int | None = None, noop_tasks: int = 300,
         client = Client(cluster, set_as_default=False)
         client.wait_for_workers(w)
         t_start = time.perf_counter() - t
+        t = time.perf_counter()
+        client.run(_warm)
+        t_warm = time.perf_counter() - t
         try:
             t = time.perf_counter()
             dist = run_sweep(spec, Path(tmp) / "dask", client=client, progress=False)
@@ -72,9 +85,10 @@ def bench_sweep(*, workers: int | None = None, noop_tasks: int = 300,
     mean_cell = float(ser.table["wall_s"].mean())
     out = {"workers": w, "cells": cells, "grid": {k: list(v) if isinstance(v, tuple) else v
                                                   for k, v in g.items()},
-           "serial_s": t_serial, "dask_s": t_dask, "cluster_start_s": t_start,
+           "serial_s": t_serial, "dask_s": t_dask, "cluster_start_s": t_start, "worker_imports_s": t_warm,
            "serial_cells_per_s": cells / t_serial, "dask_cells_per_s": cells / t_dask,
-           "speedup": t_serial / t_dask, "speedup_incl_start": t_serial / (t_dask + t_start),
+           "speedup": t_serial / t_dask,
+           "speedup_incl_start": t_serial / (t_dask + t_start + t_warm),
            "mean_cell_s": mean_cell, "noop_tasks": noop_tasks,
            "overhead_per_task_s": t_noop / noop_tasks,
            "overhead_over_mean_cell": (t_noop / noop_tasks) / mean_cell if mean_cell > 0 else None,
@@ -89,9 +103,10 @@ def format_bench(r: dict[str, Any]) -> str:
         f"{len(g['seeds'])} seeds = {r['cells']} cells; local cluster {r['workers']} workers × 1 thread",
         f"  serial      {r['serial_s']:8.2f} s  {r['serial_cells_per_s']:8.2f} cells/s",
         f"  dask        {r['dask_s']:8.2f} s  {r['dask_cells_per_s']:8.2f} cells/s   "
-        f"(+ cluster start {r['cluster_start_s']:.2f} s)",
+        f"(+ cluster start {r['cluster_start_s']:.2f} s, worker imports "
+        f"{r['worker_imports_s']:.2f} s)",
         f"  speed-up dask/serial = {r['speedup']:.2f} (ideal {r['workers']}); including the "
-        f"cluster start {r['speedup_incl_start']:.2f}",
+        f"cluster start and imports {r['speedup_incl_start']:.2f}",
         f"  dask per-task overhead = {1e3 * r['overhead_per_task_s']:.2f} ms "
         f"({r['noop_tasks']} no-op tasks) = {r['overhead_over_mean_cell']:.3f} × the mean cell "
         f"({1e3 * r['mean_cell_s']:.1f} ms)",

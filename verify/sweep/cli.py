@@ -109,7 +109,7 @@ def build_spec(args: argparse.Namespace) -> Any:
         v = getattr(args, name)
         return v if v is not None else saved.get(name, _DEFAULTS.get(name))
 
-    grid = {}
+    grid: dict[str, tuple[int, ...]] = {}
     for opt, key in (("n", "n"), ("m", "m"), ("seeds", "seeds")):
         v = getattr(args, opt)
         if v is not None:
@@ -124,7 +124,7 @@ def build_spec(args: argparse.Namespace) -> Any:
         hk = None if hk.strip().lower() == "all" else _num("--hk-max-m", hk, int, 0)
     d = pick("d")
     return SweepSpec(
-        kind=pick("kind"), data=str(pick("data")), **grid,
+        kind=pick("kind"), data=str(pick("data")), n=grid["n"], m=grid["m"], seeds=grid["seeds"],
         gamma=_num("--gamma", pick("gamma"), float), step=str(pick("step")),
         target=_num("--target", pick("target"), float), steps=_num("--steps", pick("steps"), int, 1),
         expensive_every=_num("--expensive-every", pick("expensive_every"), int, 1),
