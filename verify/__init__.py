@@ -78,4 +78,18 @@ __all__ = [
     "render_report",
     "make_report",
     "compute_findings",
+    "SweepSpec",
+    "SweepResult",
+    "run_sweep",
 ]
+
+_SWEEP = ("SweepSpec", "SweepResult", "run_sweep")
+
+
+def __getattr__(name: str) -> object:
+    # the sweep API (verify.sweep) is imported on first use: it pulls in pandas and pyarrow
+    if name in _SWEEP:
+        from . import sweep
+
+        return getattr(sweep, name)
+    raise AttributeError(f"module 'verify' has no attribute {name!r}")
