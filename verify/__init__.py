@@ -29,9 +29,12 @@ from ._gram import (
     paper_eq16_as_printed,
 )
 from ._network import ImplicitNetwork, NetState, implicit_gradients
+from ._outcomes import OUTCOMES, Outcome, outcome_indicator, register_outcome
 from ._report import ReportMeta, ReportRun, build_summary, render_report
 from ._report_cli import compute_findings, make_report
+from ._thresholds import ScalingLaw, WidthThresholds, clopper_pearson, fit_width_threshold
 from ._validate import resolve_device, resolve_dtype
+from ._width_theory import ConstantTrend, TheoryComparison, theory_vs_measured
 
 __all__ = [
     "VerifyError",
@@ -78,4 +81,15 @@ __all__ = [
     "render_report",
     "make_report",
     "compute_findings",
+    "Outcome",
+    "OUTCOMES",
+    "register_outcome",
+    "outcome_indicator",
+    "fit_width_threshold",
+    "WidthThresholds",
+    "ScalingLaw",
+    "clopper_pearson",
+    "theory_vs_measured",
+    "TheoryComparison",
+    "ConstantTrend",
 ]

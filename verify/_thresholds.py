@@ -216,6 +216,29 @@ class WidthThresholds:
                 return s
         raise invalid("q", q, "was not fitted", f"use one of {list(self.q)}")
 
+    def summary(self) -> str:
+        """Plain-text lines: thresholds per (n, q), exponents, bootstrap seed, exclusions."""
+        lines = [f"outcome {self.outcome} ({self.source}); bootstrap n_boot = {self.n_boot}, "
+                 f"seed = {self.seed}, {100 * self.ci:.0f}% intervals; {self.excluded} "
+                 "undecidable row(s) excluded"]
+        for r in self.thresholds.itertuples(index=False):
+            if r.kind == "fit":
+                txt = f"m* = {r.m_star:.4g} [{r.m_star_lo:.4g}, {r.m_star_hi:.4g}]"
+                txt += " (extrapolated beyond the grid)" if r.extrapolated else ""
+            elif r.kind == "below_grid":
+                txt = f"m* < {r.m_star_hi:.4g} (smallest m tried; never failed)"
+            elif r.kind == "above_grid":
+                txt = f"m* > {r.m_star_lo:.4g} (largest m tried; never succeeded)"
+            elif r.kind == "bracket":
+                txt = (f"m* between {r.m_star_lo:.4g} and {r.m_star_hi:.4g} (separated data: "
+                       "no finite probit fit)")
+            else:
+                txt = "no threshold: success does not rise with m"
+            lines.append(f"  n = {r.n}, q = {r.q:g}: {txt}")
+        for law in self.scaling:
+            lines.append(f"  q = {law.q:g}: {law.words}; {law.reason}")
+        return "\n".join(lines)
+
     def to_records(self) -> list[dict[str, Any]]:
         """JSON-ready rows (non-finite numbers → None), one per (n, q)."""
         out = []

@@ -138,6 +138,9 @@ def test_bound_kinds():
     assert {"outcome", "n", "m_star", "m_star_lo", "m_star_hi", "p", "p_lo", "p_hi"} <= set(recs[0])
     by_n = {r["n"]: r for r in recs}
     assert by_n[16]["m_star_hi"] is None and by_n[16]["m_star"] is None
+    text = res.summary()
+    assert "m* < 4 (smallest m tried" in text and "m* > 8 (largest m tried" in text
+    assert "seed = 1" in text and "between 8 and 16" in text
 
 
 def test_undecidable_cells_are_excluded_and_counted():
