@@ -260,8 +260,10 @@ def _js(x: Any) -> float | None:
 
 def scaling_words(p: float | None, lo: float | None, hi: float | None, ci: float) -> str:
     """Sentence comparing p with 1 (GG22) and 2 (G22) from its CI."""
-    if p is None or lo is None or hi is None:
+    if p is None:
         return "no exponent: fewer than two sample sizes have a point estimate of m*"
+    if lo is None or hi is None:
+        return f"p = {p:.3g} without a CI (no usable bootstrap replicate): not compared with 1 or 2"
     c1, c2 = lo <= 1.0 <= hi, lo <= 2.0 <= hi
     verdict = {(True, True): "consistent with both 1 (GG22, linear width) and 2 (G22, n²); "
                              "the data cannot tell them apart",

@@ -143,6 +143,13 @@ def test_bound_kinds():
     assert "seed = 1" in text and "between 8 and 16" in text
 
 
+def test_no_bootstrap_gives_point_exponent_without_ci():
+    df = probit_table(np.random.default_rng(0), np.array([16, 64]), 2.0, 1.0, 0.6, 20,
+                      2.0 ** np.arange(1, 13))
+    law = fit_width_threshold(df, "ok", q=(0.5,), n_boot=0).law(0.5)
+    assert law.p is not None and law.p_lo is None and "without a CI" in law.words
+
+
 def test_undecidable_cells_are_excluded_and_counted():
     df = table_from_counts(16, {4: (0, 10), 8: (3, 10), 16: (7, 10), 32: (10, 10)})
     df["ok"] = df["ok"].astype(object)
