@@ -81,13 +81,27 @@ __all__ = [
     "SweepSpec",
     "SweepResult",
     "run_sweep",
+    "Outcome",
+    "OUTCOMES",
+    "register_outcome",
+    "outcome_indicator",
+    "fit_width_threshold",
+    "WidthThresholds",
+    "ScalingLaw",
+    "clopper_pearson",
+    "theory_vs_measured",
+    "TheoryComparison",
+    "ConstantTrend",
 ]
 
-_SWEEP = ("SweepSpec", "SweepResult", "run_sweep")
+_SWEEP = ("SweepSpec", "SweepResult", "run_sweep", "Outcome", "OUTCOMES", "register_outcome",
+          "outcome_indicator", "fit_width_threshold", "WidthThresholds", "ScalingLaw",
+          "clopper_pearson", "theory_vs_measured", "TheoryComparison", "ConstantTrend")
 
 
 def __getattr__(name: str) -> object:
-    # the sweep API (verify.sweep) is imported on first use: it pulls in pandas and pyarrow
+    # the sweep API (verify.sweep: engine, outcomes, thresholds) is imported on first use: it
+    # pulls in pandas and pyarrow
     if name in _SWEEP:
         from . import sweep
 
