@@ -113,7 +113,11 @@ def kernel_init_outcomes(net: ImplicitNetwork, X: Any, gamma: float | None = Non
     g = float(net.gamma) if gamma is None else float(gamma)
     if abs(g - float(net.gamma)) > 1e-15:
         raise invalid("gamma", gamma, f"differs from the network's γ = {net.gamma}", "omit gamma")
-    Xv = validate_X(X)
+    return _cell(net, validate_X(X), g, limit)[0]
+
+
+def _cell(net: ImplicitNetwork, Xv: np.ndarray, g: float,
+          limit: DEQKernels | None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     lim = deq_kernels(Xv, g) if limit is None else limit
     if not lim.status.ok:
         raise SolverError("kernel_init_outcomes: " + lim.message())
@@ -124,7 +128,7 @@ def kernel_init_outcomes(net: ImplicitNetwork, X: Any, gamma: float | None = Non
             "lambda_min_H0": lh0, "ratio_H0_over_Hinf": lh0 / lh if lh > 0 else math.nan,
             "half_lambda_min_Hinf_holds": bool(lh0 >= 0.5 * lh),
             "rel_error": _rel_errors(emp, lim), "limit_status": lim.status.name,
-            "source": DIGEST_C}
+            "source": DIGEST_C}, emp
 
 
 def fit_loglog_slope(widths: Any, errors: Any) -> float:
@@ -147,6 +151,9 @@ class KernelConvergence:
         lambda_min_H0: (len(widths), len(seeds)) array of ``λ_min(H(0))``.
         errors: block → (len(widths), len(seeds)) relative Frobenius errors (blocks A, W, u, v, H).
         rms: block → per-width RMS over seeds.  slopes: block → fitted log–log slope of ``rms``.
+        mean_error: block → per-width relative error of the *seed-averaged* block; with a correct
+            limit it is about ``rms/√len(seeds)`` (fluctuations average out), while a wrong limit
+            leaves a floor (the bias) — the diagnostic digest C asks for.
         rates: ``{"alpha", "paper": 1 − αλ0/2, "toolkit": 1 − α·λ_min(H∞)/2}`` when ``alpha``
             is given (the toolkit's lazy-regime rate is this project's, not the paper's).
         limit: ``DEQKernels.summary()``.  seconds: wall time.
@@ -163,6 +170,7 @@ class KernelConvergence:
     errors: dict[str, np.ndarray]
     rms: dict[str, np.ndarray]
     slopes: dict[str, float]
+    mean_error: dict[str, np.ndarray]
     rates: dict[str, float] | None
     limit: dict[str, Any]
     seconds: float
@@ -174,7 +182,8 @@ class KernelConvergence:
                 "lambda_min_H0": self.lambda_min_H0.tolist(),
                 "errors": {k: v.tolist() for k, v in self.errors.items()},
                 "rms": {k: v.tolist() for k, v in self.rms.items()},
-                "slopes": dict(self.slopes), "rates": self.rates, "limit": self.limit,
+                "slopes": dict(self.slopes),
+                "mean_error": {k: v.tolist() for k, v in self.mean_error.items()}, "rates": self.rates, "limit": self.limit,
                 "seconds": self.seconds}
 
     def table(self) -> str:
@@ -186,6 +195,10 @@ class KernelConvergence:
             rows.append(f"{m:>7} " + " ".join(f"{self.rms[b][i]:>10.3e}" for b in (*BLOCKS, "H"))
                         + f" {float(np.mean(self.lambda_min_H0[i])):>11.4e}")
         rows.append(f"{'slope':>7} " + " ".join(f"{self.slopes[b]:>10.3f}" for b in (*BLOCKS, "H")))
+        rows.append(f"relative error of the mean over {len(self.seeds)} seeds:")
+        for i, m in enumerate(self.widths):
+            rows.append(f"{m:>7} " + " ".join(f"{self.mean_error[b][i]:>10.3e}"
+                                              for b in (*BLOCKS, "H")))
         rows.append(f"λ0 = {self.lambda0:.6g}   λ_min(K∞) = {self.lambda_min_Kinf:.6g}   "
                     f"λ_min(H∞) = {self.lambda_min_Hinf:.6g}   (γ = {self.gamma}, n = {self.n})")
         return "\n".join(rows)
@@ -210,15 +223,21 @@ def kernel_convergence(X: Any, gamma: float, widths: Any, seeds: Any, *,
     if not lim.status.ok:
         raise SolverError("kernel_convergence: " + lim.message())
     errs = {b: np.zeros((len(ws), len(ss))) for b in (*BLOCKS, "H")}
+    merr = {b: np.zeros(len(ws)) for b in errs}
     lh0 = np.zeros((len(ws), len(ss)))
+    L = {**lim.blocks(), "H": lim.H}
     for i, m in enumerate(ws):
+        acc = {b: np.zeros_like(L[b]) for b in errs}
         for j, s in enumerate(ss):
             net = ImplicitNetwork.init(m, Xv.shape[1], gamma, s, dtype=dtype, device=device)
-            out = kernel_init_outcomes(net, Xv, gamma, limit=lim)
+            out, emp = _cell(net, Xv, float(gamma), lim)
             lh0[i, j] = out["lambda_min_H0"]
             for b in errs:
                 errs[b][i, j] = out["rel_error"][b]
+                acc[b] += emp[b] / len(ss)
             del net
+        for b in errs:
+            merr[b][i] = float(np.linalg.norm(acc[b] - L[b]) / np.linalg.norm(L[b]))
     rms = {b: np.sqrt(np.mean(e * e, axis=1)) for b, e in errs.items()}
     slopes = {b: fit_loglog_slope(ws, r) for b, r in rms.items()}
     rates = None
@@ -228,5 +247,5 @@ def kernel_convergence(X: Any, gamma: float, widths: Any, seeds: Any, *,
     return KernelConvergence(widths=ws, seeds=ss, gamma=float(gamma), n=Xv.shape[0],
                              lambda0=lim.lambda0, lambda_min_Hinf=lim.lambda_min_H,
                              lambda_min_Kinf=lim.lambda_min_K, lambda_min_H0=lh0, errors=errs,
-                             rms=rms, slopes=slopes, rates=rates, limit=lim.summary(),
+                             rms=rms, slopes=slopes, mean_error=merr, rates=rates, limit=lim.summary(),
                              seconds=time.perf_counter() - t0)

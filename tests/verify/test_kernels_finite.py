@@ -103,7 +103,8 @@ def test_kernel_convergence_record(digits4) -> None:
     assert r.rates["toolkit"] <= r.rates["paper"]  # λ_min(H∞) ≥ λ0
     d = r.to_dict()
     assert d["limit"]["provenance"] == "derived" and "digest C" in d["limit"]["source"]
-    assert "slope" in r.table()
+    assert "slope" in r.table() and r.mean_error["A"].shape == (2,)
+    assert np.all(r.mean_error["H"] <= np.max(r.errors["H"], axis=1) + 1e-15)  # triangle ineq.
 
 
 @pytest.mark.slow
