@@ -44,7 +44,7 @@ from __future__ import annotations
 import enum
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -256,6 +256,7 @@ def deq_kernels(
     tol: float = 1e-13,
     max_iter: int = 50,
     accuracy: float = 1e-8,
+    max_order: int = 256,
     throw: bool = False,
 ) -> DEQKernels:
     r"""Infinite-width NNGP fixed point ``K∞``, ``Ψ``, ``Ė``'s and the limiting NTK ``H∞``.
@@ -272,6 +273,9 @@ def deq_kernels(
         tol: Newton stopping rule on the relative step.
         max_iter: Newton iterations at most.
         accuracy: largest acceptable quadrature / interpolation change (absolute, per entry).
+        max_order: while the doubling check exceeds ``accuracy`` the order is doubled, up to
+            this (small γ puts a boundary layer of width ∝ γ at the kink; the result records
+            the order used).
         throw: raise :class:`~bounds.SolverError` instead of returning a failed status.
     """
     t0 = time.perf_counter()
@@ -284,6 +288,7 @@ def deq_kernels(
     max_iter = _check_int("max_iter", max_iter, 1, "e.g. max_iter=50")
     if not (isinstance(tol, (int, float)) and tol > 0):
         raise invalid("tol", tol, "must be a positive number", "e.g. tol=1e-13")
+    max_order = _check_int("max_order", max_order, order, f"e.g. max_order={4 * order}")
     n = Xv.shape[0]
     norms, C = _geometry(Xv)
     equal = bool(np.ptp(norms) <= 1e-12 * np.max(norms))
@@ -292,6 +297,22 @@ def deq_kernels(
     if method == "angular" and not equal:
         raise invalid("method", method, "needs rows of equal norm", "normalise X or use method='pairs'")
     G = gram_infinity(Xv)
+    while True:
+        res = _once(Xv, g, method, order, nodes, tol, max_iter, accuracy, norms, C, G)
+        quad = res.errors.get("quadrature", 0.0)
+        if res.status is not KernelStatus.INACCURATE or quad <= accuracy or 2 * order > max_order:
+            break
+        order *= 2  # the doubling check failed: refine and repeat
+    if not res.status.ok and throw:
+        raise SolverError(f"deq_kernels(gamma={g}): {res.status.value} (iterations="
+                          f"{res.iterations}, residual={res.residual:.3g})")
+    return replace(res, seconds=time.perf_counter() - t0)
+
+
+def _once(Xv: np.ndarray, g: float, method: str, order: int, nodes: int, tol: float,
+          max_iter: int, accuracy: float, norms: np.ndarray, C: np.ndarray,
+          G: np.ndarray) -> DEQKernels:
+    n = Xv.shape[0]
     iu = np.triu_indices(n, 1)
 
     kappa, Ed_d, Eah_d, it_d, res_d, ok_d = _solve_diag(g, order, tol, max_iter)
@@ -338,9 +359,6 @@ def deq_kernels(
                                        abs(e2 - Ed_d), abs(a2 - Eah_d))
         if max(errors.values(), default=0.0) > accuracy:
             status = KernelStatus.INACCURATE
-    if not status.ok and throw:
-        raise SolverError(f"deq_kernels(gamma={g}): {status.value} (iterations={its}, "
-                          f"residual={res:.3g})")
     nan = np.full((n, n), np.nan)
     if status.ok:
         K, Ed, Eah = (np.empty((n, n)) for _ in range(3))
@@ -362,8 +380,7 @@ def deq_kernels(
     return DEQKernels(K=sym[0], G=G, Edot=sym[1], Edot_a=Ea, Edot_ah=sym[2], Psi=sym[3],
                       H_u=sym[0], H_v=G, H_A=sym[4], H_W=sym[5], H=sym[6], gamma=g, status=status,
                       method=method, iterations=its, residual=res, contraction=contraction,
-                      order=order, nodes=nodes if method == "angular" else 0, errors=errors,
-                      seconds=time.perf_counter() - t0)
+                      order=order, nodes=nodes if method == "angular" else 0, errors=errors)
 
 
 def _accuracy_checks(norms: np.ndarray, rho: np.ndarray, th: np.ndarray, r1: np.ndarray,

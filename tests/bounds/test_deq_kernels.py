@@ -158,3 +158,13 @@ def test_bad_data() -> None:
         deq_kernels(np.vstack([X, np.zeros((1, 3))]), 0.3)
     with pytest.raises(InvalidArgument, match="equal norm"):
         deq_kernels(np.vstack([X, 2 * _unit(1, 3, 5)]), 0.3, method="angular")
+
+
+def test_order_doubles_until_the_check_passes() -> None:
+    """Small γ: boundary layer ∝ γ at the kink; order 16 fails the doubling check, so it refines."""
+    X = _unit(3, 4, seed=5)
+    r = deq_kernels(X, 0.05, method="pairs", order=16, max_order=128)
+    assert r.order > 16 and r.status is KernelStatus.CONVERGED, r.message()
+    assert r.errors["quadrature"] <= 1e-8
+    capped = deq_kernels(X, 0.05, method="pairs", order=16, max_order=16)
+    assert capped.order == 16 and capped.status is KernelStatus.INACCURATE
