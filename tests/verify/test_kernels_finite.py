@@ -104,7 +104,7 @@ def test_kernel_convergence_record(digits4) -> None:
     assert r.rates["toolkit"] <= r.rates["paper"]  # λ_min(H∞) ≥ λ0
     d = r.to_dict()
     assert d["limit"]["provenance"] == "derived" and "digest C" in d["limit"]["source"]
-    assert "slope" in r.table() and r.mean_error["A"].shape == (2,)
+    assert "slope50" in r.table() and r.mean_error["A"].shape == (2,) == r.median["u"].shape
     assert np.all(r.mean_error["H"] <= np.max(r.errors["H"], axis=1) + 1e-15)  # triangle ineq.
 
 
