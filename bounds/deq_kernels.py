@@ -13,7 +13,7 @@ papers do not state these limits).  Model ``z = σ(γ̃Az + φ)``, ``φ = σ(Wx)
 
 Each block is the limit of the corresponding block of :func:`verify.gram_blocks` at
 initialisation (``ZZᵀ``, ``ΦΦᵀ``, ``γ̃²(BBᵀ)∘ZZᵀ``, ``(1/m)(CCᵀ)∘XXᵀ``); the finite-width
-convergence is measured by ``verify._kernels_finite`` (tests/verify/test_kernels_finite.py).
+convergence is measured by ``verify.model.kernels`` (tests/verify/test_kernels_finite.py).
 
 Solver.  Diagonal: by positive homogeneity ``K(x, x) = ‖x‖² κ`` with κ the fixed point for a
 unit input.  Off-diagonal: each ``K_ij`` solves a scalar equation ``K_ij = F_ij(K_ij)``

@@ -27,6 +27,7 @@ from verify.model.gram import (
     paper_eq14_as_printed,
     paper_eq16_as_printed,
 )
+from verify.model.kernels import KernelConvergence, kernel_convergence, kernel_init_outcomes
 from verify.model.network import ImplicitNetwork, NetState, implicit_gradients
 from verify.model.validate import resolve_device, resolve_dtype
 from verify.report.make import make_report
@@ -78,6 +79,9 @@ __all__ = [
     "render_report",
     "make_report",
     "compute_findings",
+    "KernelConvergence",
+    "kernel_convergence",
+    "kernel_init_outcomes",
     "SweepSpec",
     "SweepResult",
     "run_sweep",

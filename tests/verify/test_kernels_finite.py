@@ -14,7 +14,7 @@ from scipy import stats
 
 import verify
 from bounds import InvalidArgument, deq_kernels
-from verify._kernels_finite import (
+from verify.model.kernels import (
     BLOCKS,
     fit_loglog_slope,
     init_blocks,

@@ -29,7 +29,10 @@ import numpy as np
 import torch
 
 from bounds import DIGEST_C, DEQKernels, SolverError, deq_kernels, invalid, validate_X
-from verify import ImplicitNetwork, NetState, gram_blocks, solve_adjoint, solve_forward
+
+from .equilibrium import solve_adjoint, solve_forward
+from .gram import gram_blocks
+from .network import ImplicitNetwork, NetState
 
 __all__ = ["init_blocks", "kernel_init_outcomes", "kernel_convergence", "KernelConvergence",
            "fit_loglog_slope", "BLOCKS"]
