@@ -116,7 +116,9 @@ def _load(spec: SweepSpec, n: int) -> Any:
 
 def prepare_data(spec: SweepSpec) -> dict[int, dict[str, Any]]:
     """Per n: ``X, y`` (first n rows), ``lambda0``, ``fingerprint``, ``record`` and, for
-    ``init``, ``Ginf``.  Raises :class:`~bounds.InvalidArgument` (e.g. n larger than the data)."""
+    ``init``, ``Ginf``, ``lam_min_Hinf`` (λ_min(H∞) of :func:`bounds.deq_kernels` at the
+    spec's γ; NaN when its fixed point fails) and ``Hinf_blocks`` (the limit blocks A, W, u, v
+    and H, or ``None``).  Raises :class:`~bounds.InvalidArgument` (e.g. n larger than the data)."""
     import bounds
 
     out: dict[int, dict[str, Any]] = {}
@@ -129,6 +131,11 @@ def prepare_data(spec: SweepSpec) -> dict[int, dict[str, Any]]:
                              "fingerprint": _fingerprint(X, y), "record": rec}
         if spec.kind == "init":
             p["Ginf"] = np.asarray(bounds.gram_infinity(X), dtype=np.float64)
+            lim = bounds.deq_kernels(X, spec.gamma)
+            ok = lim.status.ok
+            p["lam_min_Hinf"] = float(lim.lambda_min_H) if ok else float("nan")
+            p["Hinf_blocks"] = {**lim.blocks(), "H": lim.H} if ok else None
+            rec["kernels"] = lim.summary()
         out[n] = p
     return out
 

@@ -11,7 +11,8 @@ Columns the sweep table must carry (issue 13), by task kind:
 ``init``
     ``lam_min_G0`` (λ_min(G(0))), ``lambda0`` (λ0 = λ_min(G∞)), ``G0_dev_op`` (‖G(0) − G∞‖₂),
     ``lam_min_H0`` and ``lam_max_H0`` (extreme eigenvalues of H(0), both from ``eigvalsh`` on the
-    symmetrised float64 matrix), ``lam_min_K0``, ``c_init``.
+    symmetrised float64 matrix), ``lam_min_K0``, ``c_init``, ``lam_min_Hinf`` (λ_min(H∞) of
+    :func:`bounds.deq_kernels`, derived in digest C; NaN in sweeps made before it existed).
 ``gd``
     ``reached`` (bool: target loss reached within the step budget), ``steps_to_target``,
     ``rate_late``, ``max_W_move``, ``max_H_dev_rel`` (= max_k ‖H(k) − H(0)‖₂ / λ_min(H(0))),
@@ -30,6 +31,10 @@ covers the eigensolver, not the rounding made while forming H (that is of the sa
 the inner products of a well-scaled Jacobian, but not bounded here).  The Lemma 3.3 and
 ``‖G(0) − G∞‖₂`` events compare numbers of size λ0; when the table carries ``lam_max_G0`` a cell
 within ``n·eps·lam_max_G0`` of the boundary is undecidable, otherwise the comparison is bare.
+``ntk_half_limit`` (``lam_min_H0 ≥ ½·lam_min_Hinf``) leaves cells within
+``NTK_RANK_FACTOR·n·eps·lam_max_H0`` of the boundary undecided (the eigensolver); the limit's
+own quadrature error (``bounds.deq_kernels``: ≤ its ``accuracy``, 1e-8 per entry by default,
+recorded per n in ``sweep.json``) is not added to that band.
 """
 
 from __future__ import annotations
@@ -137,6 +142,18 @@ def _ntk_full_rank(t: pd.DataFrame) -> pd.Series:
     return pd.Series(_decide(lo > err, lo, hi), index=t.index)
 
 
+def _ntk_half_limit(t: pd.DataFrame) -> pd.Series:
+    # both sides come from eigvalsh of float64 matrices of size ~λ_max: a cell within
+    # n·eps·λ_max(H(0)) of the boundary is undecidable (same band as ntk_full_rank).
+    lo, lim, n = _num(t, "lam_min_H0"), 0.5 * _num(t, "lam_min_Hinf"), _num(t, "n")
+    band = np.zeros_like(lo)
+    if "lam_max_H0" in t.columns:
+        band = NTK_RANK_FACTOR * n * _EPS * np.abs(_num(t, "lam_max_H0"))
+        band[~np.isfinite(band)] = 0.0
+    return pd.Series(_decide(lo >= lim, lo, lim, undecided=np.abs(lo - lim) <= band),
+                     index=t.index)
+
+
 def _bool_column(t: pd.DataFrame, col: str) -> np.ndarray:
     out = np.full(len(t), np.nan)
     for i, v in enumerate(t[col].tolist()):
@@ -196,6 +213,11 @@ _BUILTIN = [
     Outcome("ntk_full_rank", "G22 Lemma 3.1 + 3.3: λ_min(H(0)) > 0",
             ("lam_min_H0", "lam_max_H0", "n"), _ntk_full_rank, "init",
             "NTK at initialisation certified full rank: λ_min > 4·n·eps·λ_max"),
+    Outcome("ntk_half_limit",
+            "derived (digest C, this toolkit): λ_min(H(0)) ≥ ½λ_min(H∞), H∞ the infinite-width "
+            "NTK of bounds.deq_kernels", ("lam_min_H0", "lam_min_Hinf", "n"), _ntk_half_limit,
+            "init", "NTK at init ≥ ½ of its infinite-width limit (lazy-regime analogue of "
+            "Lemma 3.3; provenance derived, not the paper's)", optional=("lam_max_H0",)),
     Outcome("gd_reached", "G22 Thm 3.2 / GG22: GD reaches the target loss (linear rate)",
             ("reached",), _gd_reached, "gd", "GD reached loss ≤ ε·loss(0) within the budget"),
     Outcome("kernel_stays", "G22 Lemma 3.4/3.6: max_k ‖H(k) − H(0)‖₂ ≤ ½λ_min(H(0))",

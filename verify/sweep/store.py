@@ -12,7 +12,9 @@ Reading: ``pandas.read_parquet(OUT / "results.parquet")`` after a sweep ended, o
 :func:`read_table` (``results.parquet`` plus any parts, latest row per ``cell_key``) at any time,
 also while the sweep runs or after a kill.  Every part has the same explicit Arrow schema
 (:func:`schema`), so ``pandas.read_parquet(OUT / "parts")`` reads the parts directory as one
-table too.  Only the client writes (single writer).
+table too.  Only the client writes (single writer).  Directories written before a column was
+added (e.g. ``lam_min_Hinf``, ``H0_relerr_*``) still load: the missing columns read as null
+(NaN).
 """
 
 from __future__ import annotations
@@ -63,6 +65,19 @@ def _frame(rows: Sequence[dict[str, Any]], kind: str) -> pa.Table:
     return pa.Table.from_pydict(data, schema=schema(kind))
 
 
+def _conform(table: pa.Table, kind: str) -> pa.Table:
+    """``table`` in the current schema: columns added since it was written (e.g.
+    ``lam_min_Hinf``) become nulls (NaN in pandas), then the types are cast."""
+    sch = schema(kind)
+    cols = []
+    for f in sch:
+        if f.name in table.column_names:
+            cols.append(table.column(f.name).cast(f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, type=f.type))
+    return pa.Table.from_arrays(cols, schema=sch)
+
+
 def _atomic_parquet(table: pa.Table, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -90,11 +105,11 @@ def read_table(out: str | os.PathLike[str], kind: str | None = None) -> pd.DataF
         kind = read_json(out / SWEEP_JSON)["spec"]["kind"]
     frames = []
     if (out / RESULTS).is_file():
-        frames.append(pq.read_table(out / RESULTS).cast(schema(kind)))
+        frames.append(_conform(pq.read_table(out / RESULTS), kind))
     pdir = out / PARTS
     if pdir.is_dir():
         paths = sorted(pdir.glob("part-*.parquet"), key=lambda p: p.stat().st_mtime_ns)
-        frames += [pq.read_table(p).cast(schema(kind)) for p in paths]
+        frames += [_conform(pq.read_table(p), kind) for p in paths]
     if not frames:
         return schema(kind).empty_table().to_pandas()
     df = pa.concat_tables(frames).to_pandas()

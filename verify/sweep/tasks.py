@@ -19,6 +19,11 @@ and :func:`run_gd`; nothing here re-implements the network, its Gram matrices or
   (:meth:`ImplicitNetwork.state` + :func:`gram_blocks`), only when
   ``spec.hk_max_m is None or m ≤ spec.hk_max_m`` (``hk_computed``); NaN otherwise, and NaN with
   ``solver_ok = False`` when the equilibrium solve failed.
+* ``lam_min_Hinf`` = λ_min(H∞), the infinite-width NTK of :func:`bounds.deq_kernels` (digest C,
+  provenance ``derived``) for the cell's data and γ, computed once per n on the client (NaN
+  when its fixed point failed); ``H0_relerr_<b>`` for ``b`` in A, W, u, v, H = the relative
+  Frobenius distance ‖H_b(0) − H_b∞‖_F / ‖H_b∞‖_F of the blocks of :func:`gram_blocks` to the
+  limit blocks (NaN where H(0) was not computed).
 
 ``gd``: :func:`run_gd` to ``loss ≤ target·loss(0)`` or ``steps`` steps (no run
 directory), with ``step = "auto"`` meaning α = 1/λ_max(H(0)) of the cell.  Outcomes: ``reached``,
@@ -50,7 +55,8 @@ CONFIG_COLUMNS = ("n", "m", "seed", "gamma", "step", "kind", "data", "cell_key")
 #: init outcomes: name → type ("f" float, "b" bool).
 INIT_COLUMNS = {"lambda0": "f", "lam_min_G0": "f", "G0_dev_op": "f", "lam_min_H0": "f",
                 "lam_max_H0": "f", "lam_min_K0": "f", "c_init": "f", "contraction0": "f",
-                "hk_computed": "b", "solver_ok": "b"}
+                "hk_computed": "b", "solver_ok": "b", "lam_min_Hinf": "f",
+                **{f"H0_relerr_{b}": "f" for b in ("A", "W", "u", "v", "H")}}
 #: gd outcomes (claims added by :func:`claim_names`): name → type ("s" string).
 GD_COLUMNS = {"lambda0": "f", "reached": "b", "steps_to_target": "f", "rate_late": "f",
               "max_W_move": "f", "max_H_dev_rel": "f", "min_lam_H": "f", "loss0": "f",
@@ -121,7 +127,8 @@ def init_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
         shared["a_norm"] = _spectral_norm_lanczos(shared["net"].A.detach().cpu().numpy())
         shared["mseed"] = (m, seed, d)
     net = shared["net"]
-    out: dict[str, Any] = {"lambda0": float(data["lambda0"])}
+    out: dict[str, Any] = {"lambda0": float(data["lambda0"]),
+                           "lam_min_Hinf": float(data.get("lam_min_Hinf", math.nan))}
     with torch.no_grad():
         W = net.W.detach()
         G = torch.zeros(n, n, dtype=torch.float64, device=X.device)
@@ -138,7 +145,7 @@ def init_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
         out["contraction0"] = spec.gamma / math.sqrt(m) * a_norm
     hk = spec.hk_max_m is None or m <= spec.hk_max_m
     out.update(hk_computed=hk, solver_ok=None, lam_min_H0=math.nan, lam_max_H0=math.nan,
-               lam_min_K0=math.nan)
+               lam_min_K0=math.nan, **{f"H0_relerr_{b}": math.nan for b in ("A", "W", "u", "v", "H")})
     if hk:
         st = net.state(X, _tensor(data["y"], spec.device))
         out["solver_ok"] = bool(st.ok)
@@ -149,6 +156,12 @@ def init_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
             out["lam_min_H0"] = lambda_min(H)
             out["lam_max_H0"] = float(ev[-1])
             out["lam_min_K0"] = lambda_min(gb.K)
+            lim = data.get("Hinf_blocks")
+            if lim is not None:
+                emp = {k: v.detach().to("cpu", torch.float64).numpy() for k, v in gb.blocks().items()}
+                emp["H"] = H.cpu().numpy()
+                for b, L in lim.items():
+                    out[f"H0_relerr_{b}"] = float(np.linalg.norm(emp[b] - L) / np.linalg.norm(L))
     return out
 
 
