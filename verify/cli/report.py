@@ -288,6 +288,25 @@ def _findings_for(result: Any, ds: Any, log: _Log, m_min: int, enabled: bool) ->
         return {"m": m, "checked": False, "note": f"computation failed ({type(exc).__name__})"}
 
 
+def _kernels_for(ds: Any, runs: Sequence[Any], log: _Log) -> dict[str, Any] | None:
+    """The infinite-width kernels of the runs' data (the report's kernels section); ``None``
+    when the data cannot be rebuilt or the runs disagree on γ.  Never fails the report."""
+    from verify.report.sections.kernels import compute_kernels
+
+    gammas = {(r.record.get("config") or {}).get("gamma") for r in runs}
+    if ds is None or len(gammas) != 1 or None in gammas:
+        return None
+    t = time.monotonic()
+    try:
+        k = compute_kernels(ds.X, float(gammas.pop()), [r.m for r in runs])
+    except Exception as exc:  # a diagnostic never loses a finished report
+        log(f"infinite-width kernels failed: {type(exc).__name__}: {exc}")
+        return None
+    log(f"infinite-width kernels: λ_min(H∞) = {k['limit']['lambda_min_H']:.6g} "
+        f"({time.monotonic() - t:.1f} s)")
+    return k
+
+
 def main(args: argparse.Namespace) -> int:
     """Entry point of ``implicit-verify report`` (returns the exit status)."""
     log = _Log(bool(args.quiet))
@@ -410,10 +429,12 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
                 runs.append(ReportRun(record=res.record, trace=res.trace,
                                       run_dir=f"runs/m{m}"))
             made_here = True
+        kern = _kernels_for(ds if made_here else _data_for_record(runs[0].record), runs, log)
         log("rendering report …")
         wall = time.monotonic() - t0
         files, summary = make_report(runs, command=command, findings=findings, wall=wall,
-                            made_here=made_here, formats=formats, dpi=int(args.dpi))
+                            made_here=made_here, formats=formats, dpi=int(args.dpi),
+                            kernels=kern)
         _write_files(stage, files)
         _commit(stage, out, bool(args.force))
     except BaseException:
