@@ -294,11 +294,12 @@ def _kernels_for(ds: Any, runs: Sequence[Any], log: _Log) -> dict[str, Any] | No
     from verify.report.sections.kernels import compute_kernels
 
     gammas = {(r.record.get("config") or {}).get("gamma") for r in runs}
-    if ds is None or len(gammas) != 1 or None in gammas:
+    gamma = gammas.pop() if len(gammas) == 1 else None
+    if ds is None or gamma is None:
         return None
     t = time.monotonic()
     try:
-        k = compute_kernels(ds.X, float(gammas.pop()), [r.m for r in runs])
+        k = compute_kernels(ds.X, float(gamma), [r.m for r in runs])
     except Exception as exc:  # a diagnostic never loses a finished report
         log(f"infinite-width kernels failed: {type(exc).__name__}: {exc}")
         return None
