@@ -35,7 +35,7 @@ def client():
     from distributed import Client, LocalCluster
 
     cluster = LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                           dashboard_address=None, silence_logs=50,
+                           dashboard_address=":0", silence_logs=50,
                            env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     c = Client(cluster, set_as_default=False)
     yield c

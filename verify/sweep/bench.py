@@ -61,7 +61,7 @@ def bench_sweep(*, workers: int | None = None, noop_tasks: int = 300,
         t_serial = time.perf_counter() - t
         t = time.perf_counter()
         cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR,
+                               dashboard_address=":0", silence_logs=logging.ERROR,
                                env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
         client = Client(cluster, set_as_default=False)
         client.wait_for_workers(w)

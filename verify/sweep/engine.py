@@ -186,7 +186,7 @@ def _client(scheduler: str | None, workers: int | None, retries: int) -> tuple[A
     nw = workers or available_cpus()
     with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
         cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR,
+                               dashboard_address=":0", silence_logs=logging.ERROR,
                                env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                                     "OPENBLAS_NUM_THREADS": "1"})
     client = Client(cluster, set_as_default=False)
