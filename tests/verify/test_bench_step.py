@@ -9,7 +9,14 @@ import json
 import pytest
 
 from bounds._errors import InvalidArgument
-from verify.bench.step import InstrumentedStep, _problem, add_arguments, bench_step_suite, format_suite, run
+from verify.bench.step import (
+    InstrumentedStep,
+    _problem,
+    add_arguments,
+    bench_step_suite,
+    format_suite,
+    run,
+)
 from verify.experiment.observers import OBSERVABLES
 from verify.model.network import ImplicitNetwork
 

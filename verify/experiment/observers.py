@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from verify.model.equilibrium import SolveStatus, solve_forward
 from verify.model.certified import BoundKind, CertifiedValue, rounding_factor
+from verify.model.equilibrium import SolveStatus, solve_forward
 from verify.model.gram import gram_blocks
 
 __all__ = ["Observable", "OBSERVABLES", "OBSERVABLE_NAMES", "observables_table", "observe"]
