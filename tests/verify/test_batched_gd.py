@@ -71,3 +71,15 @@ def test_bad_arguments():
         run_members_to_target(nets, X, y, [0.05, -1.0], steps=3)
     with pytest.raises(InvalidArgument, match="^steps="):
         run_members_to_target(nets, X, y, 0.05, steps=-1)
+
+
+def test_runs_on_each_device(device):
+    """The batched runner on ``device`` agrees with the CPU (CUDA skipped without a GPU)."""
+    X, y = _data()
+    cpu = run_members_to_target([ImplicitNetwork.init(M, D, GAMMA, s) for s in (0, 1)], X, y, 0.05, steps=4)
+    dev = run_members_to_target([ImplicitNetwork.init(M, D, GAMMA, s, device=device) for s in (0, 1)],
+                                X, y, 0.05, steps=4)
+    for a, b in zip(cpu, dev, strict=True):
+        assert (a.status, a.steps_done) == (b.status, b.steps_done) == ("max_steps", 4)
+        np.testing.assert_allclose(b.loss, a.loss, rtol=1e-10)
+        assert b.params["A"].device.type == torch.device(device).type

@@ -44,3 +44,16 @@ def test_per_step_bounds_bracket_exact_values():
             assert math.isnan(r["A_move"][k])
     assert n_upper > 0  # the tracker did replace SVDs by bounds
     assert loop.solver_log["contraction_svds"] < len(exact)
+
+
+def test_opnorm_matches_svd_on_both_paths():
+    """‖M‖₂ from the Gram's largest eigenvalue (syrk + dsyevr above 64, torch below) vs SVD."""
+    from verify.experiment.observers import _opnorm
+
+    g = torch.Generator().manual_seed(5)
+    for shape in ((200, 200), (200, 70), (70, 200), (40, 10), (10, 40)):
+        M = torch.randn(*shape, generator=g, dtype=torch.float64)
+        M[:, 0] *= 50.0  # a dominant direction
+        assert math.isclose(_opnorm(M), _svd_norm(M), rel_tol=1e-13), shape
+        assert math.isclose(_opnorm(M.T.contiguous()), _svd_norm(M), rel_tol=1e-13), shape
+    assert _opnorm(torch.zeros(100, 80, dtype=torch.float64)) == 0.0

@@ -448,5 +448,5 @@ def run(args: argparse.Namespace, instrumented: InstrumentedFactory | None = Ins
                              warmup=args.warmup, gamma=args.gamma, alpha=args.alpha, tol=args.tol,
                              dtype=args.dtype, device=args.device, seed=args.seed,
                              torchdeq=not args.no_torchdeq, instrumented=instrumented)
-    print(json.dumps(suite.to_dict(), indent=2) if args.json else format_suite(suite))
+    print(json.dumps(suite.to_dict(), indent=2, ensure_ascii=False) if args.json else format_suite(suite))
     return 0
