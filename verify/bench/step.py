@@ -26,7 +26,8 @@ affects both):
   set). The row reports ``instrumented / bare``;
 * **batched** — for each ``batch_sizes`` entry (m ≤ 256 by default), ``S`` seeds advanced by
   :class:`verify.model.batched.BatchedNetworks` vs the same S networks stepped one at a time
-  (bare path); throughput ratio = (S × one-at-a-time step time) / batched step time.
+  (bare path), the two timed interleaved; throughput ratio = (time of the S one-at-a-time
+  steps) / (time of one batched step).
 
 Targets from issue 15: bare ≤ 1.2 × torchdeq; batched ≥ 3 × one-at-a-time for m ≤ 256 (CPU).
 Times are wall-clock on a possibly shared machine; ratios come from one run. ``dtype`` is
@@ -374,14 +375,13 @@ def bench_step_suite(
         def batched(bn=bn, X=X, y=y, last=last) -> None:
             last[0] = bn.step(X, y, alpha)
 
-        t_b = _median_step(batched, steps, warmup, dev)
         singles = [_BareStep(ImplicitNetwork.init(m, d, gamma, s, **kw), X, y, alpha) for s in seed_list]
 
         def separate(singles=singles) -> None:
             for s in singles:
                 s()
 
-        t_s = _median_step(separate, steps, warmup, dev)
+        t_b, t_s = _paired_steps(batched, separate, steps, warmup, dev)
         batch_rows.append(BatchRow(n=n, m=m, S=seeds, t_batched_step_s=t_b, t_separate_step_s=t_s,
                                    throughput_ratio=t_s / t_b, all_converged=all(last[0].ok)))
     return StepSuite(gamma=gamma, alpha=float(alpha), tol=tol, dtype=str(dt).replace("torch.", ""),
