@@ -34,14 +34,22 @@ def test_per_step_bounds_bracket_exact_values():
     r = loop.rows
     n_upper = 0
     for k, (rho, dA, dW) in enumerate(exact):
-        assert r["contraction_lower"][k] <= rho <= r["contraction"][k], k
-        n_upper += r["contraction_exact"][k] == 0.0
-        if r["contraction_exact"][k] == 1.0:
-            assert math.isclose(r["contraction"][k], rho, rel_tol=1e-12)
+        if r["contraction_exact"][k] == 1.0:  # exact to rounding (Gram eigenvalue vs SVD)
+            assert r["contraction_lower"][k] == r["contraction"][k]
+            assert math.isclose(r["contraction"][k], rho, rel_tol=1e-13), k
+        else:  # certified bounds: strictly on their side
+            n_upper += 1
+            assert r["contraction_lower"][k] <= rho <= r["contraction"][k], k
         assert r["A_move_lower"][k] <= dA <= r["A_move_upper"][k], k
         assert r["W_move_lower"][k] <= dW <= r["W_move_upper"][k], k
         if k > 0:
             assert math.isnan(r["A_move"][k])
+    # the loop makes the contraction exact on expensive steps too
+    loop.expensive_every = 3
+    for k in range(25, 31):
+        assert loop.advance(k)[0] is None
+        if k % 3 == 0:
+            assert r["contraction_exact"][k] == 1.0 and r["contraction_lower"][k] == r["contraction"][k]
     assert n_upper > 0  # the tracker did replace SVDs by bounds
     assert loop.solver_log["contraction_svds"] < len(exact)
 
@@ -57,3 +65,14 @@ def test_opnorm_matches_svd_on_both_paths():
         assert math.isclose(_opnorm(M), _svd_norm(M), rel_tol=1e-13), shape
         assert math.isclose(_opnorm(M.T.contiguous()), _svd_norm(M), rel_tol=1e-13), shape
     assert _opnorm(torch.zeros(100, 80, dtype=torch.float64)) == 0.0
+
+
+def test_spectral_norm_gram_kind_and_nonfinite():
+    from verify.model.certified import BoundKind, spectral_norm_gram
+
+    M = torch.randn(90, 70, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    cv = spectral_norm_gram(M)
+    assert cv.kind is BoundKind.EXACT and cv.method == "gram_eigvalsh"
+    M[3, 4] = float("nan")
+    bad = spectral_norm_gram(M)
+    assert math.isnan(bad.value) and bad.method == "nonfinite"

@@ -192,10 +192,16 @@ class GDLoop:
 
     def _record(self, k: int, state: Any, stop: str | None, finite: bool) -> None:
         expensive = (k % self.expensive_every == 0) or stop in ("target_reached", "max_steps") or k == 0
+        exact = None
+        if (expensive and finite and self.tracker is not None and state is not None
+                and state.fwd.contraction_kind != "exact"):
+            # exact γ̃‖A‖₂ on the expensive schedule too (and a fresh, tight reference)
+            exact = self.tracker.refresh(self.net.A, k).value
+            self.solver_log["contraction_svds"] = self.solver_log.get("contraction_svds", 0) + 1
         lower = self.tracker.lower if self.tracker is not None else None
         row = observe(self.net, state, self.P0, self.D0, self.E0, self.G0, self.X_test, self.y_test,
                       self.zt_warm, k, self.config.step, expensive, finite, self.solver_log,
-                      contraction_lower=math.nan if lower is None else lower.value)
+                      contraction_lower=math.nan if lower is None else lower.value, exact_contraction=exact)
         if k == 0 and state is not None and state.ok and self.G0 is None:
             self.G0 = row.pop("_G")
             self.extra["lambda_max_H0"] = row.pop("_lambda_max_H", math.nan)
