@@ -44,12 +44,12 @@ def test_per_step_bounds_bracket_exact_values():
         assert r["W_move_lower"][k] <= dW <= r["W_move_upper"][k], k
         if k > 0:
             assert math.isnan(r["A_move"][k])
-    # the loop makes the contraction exact on expensive steps too
-    loop.expensive_every = 3
-    for k in range(25, 31):
-        assert loop.advance(k)[0] is None
-        if k % 3 == 0:
-            assert r["contraction_exact"][k] == 1.0 and r["contraction_lower"][k] == r["contraction"][k]
+    # the last step's contraction is exact (a stop rule that stops at k = 25)
+    def stop_now(state, k, *args):
+        return ("max_steps", "test stop") if k == 25 else stop_rule(state, k, *args)
+
+    assert loop.advance(25, stop_now)[0] == "max_steps"
+    assert r["contraction_exact"][25] == 1.0 and r["contraction_lower"][25] == r["contraction"][25]
     assert n_upper > 0  # the tracker did replace SVDs by bounds
     assert loop.solver_log["contraction_svds"] < len(exact)
 

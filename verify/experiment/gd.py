@@ -18,8 +18,9 @@ docs/CONTRACTS.md) are recorded every ``record_every`` steps; the *expensive* on
 eigenvalues of G, H, K, ``‖G − G(0)‖₂`` and the operator norms ``‖W‖₂``, ``‖A − A(0)‖₂``,
 ``‖W − W(0)‖₂``) only every ``expensive_every`` steps, NaN in between, always at step 0 and at
 the last step.  ``‖A‖₂`` and the contraction factor ``γ̃‖A‖₂`` are recorded at every recorded
-step from a :class:`~verify.model.certified.ContractionTracker` (an SVD only when its
-certified interval gets wider than 2 % or straddles 1; in between a certified upper bound,
+step from a :class:`~verify.model.certified.ContractionTracker` (exact at step 0, at the last
+step and when its certified interval gets wider than 2 % or straddles 1; otherwise a certified
+upper bound,
 ``contraction_exact`` says which, ``contraction_lower`` the lower end); the movement norms
 ``‖A − A(0)‖₂``, ``‖W − W(0)‖₂`` have certified per-step bounds (``*_move_upper``/``*_move_lower``)
 and are exact on the expensive steps.

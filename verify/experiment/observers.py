@@ -46,7 +46,7 @@ OBSERVABLES: tuple[Observable, ...] = (
     Observable("A_norm_scaled", "‖A‖₂/√m", "cheap"),
     Observable("W_norm_scaled", "‖W‖₂/√m", "expensive"),
     Observable("contraction", "γ̃‖A‖₂ = (γ/√m)‖A‖₂, Lipschitz constant of the layer map: exact where "
-               "contraction_exact = 1 (every expensive step, and whenever the tracker's interval is > 2 % "
+               "contraction_exact = 1 (step 0, the last step, and whenever the tracker's interval is > 2 % "
                "wide or straddles 1), else a certified upper bound (Weyl–Frobenius from the last exact value)",
                "cheap"),
     Observable("contraction_lower", "certified lower bound on γ̃‖A‖₂ (= contraction where contraction_exact = 1)",
@@ -130,7 +130,7 @@ def observe(net, state, P0, D0, E0, G0, Xtest, ytest, zt_warm, k, alpha, expensi
     ``contraction_lower``: the certified lower bound on ``γ̃‖A‖₂`` that came with the state's
     contraction (:attr:`ContractionTracker.lower`); ignored where the contraction is exact.
     ``exact_contraction``: the exact ``γ̃‖A‖₂`` at this step when the caller computed it (the
-    GD loop does on expensive steps), recorded instead of the state's bound."""
+    GD loop does at the last step), recorded instead of the state's bound."""
     row: dict[str, Any] = {"step": float(k), "time": float(k) * alpha}
     if not params_finite:
         return row
