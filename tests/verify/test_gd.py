@@ -409,7 +409,7 @@ def test_run_on_device(device):
     res = run_gd(ds, config=cfg, progress=False)
     assert res.status == "max_steps"
     ref = run_gd(ds, config=cfg.replace(device="cpu"), progress=False)
-    for k in ("loss", "lambda_min_H", "A_norm", "W_move"):
+    for k in ("loss", "lambda_min_H", "A_norm", "W_move", "A_move", "A_move_upper", "contraction_lower"):
         np.testing.assert_allclose(res.trace[k], ref.trace[k], rtol=1e-9, atol=1e-12)
     assert [v.status for v in res.verdicts] == [v.status for v in ref.verdicts]
     if device == "cuda":
