@@ -210,8 +210,11 @@ def check_png(data: bytes) -> None:
     assert float(np.std(img[..., :3])) > 0.01  # not blank
 
 
-SECTIONS = ("Summary", "What was verified", "Constants and bounds", "Assumption audit",
-            "Verdicts", "Figures", "Known issues in the paper")
+#: the level-2 parts in reading order (issue 17): headline, figure 1, verdicts, other figures,
+#: constants/audit/known issues, then the folded details.
+SECTIONS = ("At a glance", "Summary in full sentences", "Figure 1: loss and contraction",
+            "Verdicts", "Figures", "Constants and bounds", "Assumption audit",
+            "Known issues in the paper", "What was verified", "Environment and runs")
 
 
 # ============================================================================ fixture tests
@@ -251,6 +254,8 @@ def test_markdown_sections_and_tables():
     md = R.render_markdown(R.build_summary(runs))
     for sec in SECTIONS:
         assert f"## {sec}" in md
+    pos = [md.index(f"## {sec}\n") for sec in SECTIONS]
+    assert pos == sorted(pos), "Markdown sections out of reading order"
     for name in R.FIGURES:
         assert f"(figures/{name})" in md
     # tables: every row of a table has the header's column count
@@ -282,6 +287,8 @@ def test_html_self_contained_and_well_formed(fixture_figures):
     p = check_html(page)
     for sec in SECTIONS:
         assert f">{sec}</h2>" in page
+    pos = [page.index(f">{sec}</h2>") for sec in SECTIONS]
+    assert pos == sorted(pos), "HTML sections out of reading order"
     assert p.imgs >= len(R.FIGURES) + 3  # figures + formula images
     assert "finding &lt;b&gt;x&lt;/b&gt;" in page  # escaped
     assert r"\begin{cases}" in page  # unparseable formula shown as source
@@ -300,7 +307,7 @@ def test_bad_format_and_empty_runs():
     from bounds import InvalidArgument
 
     with pytest.raises(InvalidArgument, match="formats"):
-        R.render_report([fixture_run(8)], formats=("pdf",))
+        R.render_report([fixture_run(8)], formats=("docx",))
     with pytest.raises(InvalidArgument, match="runs"):
         R.build_summary([])
 
@@ -418,7 +425,7 @@ def test_cli_smoke_run_and_rerender(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("opt,value", [("--widths", "8,x"), ("--widths", "8,8"), ("--step", "-1"),
-                                       ("--step", "fast"), ("--format", "pdf"), ("--steps", "0")])
+                                       ("--step", "fast"), ("--format", "docx"), ("--steps", "0")])
 def test_cli_rejects_bad_options_before_any_work(tmp_path, capsys, opt, value):
     out = tmp_path / "rep"
     assert _cli(["report", opt, value, "--out", str(out), "--quiet"]) == 2

@@ -14,7 +14,7 @@ import bounds
 import verify.report as R
 from verify.report.make import make_report
 from verify.report.model import ReportMeta
-from verify.report.sections.kernels import FIGURE, compute_kernels
+from verify.report.sections.kernels import ALT, FIGURE, compute_kernels
 
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
 GAMMA, ALPHA = 0.1, 0.005
@@ -69,7 +69,8 @@ def test_rendered_in_all_formats(setup):
     assert R.fmt(lh) in md.split("## Infinite-width kernels")[1]
     assert "toolkit (derived)" in md and "not the paper's" in md
     page = files["report.html"].decode()
-    assert 'id="kernels"' in page and f'alt="{FIGURE}"' in page
+    assert 'id="kernels"' in page and 'id="fig-kernels"' in page
+    assert f'alt="{ALT}"' in page  # alt text describes the figure (issue 17)
     js = json.loads(files["summary.json"])
     assert js["kernels"]["limit"]["lambda_min_H"] == lh
     png = files[f"figures/{FIGURE}"]

@@ -9,7 +9,7 @@ half-written report under the requested name.
 
 Report directory::
 
-    report.md  report.html  summary.json  figures/*.png
+    report.md  report.html  summary.json  figures/*.png  (report.pdf with --format …,pdf)
     runs/m<width>/   record.json, trace.npz, report_findings.json (+ params_*.npz,
                      checkpoint.npz when the runs were made by this command)
 """
@@ -70,10 +70,14 @@ def _widths(text: str) -> tuple[int, ...]:
 
 def _formats(text: str) -> tuple[str, ...]:
     fs = tuple(f.strip().lower() for f in str(text).split(",") if f.strip())
-    bad = [f for f in fs if f not in ("md", "html", "json")]
+    bad = [f for f in fs if f not in ("md", "html", "json", "pdf")]
     if not fs or bad:
         raise invalid("format", text, f"unknown format(s) {bad}" if bad else "no format given",
-                      "use a comma-separated subset of md,html,json")
+                      "use a comma-separated subset of md,html,json,pdf")
+    if "pdf" in fs:  # before any work: the PDF needs a system Chromium
+        from verify.report.pdf import require_browser
+
+        require_browser()
     return fs
 
 
@@ -121,7 +125,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="report directory (default: reports/<theorem>-<data>-<timestamp>)")
     p.add_argument("--force", action="store_true", help="replace an existing report directory")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("--format", default=d["format"], help="comma-separated subset of md,html,json (default: all)")
+    p.add_argument("--format", default=d["format"],
+                   help="comma-separated subset of md,html,json,pdf (default: md,html,json; pdf "
+                        "prints the HTML page through a system Chromium)")
     p.add_argument("--dpi", type=int, default=d["dpi"], help="resolution of the PNG figures (default: %(default)s)")
     p.add_argument("--no-findings", action="store_true",
                    help="skip the known-issue computations on the final parameters "
@@ -447,7 +453,7 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
         raise
     if not args.quiet:
         print("\n".join("  • " + line for line in summary["summary"]), file=sys.stderr)
-    for rel in ("report.md", "report.html", "summary.json"):
+    for rel in ("report.md", "report.html", "summary.json", "report.pdf"):
         if rel in files:
             print(out / rel)
     log(f"done in {time.monotonic() - t0:.1f} s")

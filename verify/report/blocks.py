@@ -1,6 +1,6 @@
 """The format-agnostic document model: inline pieces (:class:`_Code`, :class:`_Math`,
 :class:`_Strong`), blocks (:class:`_H`, :class:`_P`, :class:`_UL`, :class:`_Table`, :class:`_Pre`,
-:class:`_Fig`) and :class:`Section`. Renderers (:mod:`~verify.report.markdown`,
+:class:`_Fig`, :class:`_Card`, :class:`_Details`) and :class:`Section`. Renderers (:mod:`~verify.report.markdown`,
 :mod:`~verify.report.html`) turn a list of blocks into one format."""
 
 from __future__ import annotations
@@ -25,7 +25,22 @@ class _Strong:
     text: str
 
 
-_Inline = Any  # str | _Code | _Math | _Strong | tuple of those
+@dataclass(frozen=True)
+class _Lead:
+    """A line's lead-in word (bold, neutral colour; :class:`_Strong` marks bad news)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class _Link:
+    """An internal link: ``text`` pointing at the element with id ``anchor``."""
+
+    text: str
+    anchor: str
+
+
+_Inline = Any  # str | _Code | _Math | _Strong | _Lead | _Link | tuple of those
 
 
 @dataclass(frozen=True)
@@ -59,8 +74,33 @@ class _Pre:
 
 @dataclass(frozen=True)
 class _Fig:
+    """A figure: ``hint`` is the one-line caption saying what to look for, ``caption`` the full
+    description, ``alt`` the text alternative (defaults to the hint), ``anchor`` its id."""
+
     name: str
     caption: str
+    hint: str = ""
+    alt: str = ""
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class _Card:
+    """The headline card: a titled list of short lines (each with its links)."""
+
+    title: str
+    anchor: str
+    items: tuple[_Inline, ...]
+
+
+@dataclass(frozen=True)
+class _Details:
+    """A folded part of the document: ``<details>`` in HTML, a plain heading plus its blocks
+    (same order) in Markdown."""
+
+    title: str
+    anchor: str
+    blocks: tuple[Any, ...]
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,37 @@ FIGURES: dict[str, str] = {
 }
 
 
+#: figure file name → the one-line caption saying what to look for (shown first, also the
+#: figure's alt text together with :data:`FIGURE_ALT`).
+FIGURE_HINTS: dict[str, str] = {
+    "figure1.png": "Look for: losses falling with k, and the contraction factor staying below 1.",
+    "gram.png": "Look for: curves staying above the dashed λ0/2 line (below it breaks Lemma 3.6(i)).",
+    "movement.png": "Look for: each solid curve below its dashed bound of the same colour.",
+    "rate.png": "Look for: observed curves below the black dashed guarantee; right, how far the "
+                "observed decrease exceeds the theorem's.",
+}
+
+#: figure file name → alt text (what the image shows, for readers who cannot see it).
+FIGURE_ALT: dict[str, str] = {
+    "figure1.png": "Three line plots against the GD step, one curve per width: training loss, "
+                   "test loss and the scaled operator norm of A.",
+    "gram.png": "Line plots of the smallest eigenvalues of G, H and K against the GD step, with "
+                "horizontal threshold lines at three quarters and one half of lambda0.",
+    "movement.png": "Small multiples of norms and parameter movements against the GD step, each "
+                    "with its bound as a dashed line of the same colour.",
+    "rate.png": "Left: normalised squared residual against the GD step with the guaranteed "
+                "geometric decay. Right: per-step decrease against width, observed, path rate "
+                "and theorem.",
+}
+
+#: the Okabe–Ito colour-blind-safe palette (Okabe & Ito 2008), black first.
+OKABE_ITO: tuple[str, ...] = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
+                              "#D55E00", "#CC79A7")
+#: colours for one curve per width (black and yellow left out: black marks the theory lines,
+#: yellow is hard to see on white).
+_WIDTH_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
+
+
 #: observables drawn in the movement figure, in this order, with axis titles.
 _MOVEMENT = {
     "u_norm": "‖u(k)‖",
@@ -55,12 +86,8 @@ _MOVEMENT = {
 
 
 def _colors(n: int) -> list[Any]:
-    from matplotlib import colormaps
-
-    cmap = colormaps["viridis"]
-    if n <= 1:
-        return [cmap(0.35)]
-    return [cmap(0.05 + 0.8 * i / (n - 1)) for i in range(n)]
+    """One colour per width from the Okabe–Ito palette (repeats after six widths)."""
+    return [_WIDTH_COLOURS[i % len(_WIDTH_COLOURS)] for i in range(n)]
 
 
 def _new_figure(w: float, h: float) -> Any:
@@ -167,8 +194,8 @@ def _figure_gram(runs: Sequence[ReportRun], dpi: int) -> bytes:
             ax.text(0.02, 0.02, f"λ_min ≤ 0 (not drawn) at m = {', '.join(map(str, nonpos))}",
                     transform=ax.transAxes, fontsize=7, color="0.3")
         if lam is not None and lam > 0:
-            ax.axhline(0.75 * lam, color="tab:orange", ls=":", lw=1.2, label="¾λ0")
-            ax.axhline(0.5 * lam, color="tab:red", ls="--", lw=1.2, label="λ0/2")
+            ax.axhline(0.75 * lam, color="#E69F00", ls=":", lw=1.2, label="¾λ0")
+            ax.axhline(0.5 * lam, color="#D55E00", ls="--", lw=1.2, label="λ0/2")
         if any_ or lam:
             _set_log(ax)
         if not any_:
@@ -287,8 +314,8 @@ def _figure_rate(runs: Sequence[ReportRun], dpi: int) -> bytes:
         return np.array([np.nan if v is None else 1 - v for v in vals], dtype=float)
 
     plotted = False
-    for vals, lab, mk, col in ((obs_l, "observed (fit)", "o", "tab:blue"),
-                               (path_l, "path: α·min λ_min(H)", "s", "tab:green"),
+    for vals, lab, mk, col in ((obs_l, "observed (fit)", "o", "#0072B2"),
+                               (path_l, "path: α·min λ_min(H)", "s", "#009E73"),
                                (th_l, "theorem: αλ0/2", "^", "k")):
         yv = dec(vals)
         ok = np.isfinite(yv) & (yv > 0)

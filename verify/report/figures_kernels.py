@@ -27,9 +27,9 @@ def kernels_figure(rows: Sequence[Mapping[str, Any]], dpi: int) -> bytes:
     plotted = False
     for key, lab, kw in (("lambda0", "λ0 = λ_min(G∞) (paper)", {"color": "k", "ls": "--"}),
                          ("lambda_min_Hinf", "λ_min(H∞) (toolkit, derived)",
-                          {"color": "tab:red", "ls": "-"}),
+                          {"color": "#D55E00", "ls": "-"}),
                          ("lambda_min_H0", "λ_min(H(0)) observed",
-                          {"color": "tab:blue", "marker": "o"})):
+                          {"color": "#0072B2", "marker": "o"})):
         y = _col(rows, key)
         ok = np.isfinite(y) & (y > 0)
         if ok.any():
@@ -37,7 +37,7 @@ def kernels_figure(rows: Sequence[Mapping[str, Any]], dpi: int) -> bytes:
             plotted = True
     half = 0.5 * _col(rows, "lambda_min_Hinf")
     if np.isfinite(half).any():
-        ax1.plot(ms, half, color="tab:red", ls=":", lw=1.0, label="½λ_min(H∞)")
+        ax1.plot(ms, half, color="#D55E00", ls=":", lw=1.0, label="½λ_min(H∞)")
     if plotted:
         _set_log(ax1)
         _set_log(ax1, "x")
@@ -48,8 +48,8 @@ def kernels_figure(rows: Sequence[Mapping[str, Any]], dpi: int) -> bytes:
     ax1.set_title("smallest eigenvalues", fontsize=10)
     ax1.grid(alpha=0.3, which="both")
     plotted = False
-    for key, lab, mk, col in (("rate_observed_tail", "observed (late fit)", "o", "tab:blue"),
-                              ("rate_toolkit", "toolkit (λ_min(H∞), derived)", "s", "tab:red"),
+    for key, lab, mk, col in (("rate_observed_tail", "observed (late fit)", "o", "#0072B2"),
+                              ("rate_toolkit", "toolkit (λ_min(H∞), derived)", "s", "#D55E00"),
                               ("rate_paper", "paper (λ0)", "^", "k")):
         y = _col(rows, key, dec=True)
         ok = np.isfinite(y) & (y > 0)

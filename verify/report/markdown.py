@@ -1,11 +1,30 @@
-"""Markdown renderer: document blocks → ``report.md`` (figures referenced as files)."""
+"""Markdown renderer: document blocks → ``report.md`` (figures referenced as files).
+
+Same reading order as the HTML page; the headline card is a list, the folded parts
+(``<details>`` in HTML) are plain sections here, internal links are ``[text](#anchor)`` with
+an HTML anchor before each target (GitHub keeps ``<a id>``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from verify.report.blocks import _H, _P, _UL, _Code, _Fig, _Inline, _Math, _Pre, _Strong, _Table
+from verify.report.blocks import (
+    _H,
+    _P,
+    _UL,
+    _Card,
+    _Code,
+    _Details,
+    _Fig,
+    _Inline,
+    _Lead,
+    _Link,
+    _Math,
+    _Pre,
+    _Strong,
+    _Table,
+)
 from verify.report.sections import document
 
 
@@ -35,17 +54,30 @@ def _md_inline(x: _Inline, in_table: bool = False) -> str:
         # LaTeX source in a code span; pipes become \vert / \Vert so tables stay intact
         src = x.latex.replace(r"\|", r"\Vert ").replace("|", r"\vert ") if in_table else x.latex
         return _md_code(src, in_table) if src else "—"
-    if isinstance(x, _Strong):
+    if isinstance(x, (_Strong, _Lead)):
         return f"**{_md_escape(x.text, in_table)}**"
+    if isinstance(x, _Link):
+        return f"[{_md_escape(x.text, in_table)}](#{x.anchor})"
     return _md_escape(str(x), in_table)
 
 
-def render_markdown(summary: Mapping[str, Any], figure_dir: str = "figures") -> str:
-    """The report as GitHub-flavoured Markdown; figures are linked as ``figure_dir/<name>``."""
-    out: list[str] = []
-    for b in document(summary):
+def _md_blocks(blocks: Any, figure_dir: str, out: list[str]) -> None:
+    for b in blocks:
         if isinstance(b, _H):
+            if b.anchor:
+                out.append(f'<a id="{b.anchor}"></a>\n')
             out.append("#" * b.level + " " + b.text)
+        elif isinstance(b, _Card):
+            out.append(f'<a id="{b.anchor}"></a>\n')
+            out.append("## " + b.title)
+            out.append("")
+            out.append("\n".join("- " + _md_inline(i) for i in b.items))
+        elif isinstance(b, _Details):
+            out.append(f'<a id="{b.anchor}"></a>\n')
+            out.append("## " + b.title)
+            out.append("")
+            _md_blocks(b.blocks, figure_dir, out)
+            continue
         elif isinstance(b, _P):
             text = _md_inline(b.content)
             out.append("> " + text if b.cls == "quote" else (f"*{text}*" if b.cls == "meta" else text))
@@ -59,7 +91,16 @@ def render_markdown(summary: Mapping[str, Any], figure_dir: str = "figures") -> 
         elif isinstance(b, _Pre):
             out.append("```\n" + b.text + "\n```")
         elif isinstance(b, _Fig):
-            out.append(f"![{_md_escape(b.name, False)}]({figure_dir}/{b.name})\n\n"
-                       f"*{_md_escape(b.caption, False)}*")
+            anchor = b.anchor or "fig-" + b.name.rsplit(".", 1)[0]
+            alt = _md_escape(b.alt or b.hint or b.name, False)
+            hint = f"**{_md_escape(b.hint, False)}** " if b.hint else ""
+            out.append(f'<a id="{anchor}"></a>\n\n![{alt}]({figure_dir}/{b.name})\n\n'
+                       f"*{hint}{_md_escape(b.caption, False)}*")
         out.append("")
+
+
+def render_markdown(summary: Mapping[str, Any], figure_dir: str = "figures") -> str:
+    """The report as GitHub-flavoured Markdown; figures are linked as ``figure_dir/<name>``."""
+    out: list[str] = []
+    _md_blocks(document(summary), figure_dir, out)
     return "\n".join(out).rstrip() + "\n"

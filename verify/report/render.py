@@ -17,7 +17,10 @@ Layout of a rendered report::
     report.md            Markdown, figures referenced as figures/*.png
     report.html          one self-contained file: figures and formulas embedded (base64 PNG),
                          no external resources (readable offline)
-    summary.json         machine-readable summary (schema "implicit-verify/report/1")
+    summary.json         machine-readable summary (schema "implicit-verify/report/1"; its
+                         "headline" key holds the headline card's lines as text)
+    report.pdf           only when asked for: the HTML page (folded parts open) printed by a
+                         headless Chromium (:mod:`verify.report.pdf`)
     figures/*.png        the figures of report.md
 
 Formulas: the LaTeX of each bound (``record["bounds"][i]["latex"]``) is shown as source in a
@@ -35,6 +38,7 @@ from verify.report.jsonout import render_json
 from verify.report.markdown import render_markdown
 from verify.report.model import ReportMeta, ReportRun
 from verify.report.sections import SECTIONS
+from verify.report.sections.headline import headline_text
 from verify.report.summary import build_summary
 
 
@@ -42,18 +46,20 @@ def render_report(runs: Sequence[ReportRun], meta: ReportMeta | None = None, *,
                   formats: Iterable[str] = ("md", "html", "json"), dpi: int = 90,
                   figure_dir: str = "figures") -> dict[str, bytes]:
     """All requested formats: ``{relative path: bytes}`` (``report.md`` + ``figures/*.png``,
-    ``report.html``, ``summary.json``).  Writes nothing."""
+    ``report.html``, ``summary.json``, ``report.pdf``).  Writes nothing to the report's place
+    (``pdf`` prints through a headless Chromium in a temporary directory)."""
     formats = {f.strip().lower() for f in formats}
-    unknown = formats - {"md", "html", "json"}
+    unknown = formats - {"md", "html", "json", "pdf"}
     if unknown:
         from bounds._errors import invalid
 
         raise invalid("formats", sorted(formats), f"unknown format(s) {sorted(unknown)}",
-                      "use a subset of md, html, json")
+                      "use a subset of md, html, json, pdf")
     summary = build_summary(runs, meta)
+    summary["headline"] = headline_text(summary)
     out: dict[str, bytes] = {}
     figs: dict[str, bytes] = {}
-    if formats & {"md", "html"}:
+    if formats & {"md", "html", "pdf"}:
         figs = render_figures(runs, dpi=dpi)
         for sec in SECTIONS:  # sections' own figures (e.g. the kernels section)
             if sec.figures is not None:
@@ -64,6 +70,10 @@ def render_report(runs: Sequence[ReportRun], meta: ReportMeta | None = None, *,
             out[f"{figure_dir}/{name}"] = data
     if "html" in formats:
         out["report.html"] = render_html(summary, figs).encode("utf-8")
+    if "pdf" in formats:
+        from verify.report.pdf import print_pdf
+
+        out["report.pdf"] = print_pdf(render_html(summary, figs, open_details=True).encode("utf-8"))
     if "json" in formats:
         out["summary.json"] = render_json(summary).encode("utf-8")
     return out

@@ -1,5 +1,7 @@
-"""The theorem-independent report sections, in order: title, summary, what was verified,
-constants and bounds, assumption audit, verdicts, figures."""
+"""The theorem-independent report sections.  Reading order (issue 17; the order itself is
+:data:`verify.report.sections.SECTIONS`): title → headline card → the summary sentences
+(folded) → Figure 1 → verdict tables → the other figures → constants, audit (→ known issues) →
+configuration, environment and per-width details (folded)."""
 
 from __future__ import annotations
 
@@ -12,14 +14,16 @@ from verify.report.blocks import (
     _UL,
     Section,
     _Code,
+    _Details,
     _Fig,
     _Inline,
+    _Link,
     _Math,
     _Pre,
     _Strong,
     _Table,
 )
-from verify.report.figures import FIGURES
+from verify.report.figures import _MOVEMENT, FIGURE_ALT, FIGURE_HINTS, FIGURES
 from verify.report.model import _STATUS_WORD, _num, _observed_ok, _ratio_of, _slack, fmt
 
 
@@ -109,20 +113,17 @@ def title_section(s: Mapping[str, Any]) -> list[Any]:
 
 
 def summary_section(s: Mapping[str, Any]) -> list[Any]:
-    """The summary sentences."""
-    B: list[Any] = []
-    B.append(_H(2, "Summary", "summary"))
-    B.append(_UL(tuple(s["summary"])))
-    return B
+    """The summary sentences (folded under the headline card)."""
+    return [_Details("Summary in full sentences", "summary", (_UL(tuple(s["summary"])),))]
 
 
 def what_section(s: Mapping[str, Any]) -> list[Any]:
-    """What was verified: theorem, data, configuration, environment, runs."""
+    """What was verified: theorem, data, configuration (folded); environment and runs follow
+    in their own folded part."""
     B: list[Any] = []
     th = s["theorem"]
     runs = s["runs"]
     widths = s["widths"]
-    B.append(_H(2, "What was verified", "what"))
     data = s["data"]
     common = s["config_common"]
     rows: list[tuple[_Inline, ...]] = [
@@ -149,22 +150,24 @@ def what_section(s: Mapping[str, Any]) -> list[Any]:
     if s.get("command"):
         B.append(_P("Reproduce this report with:"))
         B.append(_Pre(s["command"]))
+    E: list[Any] = []
     run_cmds = [(r["m"], (r.get("config") or {}), r) for r in runs]
     env = s.get("environment") or {}
     if env:
-        B.append(_P("Environment:"))
-        B.append(_Table(("component", "version / value"),
+        E.append(_P("Environment:"))
+        E.append(_Table(("component", "version / value"),
                         tuple((k, str(v)) for k, v in env.items())))
-    B.append(_P("Runs:"))
-    B.append(_Table(("m", "status", "steps", "wall time (s)", "seed", "run directory"),
+    E.append(_P("Runs:"))
+    E.append(_Table(("m", "status", "steps", "wall time (s)", "seed", "run directory"),
                     tuple((str(m), str(r.get("status")), fmt(r.get("steps_done")),
                            fmt(r.get("wall_time_s"), 3), fmt(cfg.get("seed")),
                            _Code(r.get("run_dir") or "—")) for m, cfg, r in run_cmds)))
     cmds = [(r["m"], r.get("command")) for r in runs if r.get("command")]
     if cmds and any(c != s.get("command") for _, c in cmds):
-        B.append(_P("The runs were made by:"))
-        B.append(_Pre("\n".join(f"# m = {m}\n{c}" for m, c in cmds)))
-    return B
+        E.append(_P("The runs were made by:"))
+        E.append(_Pre("\n".join(f"# m = {m}\n{c}" for m, c in cmds)))
+    return [_Details("What was verified", "what", tuple(B)),
+            _Details("Environment and runs", "environment", tuple(E))]
 
 
 def constants_section(s: Mapping[str, Any]) -> list[Any]:
@@ -231,14 +234,40 @@ def audit_section(s: Mapping[str, Any]) -> list[Any]:
     return B
 
 
+#: the figure that shows an observable (its anchor and link text); a condition on the
+#: configuration (m, γ, α) links to the constants and bounds instead.
+_FIGURE_OF: dict[str, tuple[str, str]] = {
+    **{k: ("fig-movement", "movement") for k in _MOVEMENT},
+    "contraction": ("fig-figure1", "Figure 1"),
+    "loss": ("fig-figure1", "Figure 1"),
+    "test_loss": ("fig-figure1", "Figure 1"),
+    "lambda_min_G": ("fig-gram", "Gram eigenvalues"),
+    "lambda_min_H": ("fig-gram", "Gram eigenvalues"),
+    "lambda_min_K": ("fig-gram", "Gram eigenvalues"),
+    "residual_sq": ("fig-rate", "rate"),
+}
+
+
+def _figure_link(per: Sequence[Mapping[str, Any] | None]) -> _Inline:
+    obs = next((str(v.get("observable")) for v in per if v and v.get("observable")), "")
+    if obs in _FIGURE_OF:
+        anchor, text = _FIGURE_OF[obs]
+        return _Link(text, anchor)
+    if obs in ("m", "gamma", "alpha", "step"):
+        return _Link("bounds", "constants")
+    return "—"
+
+
 def verdicts_section(s: Mapping[str, Any]) -> list[Any]:
-    """Condition and claim verdicts per width, details and rates."""
+    """Condition and claim verdicts per width; each row names its statement and links to the
+    figure that shows it."""
     B: list[Any] = []
     runs, widths, mcols = frame(s)
     B.append(_H(2, "Verdicts", "verdicts"))
     B.append(_P("ratio = observed/bound for ≤ and bound/observed for ≥ (worst over the run; "
                  "> 1 means violated); slack = 1/ratio. A claim is vacuous when a hypothesis of "
-                 "its lemma is not met — the table still shows what was observed."))
+                 "its lemma is not met — the table still shows what was observed. Per-width "
+                 "details (observed, bound, first violation, rates) are at the end."))
     for kind, title in (("condition", "Conditions on the configuration"),
                         ("claim", "Claims along the trajectory")):
         groups = _groups_from_summary(runs, kind)
@@ -252,14 +281,18 @@ def verdicts_section(s: Mapping[str, Any]) -> list[Any]:
                 if v is None:
                     cells.append("—")
                     continue
-                st = _status_cell(v)
-                cells.append((st, f" ({_ratio_cell(v)})") if isinstance(st, str) else
-                             (st, f" ({_ratio_cell(v)})"))
-            rows.append((str(g["label"]), _Code(str(g["name"])), *cells))
-        B.append(_Table(("statement", "name", *tuple(f"{c} (ratio)" for c in mcols)),
+                cells.append((_status_cell(v), f" ({_ratio_cell(v)})"))
+            rows.append((str(g["label"]), _Code(str(g["name"])), *cells, _figure_link(g["per"])))
+        B.append(_Table(("statement", "name", *tuple(f"{c} (ratio)" for c in mcols), "shown in"),
                         tuple(rows)))
-    for r in runs:
-        B.append(_H(3, f"Details, m = {r['m']}", f"details-m{r['m']}"))
+    return B
+
+
+def details_section(s: Mapping[str, Any]) -> list[Any]:
+    """Per-width verdict details and rates, one folded part per width."""
+    out: list[Any] = []
+    for r in s["runs"]:
+        B: list[Any] = []
         rows = []
         for v in r["verdicts"]:
             if v.get("kind") not in ("condition", "claim"):
@@ -280,24 +313,46 @@ def verdicts_section(s: Mapping[str, Any]) -> list[Any]:
         rates = r.get("rates") or {}
         if rates:
             B.append(_P(("Rates: ", *_rate_inline(rates))))
-    return B
+        out.append(_Details(f"Details, m = {r['m']}", f"details-m{r['m']}", tuple(B)))
+    return out
+
+
+def _fig(name: str, caption: str) -> _Fig:
+    stem = name.rsplit(".", 1)[0]
+    return _Fig(name, caption, FIGURE_HINTS.get(name, ""), FIGURE_ALT.get(name, ""),
+                f"fig-{stem}")
+
+
+def figure1_section(s: Mapping[str, Any]) -> list[Any]:
+    """The panels of the paper's Figure 1, right after the headline."""
+    figs = s.get("figures") or FIGURES
+    if "figure1.png" not in figs:
+        return []
+    return [_H(2, "Figure 1: loss and contraction", "figure1"),
+            _fig("figure1.png", figs["figure1.png"])]
 
 
 def figures_section(s: Mapping[str, Any]) -> list[Any]:
-    """The figures with their captions."""
+    """The other figures with their captions."""
     B: list[Any] = []
     B.append(_H(2, "Figures", "figures"))
     for name, cap in (s.get("figures") or FIGURES).items():
-        B.append(_Fig(name, cap))
+        if name != "figure1.png":
+            B.append(_fig(name, cap))
     return B
 
 
-SECTIONS: tuple[Section, ...] = (
-    Section("title", title_section),
-    Section("summary", summary_section),
-    Section("what", what_section),
-    Section("constants", constants_section),
-    Section("audit", audit_section),
-    Section("verdicts", verdicts_section),
-    Section("figures", figures_section),
-)
+TITLE = Section("title", title_section)
+SUMMARY = Section("summary", summary_section)
+FIGURE1 = Section("figure1", figure1_section)
+VERDICTS = Section("verdicts", verdicts_section)
+FIGURES_SECTION = Section("figures", figures_section)
+CONSTANTS = Section("constants", constants_section)
+AUDIT = Section("audit", audit_section)
+WHAT = Section("what", what_section)
+DETAILS = Section("details", details_section)
+
+#: the theorem-independent sections in reading order (see :data:`verify.report.sections.SECTIONS`
+#: for where the theorem's and the optional sections go).
+SECTIONS: tuple[Section, ...] = (TITLE, SUMMARY, FIGURE1, VERDICTS, FIGURES_SECTION, CONSTANTS,
+                                 AUDIT, WHAT, DETAILS)

@@ -33,6 +33,10 @@ CAPTION = ("Left: λ0 = λ_min(G∞) (the paper's constant), λ_min(H∞) (this 
            "NTK, derived) and ½λ_min(H∞) against the observed λ_min(H(0)) per width. Right: per-step "
            "decrease 1 − r of ‖ŷ − y‖²: the paper's αλ0/2, the toolkit's α·λ_min(H∞)/2 and the "
            "observed late-time rate.")
+HINT = ("Look for: the observed λ_min(H(0)) near the toolkit's λ_min(H∞) rather than the paper's "
+        "λ0, and the observed rate against both predictions.")
+ALT = ("Left: smallest NTK eigenvalues against width, the paper's lambda0, the toolkit's limit and "
+       "the observed values. Right: per-step decrease of the squared residual against width.")
 _SOURCE = "bounds.deq_kernels (digest C: shared/theory/deq-infinite-width.md), provenance derived"
 
 
@@ -149,7 +153,7 @@ def blocks(s: Mapping[str, Any]) -> list[Any]:
             tuple((str(r["m"]), fmt(r["alpha"]), _fmt_rate(r["rate_paper"]),
                    _fmt_rate(r["rate_toolkit"]), _fmt_rate(r["rate_observed_tail"]))
                   for r in rows)))
-        B.append(_Fig(FIGURE, CAPTION))
+        B.append(_Fig(FIGURE, CAPTION, HINT, ALT, "fig-kernels"))
     conv = k.get("convergence")
     if conv:
         bl = ("A", "W", "u", "v", "H")
