@@ -4,6 +4,7 @@ in md/html/json, its numbers equal their sources (λ_min(H∞) recomputed here w
 
 from __future__ import annotations
 
+import html
 import json
 import math
 
@@ -70,7 +71,7 @@ def test_rendered_in_all_formats(setup):
     assert "toolkit (derived)" in md and "not the paper's" in md
     page = files["report.html"].decode()
     assert 'id="kernels"' in page and 'id="fig-kernels"' in page
-    assert f'alt="{ALT}"' in page  # alt text describes the figure (issue 17)
+    assert f'alt="{html.escape(ALT)}"' in page  # alt text describes the figure (issue 17)
     js = json.loads(files["summary.json"])
     assert js["kernels"]["limit"]["lambda_min_H"] == lh
     png = files[f"figures/{FIGURE}"]
