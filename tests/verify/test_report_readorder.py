@@ -9,9 +9,8 @@ import copy
 import json
 import re
 
-from tests.verify.test_report import fixture_runs
-
 import verify.report as R
+from tests.verify.test_report import fixture_runs
 from verify.report.blocks import Section
 from verify.report.sections import SECTIONS, reading_order
 from verify.report.sections.headline import headline_lines, headline_text, status_class
