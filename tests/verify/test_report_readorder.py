@@ -129,3 +129,15 @@ def test_unknown_sections_go_with_the_figures_and_json_has_the_headline():
     js = json.loads(out["summary.json"])
     assert js["headline"] and js["headline"][0].startswith("Checked:")
     assert js["schema"] == R.REPORT_SCHEMA and "summary" in js and "runs" in js
+
+
+def test_pdf_without_browser_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    from verify.cli import main
+
+    monkeypatch.setenv("IMPLICIT_VERIFY_CHROMIUM", str(tmp_path / "no-such-browser"))
+    out = tmp_path / "rep"
+    assert main(["report", "--format", "md,pdf", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "format=" in err and "Chromium" in err
+    assert "apt-get install chromium" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.iterdir())
