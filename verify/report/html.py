@@ -42,6 +42,7 @@ margin-top:1.6em;font-size:1.3em}
 p,li,td,th,figcaption{overflow-wrap:anywhere}
 nav.toc{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid #ccc;
 padding:.35em 0;display:flex;gap:.9em;overflow-x:auto;white-space:nowrap;font-size:.88em}
+@media (min-width:700px){nav.toc{flex-wrap:wrap;row-gap:.2em}}
 nav.toc a{color:#0b4f8a;text-decoration:none}nav.toc a:hover{text-decoration:underline}
 a{color:#0b4f8a}
 .card{border:1px solid #b8c7d9;border-left:5px solid #0072B2;background:#f4f8fc;
