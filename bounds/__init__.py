@@ -44,7 +44,7 @@ from bounds._symbolic import (
     evaluate_spec,
     symbol,
 )
-from bounds.gao2022_iclr import g22_spec
+from bounds.gao2022_iclr import g22_issue3_limits, g22_spec
 from bounds.gao2022_linear import gg22_spec
 
 __all__ = [
@@ -85,6 +85,7 @@ __all__ = [
     "evaluate_spec",
     # theorem specs
     "g22_spec",
+    "g22_issue3_limits",
     "gg22_spec",
     # solvers and report
     "required_width",

@@ -44,7 +44,7 @@ from bounds._symbolic import (
     symbol,
 )
 
-__all__ = ["g22_spec", "G22_KNOWN_ISSUES", "G22_PAPER"]
+__all__ = ["g22_spec", "g22_issue3_limits", "G22_KNOWN_ISSUES", "G22_PAPER"]
 
 G22_PAPER = (
     "T. Gao, H. Liu, J. Liu, H. Rajan, H. Gao. A Global Convergence Theory for Deep ReLU "
@@ -296,3 +296,28 @@ def g22_spec(mode: str = "gd") -> TheoremSpec:
         known_issues=G22_KNOWN_ISSUES,
         mode=mode,
     )
+
+
+@functools.cache
+def g22_issue3_limits(mode: str = "gd") -> dict[str, sp.Expr]:
+    """Known issue 3 as sympy expressions, derived from the spec's own bounds (never retyped).
+
+    At ``k = 0``, ``‖u(0)‖ = ‖v(0)‖ = √m``, so claims (ii)/(iii) need ``m ≤ bound²``; the
+    lemma's width hypothesis needs ``m ≥ C_width_lemma·c²n‖X‖²‖e0‖²/λ0³``.  Returns, for
+    ``"ii"`` and ``"iii"``: ``C_max_<x>`` — the largest ``C_width_lemma`` for which some width
+    satisfies both (``sympy.solve`` of ``bound² = width``), and ``explicit_ratio_<x>`` — the
+    proof's explicit width divided by ``bound²`` (> 1 means no width satisfies both under the
+    paper's own constants).
+    """
+    spec = g22_spec(mode)
+    lem = "lemma36" if mode == "gd" else "lemma35"
+    C = symbol("C_width_lemma")
+    width = spec.bound(f"width_{lem}").expr
+    explicit = spec.bound(f"width_{lem}_explicit").expr
+    out: dict[str, sp.Expr] = {}
+    for x, name in (("ii", "u_norm_max"), ("iii", "v_norm_max")):
+        limit = spec.bound(name).expr ** 2
+        sol = sp.solve(sp.Eq(width, limit), C)
+        out[f"C_max_{x}"] = sp.simplify(sol[0])
+        out[f"explicit_ratio_{x}"] = sp.simplify(explicit / limit)
+    return out

@@ -112,6 +112,16 @@ _EVENT_WORDS = ("vacuous (event occurred)", "vacuous (event did not occur)",
                 "VIOLATED (event impossible)")
 
 
+def _agree(phrase: str, k: int) -> str:
+    """Subject–verb agreement for "k of the n claims …" (k = 1: singular)."""
+    if k != 1:
+        return phrase
+    for pl, sg in (("are ", "is "), ("were ", "was "), ("have ", "has ")):
+        if phrase.startswith(pl):
+            return sg + phrase[len(pl):]
+    return phrase
+
+
 def claim_categories(runs: Sequence[ReportRun]) -> list[tuple[str, str, list[tuple[int, str]]]]:
     """``(name, label, [(m, verdict_word)])`` per claim: the classification that the summary
     sentences count and the verdict table shows (:func:`~verify.report.model.verdict_word`)."""
@@ -199,7 +209,7 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
         items = uniform.get(word, [])
         if not items:
             continue
-        text = f"{len(items)} of the {n} claims {phrase.format(where=where)}"
+        text = f"{len(items)} of the {n} claims {_agree(phrase.format(where=where), len(items))}"
         if word in ("holds", "vacuous (observed: holds)"):
             text += ": " + ", ".join(lab for _, lab in items)
             if first_tight and tight:
@@ -212,7 +222,8 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
             text += ": " + ", ".join(lab for _, lab in items)
         lines.append(text + ".")
     if mixed:
-        lines.append(f"{len(mixed)} of the {n} claims have different verdicts at different "
+        lines.append(f"{len(mixed)} of the {n} claims "
+                     + _agree("have different verdicts at different ", len(mixed)) +
                      "widths: " + "; ".join(
                          f"{lab} (" + ", ".join(f"m = {m}: {w}" for m, w in per) + ")"
                          for _, lab, per in mixed) + ".")
@@ -233,7 +244,8 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
                     extra = f" ({det.get('structural', 'structural')})"
                 txt.append(f"{what} at m ∈ {_mset(ms)}{extra}")
             parts.append(f"{lab}: " + ", ".join(txt))
-        lines.append(f"{len(events)} of the {n} claims are probabilistic events (probability "
+        lines.append(f"{len(events)} of the {n} claims "
+                     + _agree("are probabilistic events (probability ", len(events)) +
                      "≥ 1 − δ): " + "; ".join(parts) + ". One run is one draw of an event; the "
                      "lemma's probability statement is checked by the event's frequency over "
                      "seeds (a sweep) with its Clopper–Pearson interval, and a structural "
