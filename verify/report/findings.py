@@ -199,12 +199,11 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
     tight = ""
     if sl:
         lo, hi = min(sl), max(sl)
-        tight = (f"; among the claims observed to hold, slack ranges from {_factor(lo[0])} "
+        tight = (f"Among the {len(held)} claims observed to hold, slack ranges from {_factor(lo[0])} "
                  f"({lo[1]}, m = {lo[2]}) to {_factor(hi[0])} ({hi[1]}, m = {hi[2]})")
         if left_out:
             tight += " (left out, holding by construction: " + "; ".join(
                 f"{lab}: {why}" for lab, why in left_out.items()) + ")"
-    first_tight = True
     for word, phrase in _BUCKETS:
         items = uniform.get(word, [])
         if not items:
@@ -212,15 +211,14 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
         text = f"{len(items)} of the {n} claims {_agree(phrase.format(where=where), len(items))}"
         if word in ("holds", "vacuous (observed: holds)"):
             text += ": " + ", ".join(lab for _, lab in items)
-            if first_tight and tight:
-                text += tight
-                first_tight = False
         elif word in ("vacuous (observed: fails)", "VIOLATED", "inconclusive (hidden constant)",
                       "inconclusive (hypothesis inconclusive)"):
             text += ": " + "; ".join(_fail_part(nm, lab, runs, vmap) for nm, lab in items)
         else:
             text += ": " + ", ".join(lab for _, lab in items)
         lines.append(text + ".")
+    if tight:
+        lines.append(tight + ".")
     if mixed:
         lines.append(f"{len(mixed)} of the {n} claims "
                      + _agree("have different verdicts at different ", len(mixed)) +
@@ -235,8 +233,9 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
                 groups.setdefault(w, []).append(m)
             txt = []
             for w, ms in groups.items():
-                what = ("occurred" if "occurred" in w else "is impossible" if "impossible" in w
-                        else "did not occur" if "did not occur" in w else w)
+                what = ("the event occurred" if "occurred" in w else "the event is impossible"
+                        if "impossible" in w else "the event did not occur"
+                        if "did not occur" in w else w)
                 extra = ""
                 if "impossible" in w:
                     ve = vmap.get((nm, ms[0]))
@@ -269,7 +268,7 @@ def _fail_part(nm: str, lab: str, runs: Sequence[ReportRun],
     txt = (f"{lab} at m ∈ {_mset(m for m, _ in bad)} (worst ratio {_factor(_ratio_of(v_w))} at "
            f"m = {m_w}{first})")
     if d.get("structural") and not d.get("event"):
-        txt += f" [{d['structural']}]"
+        txt += f" [at m = {m_w}: {d['structural']}]"
     if nm == "G_dev":
         outside = []
         for m, v in bad:

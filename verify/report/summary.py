@@ -98,7 +98,7 @@ def build_summary(runs: Sequence[ReportRun], meta: ReportMeta | None = None, *,
         for m, v in viol_assump:
             det = v.get("details") or {}
             if det.get("event"):
-                key = ("impossible (" + str(det["structural"]).split(",")[0] + ")"
+                key = ("is impossible (" + str(det["structural"]).split(",")[0] + ")"
                        if det.get("structural") else "did not occur")
                 ev_a.setdefault(_short_label(v), {}).setdefault(key, []).append(m)
             else:
