@@ -435,3 +435,26 @@ def test_run_on_device(device):
     assert [v.status for v in res.verdicts] == [v.status for v in ref.verdicts]
     if device == "cuda":
         assert res.record["environment"]["device"].startswith("cuda")
+
+
+def test_gf_claims_on_coarse_gd_iterates_are_inconclusive(two_points):
+    """mode='gf' with α·λ_max(H(0)) above the threshold: the run is GD, not a discretised
+    gradient flow, so its gradient-flow claims are inconclusive (discretisation); the record
+    says so. A threshold above the run's value checks them."""
+    cfg = RunConfig(m=256, gamma=0.1, step=0.5, steps=3, seed=2, mode="gf", expensive_every=1)
+    res = run_gd(two_points, config=cfg, progress=False)
+    sc = res.record["step_check"]
+    assert sc["gf_checked"] is False and sc["alpha_lambda_max_H0"] > 0.1
+    vd = _vd(res)
+    trajectory = [v for v in res.verdicts if v.kind == "claim" and v.status != "vacuous"
+                  and not v.name.startswith(("lemma21", "lemma33"))]
+    assert trajectory and all(v.status == "inconclusive" and
+                              v.details["inconclusive_reason"] == "discretisation"
+                              for v in trajectory)
+    assert vd["lemma21_A_init"].status == "holds"  # initialisation: no dynamics involved
+    loose = run_gd(two_points, config=cfg.replace(gf_threshold=10 * sc["alpha_lambda_max_H0"]),
+                   progress=False)
+    assert loose.record["step_check"]["gf_checked"] is True
+    assert all(v.details.get("inconclusive_reason") != "discretisation" for v in loose.verdicts)
+    ki3 = next(i for i in res.record["known_issues"] if i["item"] == 3)["value"]
+    assert ki3["all_data"]["explicit_ratio_ii"]["expr"] == "8*X_norm**2/lambda0"

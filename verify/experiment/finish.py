@@ -116,8 +116,10 @@ def finish_run(loop: GDLoop, wall: float, command: str | None, data_name: str | 
                                  bool(disc is not None and math.isfinite(disc)
                                       and disc <= config.gf_threshold))}
     if config.mode == "gf" and not step_check["gf_checked"]:
-        step_check["warning"] = (f"mode='gf' with α·λ_max(H(0)) = {fmt_num(disc)} > "
-                                 f"{config.gf_threshold:g} (or unknown): the steps are not small, "
+        step_check["warning"] = (f"mode='gf' with α·λ_max(H(0)) = {fmt_num(disc)}"
+                                 + (f" > {config.gf_threshold:g}" if disc is not None
+                                    and math.isfinite(disc) else "")
+                                 + ": the steps are not small, "
                                  "so the run is GD rather than a discretised gradient flow; its "
                                  "gradient-flow claims are inconclusive (discretisation)")
     solver_rec = {**solver_log, "last": last_states, "method": config.solver, "tol": tol_eff,
