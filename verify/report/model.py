@@ -227,6 +227,10 @@ def verdict_word(v: Mapping[str, Any] | None) -> str:
             word += " (observed: holds)"
         elif ok is False:
             word += " (observed: fails)"
+    elif st == "violated" and d.get("event") and v.get("kind") == "assumption":
+        # an event hypothesis that did not occur in this draw: not met, not a "violation"
+        word = "not met (event impossible)" if d.get("structural") else \
+            "not met (event did not occur)"
     elif st == "violated" and d.get("event") and d.get("structural"):
         word += " (event impossible)"
     elif st == "inconclusive" and d.get("inconclusive_reason"):
