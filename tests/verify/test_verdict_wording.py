@@ -146,3 +146,15 @@ def test_provenance_fixes():
     assert "necessary" in gg.condition("gamma_init_necessary").label
     assert any("Eq. 16" in t and "first factor" in t and "as printed" in t
                for t in gd.known_issues)
+
+
+def test_vacuous_count_includes_events_and_mixed_observations():
+    ev = {"name": "lemma33_init", "label": "G22 Lemma 3.3", "kind": "claim", "status": "vacuous",
+          "observable": "lambda_min_G", "sense": "ge", "observed": 0.0, "bound": 0.1,
+          "ratio": math.inf, "slack": None, "first_violation_step": 0, "worst_step": 0,
+          "hypotheses_failed": ["width_lemma33"], "message": "",
+          "details": {"observed_status": "violated", "event": True}}
+    runs = _with(fixture_runs(), [ev])
+    n_vac_table = sum(1 for g in {v["name"] for v in runs[0].verdicts("claim")}
+                      if all(r.verdict(g)["status"] == "vacuous" for r in runs))
+    assert f"{n_vac_table} of the 8 claims are vacuous at every width" in _summary(runs)

@@ -174,8 +174,7 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
             uniform.setdefault(per[0][1], []).append((name, lab))
         else:
             mixed.append((name, lab, per))
-    n_vac = sum(len(uniform.get(w, [])) for w in ("vacuous (observed: holds)",
-                                                  "vacuous (observed: fails)"))
+    n_vac = sum(1 for _, _, per in cats if all(w.startswith("vacuous") for _, w in per))
     if failed_hyps:
         hyp = ", ".join(f"{h} [{labels[h]}]" if h in labels else h for h in failed_hyps)
         lines.append(f"Hypotheses not met: {hyp}; {n_vac} of the {n} claims are vacuous "
@@ -244,7 +243,8 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
                 txt.append(f"{what} at m ∈ {_mset(ms)}{extra}")
             parts.append(f"{lab}: " + ", ".join(txt))
         lines.append(f"{len(events)} of the {n} claims "
-                     + _agree("are probabilistic events (probability ", len(events)) +
+                     + ("is a probabilistic event (probability " if len(events) == 1 else
+                        "are probabilistic events (probability ") +
                      "≥ 1 − δ): " + "; ".join(parts) + ". One run is one draw of an event; the "
                      "lemma's probability statement is checked by the event's frequency over "
                      "seeds (a sweep) with its Clopper–Pearson interval, and a structural "
