@@ -44,6 +44,14 @@ from bounds._symbolic import (
     evaluate_spec,
     symbol,
 )
+from bounds.deq_kernels import (
+    DIGEST_C,
+    DEQKernels,
+    KernelMC,
+    KernelStatus,
+    deq_kernels,
+    deq_kernels_mc,
+)
 from bounds.gao2022_iclr import g22_issue3_limits, g22_spec
 from bounds.gao2022_linear import gg22_spec
 
@@ -66,6 +74,13 @@ __all__ = [
     "arccos_kernel",
     "relu_hermite_coefficients",
     "hermite_tail_bound",
+    # infinite-width kernels of the equilibrium network (digest C, derived)
+    "deq_kernels",
+    "deq_kernels_mc",
+    "DEQKernels",
+    "KernelMC",
+    "KernelStatus",
+    "DIGEST_C",
     # operator-norm constants
     "NormConstant",
     "NORM_CONSTANT_TAIL",

@@ -35,6 +35,10 @@ def _header(args: argparse.Namespace, dev: torch.device) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.target == "sweep":
+        from verify.sweep.bench import run_bench
+
+        return run_bench(args)
     dev = resolve_device(args.device, "--device")
     sizes = parse_sizes(args.sizes)
     if args.repeat < 1:
@@ -83,7 +87,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "number of (n×m)·(m×m) products."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("target", choices=("gram", "solver", "step"), help="what to measure")
+    p.add_argument("target", choices=("gram", "solver", "step", "sweep"),
+                   help="what to measure (sweep: init cells serial vs a local dask cluster)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="bench sweep: local cluster workers (default: the CPUs available)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     p.add_argument("--sizes", default=DEFAULT_SIZES, help="comma-separated n×m sizes")

@@ -37,13 +37,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     d = p.add_argument_group("data")
-    d.add_argument("--data", default="synthetic", help="'synthetic', 'digits' or a .npz/.npy/.csv file")
+    d.add_argument("--data", default="synthetic", help="'synthetic', 'digits', 'digits-all', 'breast-cancer' or a .npz/.npy/.csv file")
     d.add_argument("--n", default=None, help="samples (synthetic: default 32; digits: training images kept)")
     d.add_argument("--d", default=None, help="input dimension (synthetic; default 8)")
     d.add_argument("--data-seed", default="0", help="seed of the synthetic data / digits split")
     d.add_argument("--labels", default="pm1", choices=("pm1", "gaussian"), help="synthetic label law")
     d.add_argument("--n-test", default="0", help="synthetic test-set size")
-    d.add_argument("--test-fraction", default="0.5", help="digits: fraction of images held out")
+    d.add_argument("--test-fraction", default="0.5", help="digits, digits-all, breast-cancer: fraction held out")
     d.add_argument("--normalise", action="store_true", help="scale file rows to unit norm")
     d.add_argument("--perturb-parallel", action="store_true",
                    help="perturb one row of each parallel pair (recorded); off by default")

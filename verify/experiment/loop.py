@@ -83,6 +83,7 @@ class GDLoop:
     D0: torch.Tensor | None = None
     E0: torch.Tensor | None = None
     G0: torch.Tensor | None = None
+    H0: torch.Tensor | None = None
     L0: float = math.nan
     rows: dict[str, list[float]] = field(default_factory=lambda: {n: [] for n in OBSERVABLE_NAMES})
     solver_log: dict[str, Any] = field(default_factory=new_solver_log)
@@ -127,8 +128,11 @@ class GDLoop:
             loop.zt_warm = tensor(ckpt["zt0"]) if "zt0" in ckpt else None
             loop.D0, loop.E0 = tensor(ckpt["D0"]), tensor(ckpt["E0"])
             loop.G0 = tensor(ckpt["G0"]) if "G0" in ckpt else None
+            loop.H0 = tensor(ckpt["H0"]) if "H0" in ckpt else None
             loop.L0 = float(meta["L0"])
-            loop.rows = {name: [float(x) for x in ckpt[f"trace__{name}"]] for name in OBSERVABLE_NAMES}
+            n_rows = len(ckpt["trace__step"])  # a checkpoint older than an observable: NaN rows
+            loop.rows = {name: [float(x) for x in ckpt.get(f"trace__{name}", np.full(n_rows, np.nan))]
+                         for name in OBSERVABLE_NAMES}
             loop.solver_log.update(meta.get("solver_log", {}))
             loop.wall_before = float(meta.get("wall_time_s", 0.0))
         return loop
@@ -149,6 +153,8 @@ class GDLoop:
             arrays["E0"] = to_numpy(self.E0).astype(np.uint8)
         if self.G0 is not None:
             arrays["G0"] = to_numpy(self.G0)
+        if self.H0 is not None:
+            arrays["H0"] = to_numpy(self.H0)
         for name in OBSERVABLE_NAMES:
             arrays[f"trace__{name}"] = np.asarray(self.rows[name][:upto], dtype=np.float64)
         meta = {"config": self.config.to_dict(), "next_step": next_step, "L0": self.L0,
@@ -161,13 +167,16 @@ class GDLoop:
     def _record(self, k: int, state: Any, stop: str | None, finite: bool) -> None:
         expensive = (k % self.expensive_every == 0) or stop in ("target_reached", "max_steps") or k == 0
         row = observe(self.net, state, self.P0, self.D0, self.E0, self.G0, self.X_test, self.y_test,
-                      self.zt_warm, k, self.config.step, expensive, finite, self.solver_log)
+                      self.zt_warm, k, self.config.step, expensive, finite, self.solver_log, H0=self.H0)
         if k == 0 and state is not None and state.ok and self.G0 is None:
             self.G0 = row.pop("_G")
+            self.H0 = row.pop("_H")
+            row["H_dev"] = 0.0
             self.extra["lambda_max_H0"] = row.pop("_lambda_max_H", math.nan)
             row["G_dev"] = 0.0
         zt_new = row.pop("_Zt", None)
         row.pop("_G", None)
+        row.pop("_H", None)
         row.pop("_lambda_max_H", None)
         if zt_new is not None:
             self.zt_warm = zt_new

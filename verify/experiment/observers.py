@@ -60,6 +60,7 @@ OBSERVABLES: tuple[Observable, ...] = (
     Observable("lambda_min_H", "λ_min(H), H the empirical NTK (corrected G22 eq. 14)", "expensive"),
     Observable("lambda_min_K", "λ_min(K), K = ZZᵀ + ΦΦᵀ", "expensive"),
     Observable("G_dev", "‖G − G(0)‖₂", "expensive"),
+    Observable("H_dev", "‖H − H(0)‖₂ (does the empirical NTK stay put?)", "expensive"),
     Observable("flip_D", "fraction of entries of D = σ'(γ̃ZAᵀ + Φ) that differ from step 0", "cheap"),
     Observable("flip_E", "fraction of entries of E = σ'(XWᵀ) that differ from step 0", "cheap"),
     Observable("fwd_iters", "forward-solve iterations", "cheap"),
@@ -71,7 +72,7 @@ OBSERVABLE_NAMES: tuple[str, ...] = tuple(o.name for o in OBSERVABLES)
 _EXPENSIVE = tuple(o.name for o in OBSERVABLES if o.cost == "expensive")
 # depend on the equilibrium Z (NaN at a step whose solve failed)
 _Z_DEPENDENT = ("loss", "residual_sq", "test_loss", "z_max", "Z_step", "flip_D", "lambda_min_H",
-                "lambda_min_K", "lambda_min_G", "G_dev")
+                "lambda_min_K", "lambda_min_G", "G_dev", "H_dev")
 
 
 def observables_table(markdown: bool = False) -> str:
@@ -95,7 +96,7 @@ def _sym_opnorm(M: torch.Tensor) -> float:
 
 
 def observe(net, state, P0, D0, E0, G0, Xtest, ytest, zt_warm, k, alpha, expensive,
-             params_finite, solver_log) -> dict[str, Any]:
+             params_finite, solver_log, H0=None) -> dict[str, Any]:
     """Observables at step k (see :data:`OBSERVABLES`)."""
     row: dict[str, Any] = {"step": float(k), "time": float(k) * alpha}
     if not params_finite:
@@ -154,8 +155,11 @@ def observe(net, state, P0, D0, E0, G0, Xtest, ytest, zt_warm, k, alpha, expensi
             row["lambda_min_K"] = lambda_min(gb.K)
             if G0 is not None:
                 row["G_dev"] = _sym_opnorm(gb.G - G0)
-            elif k == 0:
+            if H0 is not None:
+                row["H_dev"] = _sym_opnorm(gb.H - H0)
+            if G0 is None and k == 0:
                 row["_G"] = gb.G.clone()
+                row["_H"] = gb.H.clone()
                 Hs = gb.H.to(torch.float64)
                 row["_lambda_max_H"] = float(torch.linalg.eigvalsh(0.5 * (Hs + Hs.T))[-1])
     return row

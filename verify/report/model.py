@@ -108,6 +108,8 @@ class ReportMeta:
             ``item`` (digest §9 number), ``text`` and optional ``value`` / ``m``.
         paper_setup: rows ``(quantity, paper, this report)`` comparing with the paper's
             experiment.
+        kernels: the infinite-width kernels of the report's data
+            (:func:`verify.report.sections.kernels.compute_kernels`), or ``None``.
     """
 
     command: str | None = None
@@ -117,6 +119,7 @@ class ReportMeta:
     wall_time_s: float | None = None
     findings: tuple[Mapping[str, Any], ...] = ()
     paper_setup: tuple[tuple[str, str, str], ...] = ()
+    kernels: Mapping[str, Any] | None = None
 
 
 def _num(x: Any) -> float | None:
