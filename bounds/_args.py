@@ -75,7 +75,8 @@ def parse_float(name: str, text: Any, *, low: float | None = None, high: float |
     lo = "(" if low_open else "["
     hi = ")" if high_open else "]"
     rng = f"{lo}{'-∞' if low is None else f'{low:g}'}, {'∞' if high is None else f'{high:g}'}{hi}"
-    hint = fix or f"pass {name} <number in {rng}>"
+    hint = fix or (f"pass {name} <number in {rng}>" if low is not None or high is not None
+                   else f"pass {name} <finite number>")
     if isinstance(text, bool):
         raise invalid(name, text, "expected a number", hint)
     try:
@@ -91,6 +92,11 @@ def parse_float(name: str, text: Any, *, low: float | None = None, high: float |
     return v
 
 
+def _problem(exc: BaseException) -> str:
+    """The ``problem`` part of a ``name=value: problem; fix`` message."""
+    return str(exc).split(": ", 1)[-1].rsplit("; ", 1)[0]
+
+
 def parse_int_list(name: str, text: Any, minimum: int, maximum: int | None = None,
                    fix: str | None = None) -> list[int]:
     """Comma-separated integers, each checked with :func:`parse_int` (the whole text is named)."""
@@ -102,7 +108,7 @@ def parse_int_list(name: str, text: Any, minimum: int, maximum: int | None = Non
         try:
             out.append(parse_int(name, t, minimum, maximum, fix))
         except Exception as exc:  # re-raise naming the whole list and the bad item
-            raise invalid(name, text, f"item {t!r}: {str(exc).split(': ', 1)[-1]}",
+            raise invalid(name, text, f"item {t!r}: {_problem(exc)}",
                           fix or f"pass e.g. {name} 64,128") from None
     return out
 
@@ -119,7 +125,7 @@ def parse_float_list(name: str, text: Any, *, low: float | None = None, high: fl
             out.append(parse_float(name, t, low=low, high=high, low_open=low_open,
                                    high_open=high_open, fix=fix))
         except Exception as exc:
-            raise invalid(name, text, f"item {t!r}: {str(exc).split(': ', 1)[-1]}",
+            raise invalid(name, text, f"item {t!r}: {_problem(exc)}",
                           fix or f"pass e.g. {name} 0.1,0.5") from None
     return out
 
@@ -162,8 +168,7 @@ def available_memory() -> int | None:
 def format_bytes(nbytes: float) -> str:
     for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if nbytes >= size:
-            value = nbytes / size
-            return f"{value:.3g} {unit}" if value < 1e6 else f"{value:.3g} {unit}"
+            return f"{nbytes / size:.3g} {unit}"
     return f"{int(nbytes)} B"
 
 

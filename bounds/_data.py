@@ -301,7 +301,7 @@ def load_data(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray | No
     y: Any = None
     if ext == ".npz":
         try:
-            with np.load(p, allow_pickle=False) as z:
+            with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh closed even when numpy fails
                 if "X" not in z.files:
                     raise invalid("path", str(path), f".npz has no array 'X' (has {z.files})",
                                   "save with np.savez(path, X=X, y=y)")
@@ -314,7 +314,8 @@ def load_data(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray | No
                           "write it with numpy.savez(path, X=X, y=y)") from None
     elif ext == ".npy":
         try:
-            X = np.load(p, allow_pickle=False)
+            with open(p, "rb") as fh:  # closed even when numpy fails
+                X = np.load(fh, allow_pickle=False)
         except Exception as exc:  # EOFError (empty file), OSError, ValueError, ...
             raise invalid("path", str(path), f"cannot read .npy ({_why(exc)})",
                           "write it with numpy.save") from None

@@ -70,7 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     not fit in memory; 130/143 a run stopped by SIGINT/SIGTERM after saving its checkpoint.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, one line already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2

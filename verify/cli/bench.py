@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
 import torch
 
-from bounds._errors import invalid
+from bounds._args import (
+    MAX_DIM,
+    MAX_SEED,
+    check_memory,
+    parse_float,
+    parse_float_list,
+    parse_int,
+)
 from verify.bench.measure import (
     DEFAULT_D,
     DEFAULT_SIZES,
@@ -23,7 +31,7 @@ from verify.bench.measure import (
     format_step,
     parse_sizes,
 )
-from verify.model.validate import resolve_device
+from verify.model.validate import resolve_device, run_bytes
 
 __all__ = ["add_parser"]
 
@@ -34,15 +42,50 @@ def _header(args: argparse.Namespace, dev: torch.device) -> str:
             f"threads={torch.get_num_threads()}, seed={args.seed}, torch {torch.__version__}")
 
 
-def _run(args: argparse.Namespace) -> int:
+#: ``--threads`` above this many per CPU core only oversubscribes (and libgomp runs out of
+#: memory for absurd counts).
+_THREADS_PER_CORE = 4
+
+
+def _check(args: argparse.Namespace) -> tuple[torch.device, list[tuple[int, int]], list[float] | None]:
+    """Every option checked before anything is measured (one-line errors naming the option)."""
     dev = resolve_device(args.device, "--device")
     sizes = parse_sizes(args.sizes)
-    if args.repeat < 1:
-        raise invalid("--repeat", args.repeat, "expected an int ≥ 1", "use e.g. --repeat 3")
+    parse_int("--repeat", args.repeat, 1, 1000)
+    parse_int("--reference-repeat", args.reference_repeat, 1, 1000)
+    parse_int("--seed", args.seed, 0, MAX_SEED)
+    d = parse_int("--d", args.d, 1, MAX_DIM)
+    parse_float("--gamma", args.gamma, low=0.0, high=1.0, low_open=True, high_open=True)
+    parse_float("--tol", args.tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    gammas = None
+    if args.gammas:
+        gammas = parse_float_list("--gammas", args.gammas, low=0.0, high=1.0, low_open=True,
+                                  high_open=True, fix="use e.g. --gammas 0.1,0.5,0.9")
     if args.threads is not None:
-        if args.threads < 1:
-            raise invalid("--threads", args.threads, "expected an int ≥ 1", "use e.g. --threads 1")
-        torch.set_num_threads(args.threads)
+        parse_int("--threads", args.threads, 1, _THREADS_PER_CORE * (os.cpu_count() or 1),
+                  f"use e.g. --threads 1 (at most {_THREADS_PER_CORE} per CPU core)")
+    for n, m in sizes:
+        # network, states, Grams and (gram) the n×(m² + md) Jacobian of the reference
+        jac = n * (m * m + m * d) if args.target == "gram" else 0
+        check_memory(run_bytes(n, m, d) + 8 * jac, "--sizes", args.sizes,
+                     f"size {n}x{m}", allow_large=args.allow_large, smaller="use smaller sizes")
+    return dev, sizes, gammas
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Measure; torch's thread count is restored afterwards (the CLI may be called as a library)."""
+    dev, sizes, gammas = _check(args)
+    threads0 = torch.get_num_threads()
+    try:
+        if args.threads is not None:
+            torch.set_num_threads(args.threads)
+        return _measure(args, dev, sizes, gammas)
+    finally:
+        torch.set_num_threads(threads0)
+
+
+def _measure(args: argparse.Namespace, dev: torch.device, sizes: list[tuple[int, int]],
+             gammas: list[float] | None) -> int:
     common = dict(device=dev, dtype=args.dtype, d=args.d, seed=args.seed)
     if args.target == "gram":
         rows: Sequence[Any] = bench_gram(sizes, repeat=args.repeat, reference_repeat=args.reference_repeat,
@@ -52,8 +95,7 @@ def _run(args: argparse.Namespace) -> int:
                 "solves to the structured side. Reference: per-sample autograd through the "
                 "implicit backward, then JJᵀ.")
     elif args.target == "solver":
-        gammas = [float(g) for g in args.gammas.split(",")] if args.gammas else DEFAULT_SOLVER_GAMMAS
-        rows = bench_solver(sizes, gammas=gammas, tol=args.tol, **common)
+        rows = bench_solver(sizes, gammas=gammas or DEFAULT_SOLVER_GAMMAS, tol=args.tol, **common)
         fmt = format_solver
         tail = "predicted = 1 + ⌈log(tol)/log ρ⌉ (verify.predicted_iterations), ρ = γ̃‖A‖₂ measured."
     else:
@@ -101,5 +143,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="torch CPU threads (torch.set_num_threads); default: torch's choice. On a "
                         "shared, oversubscribed CPU, 1 thread can be several times faster")
     p.add_argument("--json", action="store_true", help="print a JSON list of rows instead of a table")
+    p.add_argument("--allow-large", action="store_true",
+                   help="measure even when the memory estimate exceeds the available memory")
     p.set_defaults(func=_run)
     return p

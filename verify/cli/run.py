@@ -249,16 +249,16 @@ def _dataset(args: argparse.Namespace) -> Any:
 
 #: rough flop rate of one core for the time estimate (flop/s); the estimate is an order of
 #: magnitude, printed so that long work never starts silently.
-_FLOPS = 2e9
+_FLOPS = 5e9
 
 
 def estimate_seconds(n: int, m: int, d: int, steps: int, expensive_every: int, auto: bool) -> float:
     """Rough wall time of a run: per step a forward and an adjoint solve (≈ 30 Picard
     iterations of an n×m by m×m product each) and the gradients; the SVD of A for ‖A‖₂
     (≈ 10m³); every ``expensive_every`` steps and at step 0 the Gram matrices (n²m) and their
-    eigenvalues (≈ 10n³ for G, H, K); ``--step auto`` one more."""
+    eigenvalues (≈ 4n³ each for G, H, K); ``--step auto`` one more."""
     per_step = 2 * 30 * 2.0 * n * m * m + 6.0 * n * m * m + 10.0 * m**3 + 2.0 * n * m * d
-    expensive = 3 * (2.0 * n * n * m + 10.0 * n**3) + 20.0 * m**3
+    expensive = 3 * (2.0 * n * n * m + 4.0 * n**3) + 20.0 * m**3
     count = steps // max(expensive_every, 1) + 2 + (1 if auto else 0)
     return ((steps + 1) * per_step + count * expensive) / _FLOPS
 

@@ -268,7 +268,7 @@ def file_dataset(path: str | os.PathLike[str], *, normalise: bool = False,
     X_test = y_test = None
     if p.suffix.lower() == ".npz":
         try:
-            with np.load(p, allow_pickle=False) as z:
+            with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh closed even when numpy fails
                 if "X_test" in z.files or "y_test" in z.files:
                     X_test = z["X_test"] if "X_test" in z.files else None
                     y_test = z["y_test"] if "y_test" in z.files else None

@@ -168,7 +168,7 @@ def read_json(path: str | os.PathLike[str]) -> Any:
 
 
 def read_npz(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
+    with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh closed even when numpy fails
         return {k: z[k] for k in z.files if k != _SUM}
 
 
@@ -181,7 +181,7 @@ def _why(exc: BaseException) -> str:
 def read_run_npz(path: str | os.PathLike[str], fix: str) -> dict[str, np.ndarray]:
     """A run directory's ``.npz`` with its checksum verified (:class:`DamagedRunFile` if not)."""
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh closed even when numpy fails
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise damaged(path, "is missing", fix) from None
