@@ -179,6 +179,8 @@ def open_run_dir(out_dir: str | Path | None, resume: bool, force: bool, config: 
         try:
             for name, obj in (files or {}).items():
                 atomic_write_json(work / name, obj)
+            if ckpt is not None:
+                _rebuild_params_init(work, ckpt)
         except BaseException:
             rd.__exit__(None)
             raise
@@ -186,6 +188,15 @@ def open_run_dir(out_dir: str | Path | None, resume: bool, force: bool, config: 
     except BaseException:
         lock.__exit__(None, None, None)
         raise
+
+
+def _rebuild_params_init(out: Path, ckpt: dict[str, np.ndarray]) -> None:
+    """``params_init.npz`` missing or damaged: write it again from the (verified) checkpoint."""
+    path = out / "params_init.npz"
+    try:
+        read_run_npz(path, "")
+    except DamagedRunFile:
+        atomic_save_npz(path, **{k: np.asarray(ckpt[f"{k}0"], dtype=np.float64) for k in PARAM_NAMES})
 
 
 def _check_request(out: Path, resume: bool, force: bool) -> list[str]:
