@@ -410,9 +410,10 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out is not None else _default_out(args, cfg)
     if out.exists() and any((out / f).exists() for f in _RUN_FILES_CHECK) and not (args.force or args.resume):
         raise invalid("--out", str(out), "already holds a run", "pass --force to overwrite or --resume to continue")
-    from verify.experiment.record import check_writable_dir
+    from verify.experiment.record import RunLock, check_writable_dir
 
     check_writable_dir(out, "--out")
+    RunLock(out, "--out").check_free()  # early, so nothing is said about a directory in use
     from bounds._args import check_memory
     from verify.model.validate import run_bytes
 

@@ -250,6 +250,26 @@ class RunLock:
         RunLock._held[self.key] = [fd, 1]
         return self
 
+    def check_free(self) -> None:
+        """Raise (naming the holder's pid) when another process holds the lock; writes nothing."""
+        import fcntl
+
+        if self.key in RunLock._held or not self.path.is_file():
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            raise invalid(self.name, str(self.out), f"is being written by another process (pid {holder})",
+                          "wait for that run to finish (or stop it), or choose another directory") from None
+        finally:
+            os.close(fd)
+
     def __exit__(self, *exc: Any) -> None:
         held = RunLock._held.get(self.key)
         if held is None:
