@@ -103,6 +103,7 @@ LIB_CASES = [
     ("network-init-m-1e30", lambda: _net(10**30), "m"),
     ("network-init-seed-huge", lambda: _net(4, seed=2**64), "seed"),
     ("validate-X-complex", lambda: bounds.validate_X(np.ones((3, 2)) + 1j), "X"),
+    ("network-state-complex-X", lambda: _net(4).state(np.ones((2, 3)) + 1j, np.ones(2)), "X"),
     ("validate-y-complex", lambda: bounds.validate_y(np.ones(3) + 1j, 3), "y"),
     ("load-data-empty", lambda: bounds.load_data(_empty("x.npz")), "path"),
     ("synthetic-n-huge", lambda: _synthetic(10**13), "n"),

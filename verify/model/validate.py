@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from bounds._args import check_memory
+from bounds._data import _refuse_complex as refuse_complex
 from bounds._errors import invalid
 
 __all__ = [
@@ -115,6 +116,7 @@ def _to_tensor(value: Any, name: str, dtype: torch.dtype, device: torch.device) 
                 f"move it with {name}.to('{device}')",
             )
         return value
+    refuse_complex(value, name)  # a float conversion would drop the imaginary part silently
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
