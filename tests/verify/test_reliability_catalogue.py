@@ -202,3 +202,21 @@ def test_bench_as_library_restores_threads(capsys):
     assert main(["bench", "step", "--sizes", "4x8", "--repeat", "1", "--threads", str(other), "--d", "3",
                  "--device", "cpu"]) == 0
     assert torch.get_num_threads() == threads
+
+
+def test_report_stops_when_a_run_is_interrupted(tmp_path, capsys, monkeypatch):
+    """SIGTERM during a report's run: the report stops with 143, nothing replaced at --out."""
+    import types
+
+    import verify.cli.report as rep
+
+    def interrupted(*a, **k):
+        return types.SimpleNamespace(status="interrupted", signum=15, trace={}, record={})
+
+    monkeypatch.setattr(rep, "_run_one", interrupted)
+    out = tmp_path / "rep"
+    rc = main(["report", "--data", "synthetic", "--n", "4", "--widths", "4", "--steps", "1", "--out", str(out),
+               "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 143 and "SIGTERM" in err and "Traceback" not in err
+    assert not out.exists()

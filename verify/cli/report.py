@@ -30,6 +30,7 @@ from typing import Any
 
 from bounds._args import MAX_DIM, MAX_SEED, check_memory, parse_float, parse_int, parse_int_list
 from bounds._errors import invalid
+from verify.experiment.stopping import signal_name
 from verify.report.make import make_report
 from verify.report.sections.g22_findings import compute_findings
 
@@ -138,6 +139,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 # ============================================================================ helpers
+class _Interrupted(Exception):
+    """A run of the report was stopped by SIGINT/SIGTERM (it saved its checkpoint)."""
+
+    def __init__(self, signum: int | None) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 class _Log:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -358,6 +367,10 @@ def main(args: argparse.Namespace) -> int:
     try:
         _set_threads(args.threads, log)
         return _main(args, out, command, formats, log)
+    except _Interrupted as stop:
+        print(f"implicit-verify report: interrupted by {signal_name(stop.signum)}; nothing was "
+              f"replaced at {out}", file=sys.stderr)
+        return 128 + int(stop.signum or 2)
     finally:
         torch.set_num_threads(threads0)
 
@@ -443,6 +456,8 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
                 log(f"[{i}/{len(widths)}] m = {m}: running {args.steps} GD steps …")
                 run_dir = stage / "runs" / f"m{m}"
                 res = _run_one(ds, args, m, run_dir, command, log)
+                if res.status == "interrupted":  # SIGINT/SIGTERM: stop the report too
+                    raise _Interrupted(res.signum)
                 loss = res.trace.get("loss")
                 lf = float(loss[-1]) if loss is not None and len(loss) else float("nan")
                 log(f"[{i}/{len(widths)}] m = {m}: {res.status} after {res.record.get('steps_done')} "
