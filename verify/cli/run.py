@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
 import signal
 import sys
@@ -396,6 +397,26 @@ def _force_notice(args: argparse.Namespace, out: Path) -> None:
                "saved run instead)")
 
 
+def _stale_staging_notice(out: Path) -> None:
+    """A ``--force`` run killed before its swap left its work in ``.<out>.staging-<pid>`` beside
+    the old run (which is intact); say so instead of deleting someone's data."""
+    from bounds._args import notice
+
+    parent = out.parent if str(out.parent) else Path(".")
+    for stage in sorted(parent.glob(f".{out.name}.staging-*")):
+        pid = stage.name.rsplit("-", 1)[-1]
+        try:
+            os.kill(int(pid), 0)
+            continue  # its process is alive (it holds the lock)
+        except (ValueError, ProcessLookupError):
+            pass
+        except PermissionError:
+            continue
+        notice("implicit-verify run", f"{stage} holds an unfinished --force run (process {pid} ended "
+               f"before swapping it in; {out} was left as it was); delete it, or move it to a new "
+               "--out and continue it there with --resume")
+
+
 def main(args: argparse.Namespace) -> int:
     from verify.experiment.gd import observables_table, run_gd
 
@@ -430,6 +451,7 @@ def main(args: argparse.Namespace) -> int:
                  smaller="use a smaller --m or --n")
     if args.force:
         _force_notice(args, out)
+    _stale_staging_notice(out)
     _announce(args, ds, cfg, auto, out)
     cli_args = {k: v for k, v in vars(args).items() if k in _DEFAULTS and k not in _RESUME_FREE[3:]}
     if auto:
