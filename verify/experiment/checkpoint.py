@@ -203,10 +203,10 @@ def _check_request(out: Path, resume: bool, force: bool) -> list[str]:
     existing = _existing(out)
     if existing and resume and not (out / "checkpoint.npz").is_file():
         raise invalid("out_dir", str(out), "has a run but no checkpoint.npz to resume from",
-                      "use force=True (--force) to start over")
+                      "start over with --force (library: force=True)")
     if existing and not (force or resume):
         raise invalid("out_dir", str(out), f"already holds a run ({', '.join(existing)})",
-                      "pass force=True (--force) to overwrite or resume=True (--resume) to continue")
+                      "pass --force to overwrite or --resume to continue (library: force=True / resume=True)")
     return existing
 
 
