@@ -265,7 +265,8 @@ def reference(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM,
+                                 pytest.param(signal.SIGINT, marks=pytest.mark.slow)])  # SIGTERM's path
 def test_kill_resumes_from_the_wall_time_checkpoint(reference, tmp_path, sig):
     out = tmp_path / "run"
     proc = _start(out)
