@@ -319,3 +319,13 @@ def test_two_writers_second_gets_a_clean_error(tmp_path):
             first.wait()
     res = load_run(out)  # one consistent run: every checksum holds, all from the first writer
     assert res.record["config"]["m"] == 32 and res.status == "interrupted"
+
+
+def test_report_from_with_damaged_findings_is_a_clean_error(finished, tmp_path, capsys):
+    d = tmp_path / "run"
+    shutil.copytree(finished, d)
+    (d / "report_findings.json").write_text('{"m": 8, "chec')
+    assert main(["report", "--from", str(d), "--out", str(tmp_path / "rep"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "report_findings.json" in err and "Traceback" not in err
+    assert not (tmp_path / "rep").exists()

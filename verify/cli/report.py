@@ -429,7 +429,13 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
                         shutil.copy2(Path(d) / f, dest / f)
                 fpath = Path(d) / FINDINGS_FILE
                 if fpath.is_file():
-                    fnd = json.loads(fpath.read_text(encoding="utf-8"))
+                    try:
+                        fnd = json.loads(fpath.read_text(encoding="utf-8"))
+                        if not isinstance(fnd, dict):
+                            raise ValueError("not a JSON object")
+                    except (OSError, ValueError):
+                        raise invalid("--from", d, f"{FINDINGS_FILE} is damaged",
+                                      f"delete {fpath} (it is recomputed from the run)") from None
                 elif res.params_final and not args.no_findings:
                     ds = _data_for_record(res.record)
                     if ds is None:
