@@ -44,7 +44,15 @@ from bounds._symbolic import (
     evaluate_spec,
     symbol,
 )
-from bounds.gao2022_iclr import g22_spec
+from bounds.deq_kernels import (
+    DIGEST_C,
+    DEQKernels,
+    KernelMC,
+    KernelStatus,
+    deq_kernels,
+    deq_kernels_mc,
+)
+from bounds.gao2022_iclr import g22_issue3_limits, g22_spec
 from bounds.gao2022_linear import gg22_spec
 
 __all__ = [
@@ -66,6 +74,13 @@ __all__ = [
     "arccos_kernel",
     "relu_hermite_coefficients",
     "hermite_tail_bound",
+    # infinite-width kernels of the equilibrium network (digest C, derived)
+    "deq_kernels",
+    "deq_kernels_mc",
+    "DEQKernels",
+    "KernelMC",
+    "KernelStatus",
+    "DIGEST_C",
     # operator-norm constants
     "NormConstant",
     "NORM_CONSTANT_TAIL",
@@ -85,6 +100,7 @@ __all__ = [
     "evaluate_spec",
     # theorem specs
     "g22_spec",
+    "g22_issue3_limits",
     "gg22_spec",
     # solvers and report
     "required_width",

@@ -94,7 +94,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Evaluate the conditions and bounds of Gao et al. (ICLR 2022) for a data set: "
             "λ0, the operator-norm constant c, required widths (binding one marked), γ_max, "
             "step limit, all claim bounds with provenance, the data audit and the paper's "
-            "known issues with numbers. Hidden Ω/O constants default to 1 and are listed."
+            "known issues with numbers. Hidden Ω/O constants default to 1 and are listed. "
+            "Also this toolkit's infinite-width kernels (provenance 'derived', digest C): "
+            "λ_min(H∞) of the exact limiting NTK and λ_min(K∞) of the NNGP fixed point at γ "
+            "(--gamma, default γ_max), with the lazy-regime rate 1 − α·λ_min(H∞)/2 beside the "
+            "paper's 1 − αλ0/2."
         ),
     )
     src = p.add_mutually_exclusive_group(required=True)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from bounds._data import audit_data, validate_X, validate_y
-from bounds._errors import invalid
+from bounds._errors import InvalidArgument, invalid
 from bounds._kernels import lambda0 as _lambda0
 from bounds._norms import NormConstant
 from bounds._solve import (
@@ -27,6 +27,7 @@ from bounds._solve import (
     step_max,
 )
 from bounds._symbolic import Bound
+from bounds.deq_kernels import DIGEST_C, deq_kernels
 from bounds.gao2022_iclr import g22_spec
 
 __all__ = ["bounds_report", "format_table", "format_latex"]
@@ -155,9 +156,76 @@ def bounds_report(
             chk = cond.check(float(val), **values)
             checks.append({k: _num(v) for k, v in chk.to_dict().items()})
         out["configuration"] = config
+    out["kernels"] = kernel_constants(Xv, at["gamma"], at["alpha"], lam0)
     if not audit.ok:
         out["warnings"] = audit.messages()
     return out
+
+
+#: Rows of unequal norm use the per-pair quadrature (cost ∝ n²); beyond this n it is skipped.
+KERNEL_PAIRS_MAX_N = 64
+
+
+def kernel_constants(X: np.ndarray, gamma: float, alpha: float, lam0: float) -> dict[str, Any]:
+    """``λ_min(H∞)``, ``λ_min(K∞)`` and the toolkit's lazy-regime rate ``1 − α·λ_min(H∞)/2``.
+
+    Provenance ``derived`` (digest C; this toolkit's, not the paper's): ``H∞`` is the exact
+    infinite-width NTK of the network (all four parameter blocks), ``H∞ ⪰ G∞``, so
+    ``λ_min(H∞) ≥ λ0``; the paper's rate ``1 − αλ0/2`` [G22 Thm 3.2] uses the v-block alone.
+    Returns ``{"status": "not computed", "reason": …}`` when the kernels are not defined here
+    (γ not finite, zero / parallel rows, or unequal norms with n > KERNEL_PAIRS_MAX_N).
+    """
+    base: dict[str, Any] = {"provenance": "derived", "source": DIGEST_C, "gamma": _json_num(gamma),
+                            "note": "this toolkit's infinite-width NTK of the equilibrium model "
+                                    "(all four blocks), not a quantity of the paper"}
+    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    reason = None
+    if not (np.isfinite(gamma) and gamma > 0):
+        reason = "γ not available (give --gamma or a finite γ_max)"
+    elif np.ptp(norms) > 1e-12 * float(np.max(norms)) and X.shape[0] > KERNEL_PAIRS_MAX_N:
+        reason = (f"rows of unequal norm and n > {KERNEL_PAIRS_MAX_N}: use "
+                  "bounds.deq_kernels(X, gamma, method='pairs') directly")
+    if reason is None:
+        try:
+            kr = deq_kernels(X, gamma)
+        except InvalidArgument as exc:
+            reason = str(exc)
+    if reason is not None:
+        return {**base, "status": "not computed", "reason": reason}
+    s = kr.summary()
+    lh = s["lambda_min_H"] if kr.status.ok else math.nan
+    rate = {"alpha": _json_num(alpha),
+            "paper": _json_num(1 - alpha * lam0 / 2) if np.isfinite(alpha) else None,
+            "toolkit": _json_num(1 - alpha * lh / 2) if np.isfinite(alpha * lh) else None,
+            "paper_decrement": _json_num(alpha * lam0 / 2) if np.isfinite(alpha) else None,
+            "toolkit_decrement": _json_num(alpha * lh / 2) if np.isfinite(alpha * lh) else None}
+    return {**base, "status": s["status"], "message": s["message"],
+            "lambda_min_Hinf": _json_num(lh),
+            "lambda_min_Kinf": _json_num(s["lambda_min_K"]) if kr.status.ok else None,
+            "ratio_Hinf_over_lambda0": _json_num(lh / lam0) if lam0 > 0 else None,
+            "rate": rate, "iterations": s["iterations"], "residual": _json_num(s["residual"]),
+            "contraction": _json_num(s["contraction"]), "method": s["method"],
+            "errors": {k: _json_num(v) for k, v in s["errors"].items()},
+            "seconds": s["seconds"]}
+
+
+def _kernel_lines(k: Mapping[str, Any]) -> list[str]:
+    head = (f"infinite-width kernels at γ = {_fmt(k['gamma'])} (derived, this toolkit's — not the "
+            f"paper's; {k['source']}):")
+    if k["status"] == "not computed":
+        return [head, f"  not computed: {k['reason']}"]
+    r = k["rate"]
+    err = ", ".join(f"{a} {_fmt(b)}" for a, b in k["errors"].items())
+    return [head,
+            f"  λ_min(H∞) = {_fmt(k['lambda_min_Hinf'])}   (λ0 = λ_min(G∞) is the v-block alone; "
+            f"λ_min(H∞)/λ0 = {_fmt(k['ratio_Hinf_over_lambda0'])})   λ_min(K∞) = "
+            f"{_fmt(k['lambda_min_Kinf'])}",
+            f"  rate per GD step at α = {_fmt(r['alpha'])}: paper 1 − αλ0/2 = 1 − "
+            f"{_fmt(r['paper_decrement'])};  toolkit lazy-regime 1 − α·λ_min(H∞)/2 = 1 − "
+            f"{_fmt(r['toolkit_decrement'])}",
+            f"  NNGP fixed point: {k['status']} ({k['iterations']} Newton steps, residual "
+            f"{_fmt(k['residual'])}, contraction γ²Ė ≤ {_fmt(k['contraction'])}; accuracy checks: "
+            f"{err})"]
 
 
 def _fmt(x: Any, none: str = "n.a.") -> str:
@@ -223,6 +291,8 @@ def format_table(r: Mapping[str, Any]) -> str:
         lines.append(f"  {b['name']:<24} {b['label']:<42} {_fmt(b['value']):>11}  "
                      f"{b['provenance']}{hid}")
     lines.append("")
+    lines.extend(_kernel_lines(r["kernels"]))
+    lines.append("")
     lines.append("known issues of the paper:")
     for it in r["known_issues"]:
         lines.append(f"  {it['text']}")
@@ -274,5 +344,15 @@ def format_latex(r: Mapping[str, Any]) -> str:
         star = r" (binding)" if e["binding"] else ""
         lines.append(f"{_tex_escape(e['label'])} & {_tex_escape(e['name'])}{star} & $m \\geq$ & "
                      f"{e['provenance']} & {val} \\\\")
+    k = r.get("kernels")
+    if k is not None and k["status"] != "not computed":
+        lines.append(r"\hline")
+        for lab, tex, val in (
+                ("digest C", r"\lambda_{\min}(H^\infty)", k["lambda_min_Hinf"]),
+                ("digest C", r"\lambda_{\min}(K^\infty)", k["lambda_min_Kinf"]),
+                ("digest C", r"\alpha\lambda_{\min}(H^\infty)/2 \ (\mathrm{rate}\ 1 - \cdot)",
+                 k["rate"]["toolkit_decrement"])):
+            v = "--" if val is None else f"{val:.4g}"
+            lines.append(f"{lab} (toolkit, not the paper) & kernel & ${tex}$ & derived & {v} \\\\")
     lines += [r"\hline", r"\end{tabular}"]
     return "\n".join(lines)

@@ -21,9 +21,11 @@ ALLOWED: dict[str, set[str]] = {
     "verify.bench": {"verify.model", "verify.experiment"},
     "verify.experiment": {"verify.model"},
     "verify.report": {"verify.model", "verify.experiment"},
-    "verify.cli": {"verify.model", "verify.experiment", "verify.report", "verify.bench"},
+    "verify.sweep": {"verify.model", "verify.experiment"},
+    "verify.cli": {"verify.model", "verify.experiment", "verify.report", "verify.bench",
+                   "verify.sweep"},
     # the package root re-exports the public API; it must not pull in the command line
-    "verify": {"verify.model", "verify.experiment", "verify.report"},
+    "verify": {"verify.model", "verify.experiment", "verify.report", "verify.sweep"},
 }
 
 #: top-level names bounds/ must never import.

@@ -27,6 +27,7 @@ from verify.model.gram import (
     paper_eq14_as_printed,
     paper_eq16_as_printed,
 )
+from verify.model.kernels import KernelConvergence, kernel_convergence, kernel_init_outcomes
 from verify.model.network import ImplicitNetwork, NetState, implicit_gradients
 from verify.model.validate import resolve_device, resolve_dtype
 from verify.report.make import make_report
@@ -78,4 +79,35 @@ __all__ = [
     "render_report",
     "make_report",
     "compute_findings",
+    "KernelConvergence",
+    "kernel_convergence",
+    "kernel_init_outcomes",
+    "SweepSpec",
+    "SweepResult",
+    "run_sweep",
+    "Outcome",
+    "OUTCOMES",
+    "register_outcome",
+    "outcome_indicator",
+    "fit_width_threshold",
+    "WidthThresholds",
+    "ScalingLaw",
+    "clopper_pearson",
+    "theory_vs_measured",
+    "TheoryComparison",
+    "ConstantTrend",
 ]
+
+_SWEEP = ("SweepSpec", "SweepResult", "run_sweep", "Outcome", "OUTCOMES", "register_outcome",
+          "outcome_indicator", "fit_width_threshold", "WidthThresholds", "ScalingLaw",
+          "clopper_pearson", "theory_vs_measured", "TheoryComparison", "ConstantTrend")
+
+
+def __getattr__(name: str) -> object:
+    # the sweep API (verify.sweep: engine, outcomes, thresholds) is imported on first use: it
+    # pulls in pandas and pyarrow
+    if name in _SWEEP:
+        from . import sweep
+
+        return getattr(sweep, name)
+    raise AttributeError(f"module 'verify' has no attribute {name!r}")

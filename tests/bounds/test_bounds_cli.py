@@ -152,3 +152,33 @@ def test_nan_data_file_exits_2(main, capsys, tmp_path):
 def test_bounds_package_does_not_import_torch():
     code = "import sys, bounds, bounds._cli; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_report_has_infinite_width_kernels_derived() -> None:
+    """λ_min(H∞) (digest C, derived) next to λ0, with the toolkit's rate; ≥ λ0 since H∞ ⪰ G∞."""
+    from bounds import bounds_report, deq_kernels
+    from bounds._report import format_latex, format_table
+
+    X = np.random.default_rng(4).standard_normal((12, 5))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    r = bounds_report(X, gamma=0.3, alpha=0.01)
+    k = r["kernels"]
+    assert k["provenance"] == "derived" and "digest C" in k["source"]
+    assert k["status"] == "CONVERGED" and k["gamma"] == 0.3
+    ref = deq_kernels(X, 0.3)
+    assert k["lambda_min_Hinf"] == pytest.approx(ref.lambda_min_H, rel=1e-12)
+    assert k["lambda_min_Hinf"] >= r["lambda0"]
+    assert k["rate"]["toolkit"] == pytest.approx(1 - 0.01 * ref.lambda_min_H / 2, rel=1e-15)
+    assert k["rate"]["paper"] == pytest.approx(1 - 0.01 * r["lambda0"] / 2, rel=1e-15)
+    text = format_table(r)
+    assert "λ_min(H∞) =" in text and "not the paper's" in text
+    assert r"\lambda_{\min}(H^\infty)" in format_latex(r)
+
+
+def test_report_kernels_not_computed_for_parallel_rows() -> None:
+    from bounds import bounds_report
+
+    X = np.random.default_rng(4).standard_normal((5, 3))
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    r = bounds_report(np.vstack([X, X[:1]]), gamma=0.3)
+    assert r["kernels"]["status"] == "not computed" and "parallel" in r["kernels"]["reason"]

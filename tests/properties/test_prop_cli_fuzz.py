@@ -19,9 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bounds._cli
+import verify.bench.step
 import verify.cli.bench
 import verify.cli.report
 import verify.experiment.gd
+import verify.sweep.bench
 from verify.cli import main
 
 
@@ -57,7 +59,8 @@ OPTIONS = {
     "bounds": ["--data", "--synthetic", "--delta", "--format", "--mode", "--m", "--gamma", "--step",
                "--c", "--e0-norm", "--hidden", "--seed", "--allow-large"],
     "bench": ["--device", "--dtype", "--sizes", "--repeat", "--reference-repeat", "--gamma", "--gammas",
-              "--tol", "--d", "--seed", "--threads", "--allow-large"],
+              "--tol", "--d", "--seed", "--threads", "--allow-large", "--batch-sizes", "--seeds", "--steps",
+              "--warmup", "--alpha", "--workers"],
     "report": ["--from", "--theorem", "--data", "--n", "--widths", "--gamma", "--step", "--steps",
                "--seed", "--device", "--dtype", "--threads", "--out", "--force", "--format", "--dpi",
                "--allow-large", "--no-findings"],
@@ -70,7 +73,7 @@ def argv(draw):
     cmd = draw(st.sampled_from(sorted(OPTIONS)))
     out = [cmd]
     if cmd == "bench":
-        out.append(draw(st.sampled_from(["gram", "solver", "step", "nope"])))
+        out.append(draw(st.sampled_from(["gram", "solver", "step", "sweep", "nope"])))
     if cmd == "bounds" and draw(st.booleans()):
         out += ["--synthetic", draw(VALUES)]
     for opt in draw(st.lists(st.sampled_from(OPTIONS[cmd]), max_size=5)):
@@ -84,6 +87,8 @@ def _check(args, monkeypatch, capsys):
     monkeypatch.setattr(verify.experiment.gd, "run_gd", _stub)
     monkeypatch.setattr(verify.cli.report, "_main", _stub)
     monkeypatch.setattr(verify.cli.bench, "_measure", _stub)
+    monkeypatch.setattr(verify.bench.step, "run", _stub)
+    monkeypatch.setattr(verify.sweep.bench, "run_bench", _stub)
     monkeypatch.setattr(bounds._cli, "bounds_report", _stub)
     cwd = os.getcwd()
     os.chdir(_DIR)  # default output directories land here

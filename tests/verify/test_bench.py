@@ -70,13 +70,27 @@ def test_bench_solver_json(capsys):
 
 
 def test_bench_step_json(device, capsys):
-    rc, out = run(["bench", "step", "--device", device, "--sizes", "6x10", "--repeat", "1",
-                   "--json"], capsys)
+    rc, out = run(["bench", "step", "--device", device, "--sizes", "6x10", "--batch-sizes", "6x8",
+                   "--seeds", "2", "--steps", "2", "--warmup", "1", "--no-torchdeq", "--json"], capsys)
     assert rc == 0
-    (r,) = json.loads(out)
-    assert r["matmul_count"] == r["fwd_iterations"] + r["adj_iterations"] + 2
-    assert r["t_step_s"] == pytest.approx(r["t_state_s"] + r["t_gradients_s"])
-    assert r["ratio"] > 0 and math.isfinite(r["ratio"])
+    suite = json.loads(out)
+    (r,) = suite["steps_rows"]
+    assert suite["device"].startswith(device)
+    assert r["matmul_count"] == round(r["fwd_iterations"] + r["adj_iterations"]) + 2
+    # the instrumented step is the GD loop's: timed over whole expensive-observable periods
+    assert r["expensive_every"] >= 1 and r["timed_steps"] % r["expensive_every"] == 0
+    (ratios,) = suite["ratios"]["steps"]
+    assert ratios["instrumented_over_bare"] == r["ratio_instrumented_bare"] > 0
+    assert ratios["bare_over_torchdeq"] is None  # --no-torchdeq
+    (b,) = suite["ratios"]["batched"]
+    assert (b["n"], b["m"], b["S"]) == (6, 8, 2) and math.isfinite(b["speedup"]) and b["speedup"] > 0
+
+
+def test_bench_step_rejects_bad_options(capsys):
+    with pytest.raises(InvalidArgument, match="--threads"):
+        run(["bench", "step", "--threads", "0"], capsys)
+    with pytest.raises(InvalidArgument, match="--device"):
+        run(["bench", "step", "--device", "tpu"], capsys)
 
 
 def test_bench_rejects_bad_sizes():

@@ -9,7 +9,16 @@ import json
 import pytest
 
 from bounds._errors import InvalidArgument
-from verify.bench.step import add_arguments, bench_step_suite, format_suite, run
+from verify.bench.step import (
+    InstrumentedStep,
+    _problem,
+    add_arguments,
+    bench_step_suite,
+    format_suite,
+    run,
+)
+from verify.experiment.observers import OBSERVABLES
+from verify.model.network import ImplicitNetwork
 
 HAVE_DEQ = importlib.util.find_spec("torchdeq") is not None
 
@@ -54,3 +63,31 @@ def test_cli_json_and_errors(capsys):
         bench_step_suite("8x8", alpha=-1.0)
     with pytest.raises(InvalidArgument, match="^seeds="):
         bench_step_suite("8x8", seeds=0)
+
+
+def test_instrumented_step_is_the_gd_loop():
+    """InstrumentedStep drives GDLoop.advance: one trace row per call, expensive observables
+    exactly on the default schedule, certified bounds around the exact values."""
+    import math
+
+    import torch
+
+    X, y, _ = _problem(10, 0, torch.device("cpu"), torch.float64)
+    net = ImplicitNetwork.init(12, X.shape[1], 0.1, 3)
+    step = InstrumentedStep(net, X, y, 0.01)
+    E = step.period
+    for _ in range(2 * E + 1):
+        step()
+    rows = step.loop.rows
+    assert rows["step"] == [float(k) for k in range(2 * E + 1)]
+    expensive = [o.name for o in OBSERVABLES if o.cost == "expensive"]
+    for k in range(2 * E + 1):
+        on = k % E == 0
+        assert all(math.isfinite(rows[name][k]) == on for name in ("A_move", "W_move", "lambda_min_H")), k
+        assert math.isfinite(rows["A_move_upper"][k]) and math.isfinite(rows["W_move_lower"][k])
+        if on and k > 0:
+            for name in ("A_move", "W_move"):
+                assert rows[f"{name}_lower"][k] == rows[name][k] == rows[f"{name}_upper"][k]
+    assert len(expensive) > 3
+    # the network's own parameters are the starting point (not the loop's seed)
+    assert torch.equal(step.loop.P0["A"], net.A.detach())

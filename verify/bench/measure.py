@@ -7,12 +7,8 @@ r"""``implicit-verify bench {gram, solver, step}``: measured costs, as ratios, o
   (``max_rel_diff = max|H − H_ref| / max|H_ref|``) and memory.
 * ``solver`` — Picard iterations measured for the forward and adjoint solves against
   :func:`verify.predicted_iterations` of the measured contraction ``ρ = γ̃‖A‖₂``, for several γ.
-* ``step`` — one GD step's cost (state: forward + adjoint solves; closed-form gradients)
-  against the time of the same number of dense products ``(n×m)·(m×m)`` on the same device:
-  ``K_fwd + K_adj + 2`` of them (one per map evaluation of each solve, one for the
-  pre-activation that gives ``D``, one for ``∇_A = γ̃(e∘B)ᵀZ``; DESIGN.md counts
-  ``K_fwd + K_adj + 1``). ``t_svd_s`` is the time of the one ``γ̃‖A‖₂`` evaluation (a full SVD,
-  O(m³)) that every state computes and shares between its two :class:`~verify.SolveResult`.
+* ``step`` — the GD step suite of :mod:`verify.bench.step` (bare vs instrumented vs matmuls vs
+  torchdeq, batched seeds).
 
 Memory: on CUDA the peak of ``torch.cuda.max_memory_allocated`` above the level before the
 call (``mem_method="cuda_max_memory_allocated"``). On the CPU torch allocations are invisible to
@@ -37,22 +33,19 @@ from typing import Any
 import torch
 
 from bounds._errors import invalid
-from verify.model.equilibrium import contraction_factor, predicted_iterations
+from verify.model.equilibrium import predicted_iterations
 from verify.model.gram import gram_blocks, jacobian_gram
-from verify.model.network import ImplicitNetwork, implicit_gradients
+from verify.model.network import ImplicitNetwork
 from verify.model.validate import check_gamma, resolve_device, resolve_dtype
 
 __all__ = [
     "GramBench",
     "SolverBench",
-    "StepBench",
     "bench_gram",
     "bench_solver",
-    "bench_step",
     "parse_sizes",
     "format_gram",
     "format_solver",
-    "format_step",
     "DEFAULT_SIZES",
 ]
 
@@ -111,29 +104,6 @@ class SolverBench:
     adj_status: str
     fwd_ratio: float
     adj_ratio: float
-
-
-@dataclass(frozen=True)
-class StepBench:
-    """One size of ``bench step``. Times in seconds (best of the repeats)."""
-
-    n: int
-    m: int
-    seed: int
-    gamma: float
-    device: str
-    dtype: str
-    threads: int
-    t_step_s: float
-    t_state_s: float
-    t_gradients_s: float
-    t_svd_s: float
-    matmul_count: int
-    t_matmul_s: float
-    ratio: float
-    ratio_without_svd: float
-    fwd_iterations: int
-    adj_iterations: int
 
 
 # ------------------------------------------------------------------ helpers
@@ -323,58 +293,6 @@ def bench_solver(
     return rows
 
 
-# ------------------------------------------------------------------ bench step
-def bench_step(
-    sizes: Sequence[tuple[int, int]] | str = DEFAULT_SIZES,
-    *,
-    device: Any = "cpu",
-    dtype: Any = "float64",
-    repeat: int = 3,
-    gamma: float = 0.1,
-    d: int = DEFAULT_D,
-    seed: int = 0,
-) -> list[StepBench]:
-    """One GD step (state + closed-form gradients) vs the same number of dense products."""
-    if isinstance(sizes, str):
-        sizes = parse_sizes(sizes)
-    _check_common(repeat, seed, d)
-    dev = resolve_device(device)
-    dt = resolve_dtype(dtype)
-    gamma = check_gamma(gamma)
-    rows = []
-    for n, m in sizes:
-        net = ImplicitNetwork.init(m, d, gamma, seed, device=dev, dtype=dt)
-        X, y = _data(n, d, seed, dev, dt)
-        t_state, st = _best_time(lambda net=net, X=X, y=y: net.state(X, y), repeat, dev)  # type: ignore[misc]
-        st.fwd.raise_if_failed()
-        st.adj.raise_if_failed()
-        t_grad, _ = _best_time(
-            lambda net=net, X=X, y=y, st=st: implicit_gradients(net, X, y, state=st), repeat, dev)  # type: ignore[misc]
-        A, gt = net.A.detach(), net.gamma_tilde
-        t_svd, _ = _best_time(
-            lambda A=A, gt=gt: contraction_factor(A, gt), repeat, dev)  # type: ignore[misc]  # one SVD per state
-        count = st.fwd.iterations + st.adj.iterations + 2
-        Zm = st.Z.clone()
-        At = A.T.contiguous()
-
-        def products(Zm=Zm, At=At, count=count) -> torch.Tensor:
-            out = Zm
-            for _ in range(count):
-                out = Zm @ At
-            return out
-
-        t_mm, _ = _best_time(products, repeat, dev)
-        t_step = t_state + t_grad
-        rows.append(StepBench(
-            n=n, m=m, seed=seed, gamma=gamma, device=str(dev), dtype=_dtype_name(dt),
-            threads=torch.get_num_threads(), t_step_s=t_step, t_state_s=t_state,
-            t_gradients_s=t_grad, t_svd_s=t_svd, matmul_count=count, t_matmul_s=t_mm,
-            ratio=t_step / t_mm, ratio_without_svd=max(t_step - t_svd, 0.0) / t_mm,
-            fwd_iterations=st.fwd.iterations, adj_iterations=st.adj.iterations,
-        ))
-    return rows
-
-
 # ------------------------------------------------------------------ printing
 def _fmt_bytes(b: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -409,13 +327,4 @@ def format_solver(rows: Sequence[SolverBench]) -> str:
              f"{r.adj_ratio:.2f}", r.fwd_status, r.adj_status] for r in rows]
     head = ["n", "m", "gamma", "rho", "predicted", "fwd_iters", "adj_iters", "fwd/pred",
             "adj/pred", "fwd_status", "adj_status"]
-    return _table(head, body)
-
-
-def format_step(rows: Sequence[StepBench]) -> str:
-    body = [[str(r.n), str(r.m), f"{r.t_step_s:.4f}", f"{r.t_state_s:.4f}",
-             f"{r.t_gradients_s:.4f}", f"{r.t_svd_s:.4f}", str(r.matmul_count),
-             f"{r.t_matmul_s:.4f}", f"{r.ratio:.2f}", f"{r.ratio_without_svd:.2f}"] for r in rows]
-    head = ["n", "m", "t_step_s", "t_state_s", "t_grad_s", "t_svd_s", "matmuls", "t_matmul_s",
-            "ratio", "ratio_no_svd"]
     return _table(head, body)

@@ -2,8 +2,11 @@ r"""``implicit-verify bench step``: the GD step's cost as ratios measured in one
 
 On one problem (digits classes 0/1 when ``n`` ≤ 180 images, else unit-norm synthetic data with
 ``d = 64``; paper initialisation from ``seed``; fixed ``γ``, step ``α``) it times, per GD step
-(median over ``steps`` steps after ``warmup`` steps, each path on its own trajectory from the
-same initialisation):
+(the *mean* over ``steps`` consecutive steps after ``warmup`` steps, ``steps`` rounded up to a
+whole number of expensive-observable periods so that the instrumented time includes its
+share of expensive steps; each path on its own trajectory from the same initialisation; the
+bare and instrumented steps are timed interleaved, so a load change on a shared machine
+affects both):
 
 * **bare** — ``net.state`` (forward + adjoint Picard, both warm-started from the previous step,
   contraction from a :class:`~verify._certified.ContractionTracker`: no SVD per step) +
@@ -15,12 +18,16 @@ same initialisation):
   (torchdeq's stop: every row's ``‖f(z) − z‖/‖f(z)‖ < tol``), warm-started like ours, implicit
   (IFT) backward by fixed-point iteration at the same tolerance, autograd for the
   gradients of ``½‖ŷ − y‖²``, the same update. Skipped with a note when torchdeq is missing;
-* **instrumented** — a hook: ``instrumented=`` takes a factory ``(net, X, y, alpha) →
-  step()`` (the GD loop with the default observation schedule, wired in later); the row
-  then reports ``instrumented / bare``;
+* **instrumented** — ``instrumented=`` takes a factory ``(net, X, y, alpha) → step()``;
+  :class:`InstrumentedStep` (what ``implicit-verify bench step`` passes) is one iteration of
+  the real GD loop, :meth:`verify.experiment.loop.GDLoop.advance` (solves with the tracker and
+  both warm starts, stop rule, every observable on the default schedule
+  :func:`~verify.experiment.config.auto_expensive_every`, update; no run directory, no test
+  set). The row reports ``instrumented / bare``;
 * **batched** — for each ``batch_sizes`` entry (m ≤ 256 by default), ``S`` seeds advanced by
   :class:`verify.model.batched.BatchedNetworks` vs the same S networks stepped one at a time
-  (bare path); throughput ratio = (S × one-at-a-time step time) / batched step time.
+  (bare path), the two timed interleaved; throughput ratio = (time of the S one-at-a-time
+  steps) / (time of one batched step).
 
 Targets from issue 15: bare ≤ 1.2 × torchdeq; batched ≥ 3 × one-at-a-time for m ≤ 256 (CPU).
 Times are wall-clock on a possibly shared machine; ratios come from one run. ``dtype`` is
@@ -51,7 +58,8 @@ from verify.model.validate import check_gamma, resolve_device, resolve_dtype
 
 from .measure import _sync, parse_sizes
 
-__all__ = ["StepRow", "BatchRow", "StepSuite", "bench_step_suite", "format_suite", "add_arguments", "run"]
+__all__ = ["StepRow", "BatchRow", "StepSuite", "InstrumentedStep", "bench_step_suite", "format_suite",
+           "add_arguments", "run"]
 
 InstrumentedFactory = Callable[[ImplicitNetwork, torch.Tensor, torch.Tensor, float], Callable[[], Any]]
 DEFAULT_STEP_SIZES = "128x512,256x1024"
@@ -80,6 +88,8 @@ class StepRow:
     t_instrumented_s: float | None
     ratio_instrumented_bare: float | None
     max_rel_diff_torchdeq_grad_A: float | None = None
+    timed_steps: int = 0
+    expensive_every: int | None = None
 
 
 @dataclass(frozen=True)
@@ -113,8 +123,19 @@ class StepSuite:
     batch_rows: tuple[BatchRow, ...]
     notes: tuple[str, ...] = field(default=())
 
+    def ratios(self) -> dict[str, Any]:
+        """The three ratios of issue 15: instrumented/bare and bare/torchdeq per size, batched
+        speed-up (S × one-at-a-time / batched) per batch size."""
+        return {
+            "steps": [{"n": r.n, "m": r.m, "instrumented_over_bare": r.ratio_instrumented_bare,
+                       "bare_over_torchdeq": r.ratio_bare_torchdeq} for r in self.steps_rows],
+            "batched": [{"n": b.n, "m": b.m, "S": b.S, "speedup": b.throughput_ratio} for b in self.batch_rows],
+            "targets": {"instrumented_over_bare": "≤ 1.3", "bare_over_torchdeq": "≤ 1.2",
+                        "batched_speedup": "≥ 3 for m ≤ 256 (CPU)"},
+        }
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"ratios": self.ratios(), **asdict(self)}
 
 
 def _problem(n: int, seed: int, dev: torch.device, dt: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, str]:
@@ -130,16 +151,70 @@ def _problem(n: int, seed: int, dev: torch.device, dt: torch.dtype) -> tuple[tor
 
 
 def _median_step(step: Callable[[], Any], steps: int, warmup: int, dev: torch.device) -> float:
+    """Mean seconds per call over ``steps`` consecutive calls after ``warmup`` calls (a mean,
+    not a median: periodic costs such as expensive observables or SVD refreshes count)."""
     for _ in range(warmup):
         step()
-    ts = []
+    _sync(dev)
+    t0 = time.perf_counter()
     for _ in range(steps):
-        _sync(dev)
-        t0 = time.perf_counter()
         step()
-        _sync(dev)
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
+    _sync(dev)
+    return (time.perf_counter() - t0) / steps
+
+
+def _paired_steps(a: Callable[[], Any], b: Callable[[], Any], steps: int, warmup: int,
+                  dev: torch.device) -> tuple[float, float]:
+    """Mean seconds per call of ``a`` and ``b``, their calls interleaved (a, b, a, b, …) so that
+    a load change on a shared machine hits both alike and their ratio stays meaningful."""
+    for _ in range(warmup):
+        a()
+        b()
+    ta = tb = 0.0
+    for _ in range(steps):
+        for f, is_a in ((a, True), (b, False)):
+            _sync(dev)
+            t0 = time.perf_counter()
+            f()
+            _sync(dev)
+            if is_a:
+                ta += time.perf_counter() - t0
+            else:
+                tb += time.perf_counter() - t0
+    return ta / steps, tb / steps
+
+
+class InstrumentedStep:
+    """One instrumented GD step: :meth:`GDLoop.advance` of a run with the default schedule.
+
+    Built like :func:`verify.run_gd` builds its loop (``validate_inputs`` → ``GDLoop.start_from``
+    without a run directory), with ``net``'s parameters; ``period`` is the schedule's
+    ``expensive_every``. Raises ``RuntimeError`` if the run stops (solver failure, divergence)."""
+
+    def __init__(self, net: ImplicitNetwork, X: torch.Tensor, y: torch.Tensor, alpha: float) -> None:
+        from verify.experiment.config import RunConfig
+        from verify.experiment.inputs import validate_inputs
+        from verify.experiment.loop import GDLoop
+
+        fo = net.solver_opts["forward"]
+        cfg = RunConfig(m=net.m, gamma=net.gamma, step=float(alpha), steps=10**9, device=str(net.device),
+                        dtype=str(net.dtype).replace("torch.", ""),
+                        tol=default_tol(net.dtype) if fo["tol"] is None else float(fo["tol"]),
+                        max_iter=int(fo["max_iter"]))
+        X64 = X.detach().to("cpu", torch.float64).numpy()
+        y64 = y.detach().to("cpu", torch.float64).numpy()
+        inputs = validate_inputs(X64, y64, cfg, None, None, None)
+        self.loop = GDLoop.start_from(cfg, inputs, None, None, {}, "bench", time.monotonic())
+        self.loop.net.load_parameters(net.parameters_dict())
+        self.loop.P0 = self.loop.net.parameters_dict()
+        self.period = int(self.loop.expensive_every)
+        self.k = 0
+
+    def __call__(self) -> None:
+        stop, _ = self.loop.advance(self.k)
+        if stop is not None:
+            raise RuntimeError(f"instrumented bench step: the GD loop stopped ({stop}: {self.loop.status_msg})")
+        self.k += 1
 
 
 class _BareStep:
@@ -244,8 +319,19 @@ def bench_step_suite(
         X, y, data = _problem(n, seed, dev, dt)
         d = X.shape[1]
         kw = dict(dtype=dt, device=dev, tol=tol, max_iter=max_iter)
+        ins_step = None
+        n_timed = steps
+        if instrumented is not None:
+            ins_step = instrumented(ImplicitNetwork.init(m, d, gamma, seed, **kw), X, y, alpha)
+            period = int(getattr(ins_step, "period", 1))
+            n_timed = period * math.ceil(steps / period)
         bare = _BareStep(ImplicitNetwork.init(m, d, gamma, seed, **kw), X, y, alpha)
-        t_bare = _median_step(bare, steps, warmup, dev)
+        t_ins = ratio_ins = None
+        if ins_step is not None:
+            t_bare, t_ins = _paired_steps(bare, ins_step, n_timed, warmup, dev)
+            ratio_ins = t_ins / t_bare
+        else:
+            t_bare = _median_step(bare, n_timed, warmup, dev)
         kf = statistics.mean(bare.fwd_its[warmup:])
         ka = statistics.mean(bare.adj_its[warmup:])
         count = int(round(kf + ka)) + 2
@@ -262,7 +348,7 @@ def bench_step_suite(
         if have_deq:
             deq_net = ImplicitNetwork.init(m, d, gamma, seed, **kw)
             deq_step = _torchdeq_step(deq_net, X, y, alpha, tol, max_iter)
-            t_deq = _median_step(deq_step, steps, warmup, dev)
+            t_deq = _median_step(deq_step, n_timed, warmup, dev)
             ratio_deq = t_bare / t_deq
             # same gradient at the same parameters (a correctness check of the comparison)
             chk = ImplicitNetwork.init(m, d, gamma, seed, **kw)
@@ -270,17 +356,13 @@ def bench_step_suite(
             g_deq = _torchdeq_step(chk, X, y, alpha, tol, max_iter)()
             diff = float((g_ours - g_deq).abs().max() / g_ours.abs().max())
             note = "fixed_point_iter fwd+IFT bwd, stop_mode rel (per row), warm-started forward"
-        t_ins = ratio_ins = None
-        if instrumented is not None:
-            ins_step = instrumented(ImplicitNetwork.init(m, d, gamma, seed, **kw), X, y, alpha)
-            t_ins = _median_step(ins_step, steps, warmup, dev)
-            ratio_ins = t_ins / t_bare
         step_rows.append(StepRow(
             n=n, m=m, d=d, data=data, t_bare_s=t_bare, fwd_iterations=kf, adj_iterations=ka,
             matmul_count=count, t_matmul_s=t_mm, ratio_bare_matmul=t_bare / t_mm,
             svd_refreshes=bare.tracker.refreshes, t_torchdeq_s=t_deq, ratio_bare_torchdeq=ratio_deq,
             torchdeq_note=note, t_instrumented_s=t_ins, ratio_instrumented_bare=ratio_ins,
-            max_rel_diff_torchdeq_grad_A=diff))
+            max_rel_diff_torchdeq_grad_A=diff, timed_steps=n_timed,
+            expensive_every=None if ins_step is None else getattr(ins_step, "period", None)))
     batch_rows = []
     for n, m in batch_sizes:
         X, y, _ = _problem(n, seed, dev, dt)
@@ -293,14 +375,13 @@ def bench_step_suite(
         def batched(bn=bn, X=X, y=y, last=last) -> None:
             last[0] = bn.step(X, y, alpha)
 
-        t_b = _median_step(batched, steps, warmup, dev)
         singles = [_BareStep(ImplicitNetwork.init(m, d, gamma, s, **kw), X, y, alpha) for s in seed_list]
 
         def separate(singles=singles) -> None:
             for s in singles:
                 s()
 
-        t_s = _median_step(separate, steps, warmup, dev)
+        t_b, t_s = _paired_steps(batched, separate, steps, warmup, dev)
         batch_rows.append(BatchRow(n=n, m=m, S=seeds, t_batched_step_s=t_b, t_separate_step_s=t_s,
                                    throughput_ratio=t_s / t_b, all_converged=all(last[0].ok)))
     return StepSuite(gamma=gamma, alpha=float(alpha), tol=tol, dtype=str(dt).replace("torch.", ""),
@@ -316,21 +397,22 @@ def _f(x: float | None, spec: str) -> str:
 def format_suite(s: StepSuite) -> str:
     """Plain-text table of a :class:`StepSuite`."""
     lines = [f"# bench step: dtype={s.dtype} device={s.device} threads={s.threads} γ={s.gamma} α={s.alpha} "
-             f"tol={s.tol:g} seed={s.seed} steps={s.steps} (median per step after {s.warmup} warm-up) "
+             f"tol={s.tol:g} seed={s.seed} steps≥{s.steps} (mean per step after {s.warmup} warm-up) "
              f"torch {s.torch_version}"]
     lines.append(f"{'n':>5} {'m':>5} {'data':>9} {'bare_ms':>8} {'K_f':>5} {'K_a':>5} {'matmul_ms':>9} "
-                 f"{'bare/mm':>7} {'deq_ms':>7} {'bare/deq':>8} {'instr/bare':>10} {'svds':>4}")
+                 f"{'bare/mm':>7} {'deq_ms':>7} {'bare/deq':>8} {'instr/bare':>10} {'E':>3} {'svds':>4}")
     for r in s.steps_rows:
         lines.append(f"{r.n:>5} {r.m:>5} {r.data:>9} {r.t_bare_s * 1e3:>8.2f} {r.fwd_iterations:>5.1f} "
                      f"{r.adj_iterations:>5.1f} {r.t_matmul_s * 1e3:>9.2f} {r.ratio_bare_matmul:>7.2f} "
                      f"{_f(None if r.t_torchdeq_s is None else r.t_torchdeq_s * 1e3, '7.2f'):>7} "
                      f"{_f(r.ratio_bare_torchdeq, '8.2f'):>8} {_f(r.ratio_instrumented_bare, '10.2f'):>10} "
-                     f"{r.svd_refreshes:>4}")
+                     f"{'—' if r.expensive_every is None else r.expensive_every:>3} {r.svd_refreshes:>4}")
     if s.batch_rows:
         lines.append(f"{'n':>5} {'m':>5} {'S':>3} {'batched_ms':>10} {'separate_ms':>11} {'throughput':>10}")
         for b in s.batch_rows:
             lines.append(f"{b.n:>5} {b.m:>5} {b.S:>3} {b.t_batched_step_s * 1e3:>10.2f} "
                          f"{b.t_separate_step_s * 1e3:>11.2f} {b.throughput_ratio:>9.2f}x")
+    lines.append("E: expensive_every of the default schedule; svds: contraction SVDs of the bare path")
     lines.append("targets (issue 15): bare/deq ≤ 1.2, instr/bare ≤ 1.3, batched throughput ≥ 3x for m ≤ 256")
     lines += [f"note: {n}" for n in s.notes]
     return "\n".join(lines)
@@ -341,7 +423,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", default=DEFAULT_STEP_SIZES, help="comma-separated n×m sizes")
     p.add_argument("--batch-sizes", default=DEFAULT_BATCH_SIZES, help="n×m sizes for batched seeds ('' to skip)")
     p.add_argument("--seeds", type=int, default=8, help="S, the number of batched seeds")
-    p.add_argument("--steps", type=int, default=10, help="timed GD steps per path (median reported)")
+    p.add_argument("--steps", type=int, default=12,
+                   help="timed GD steps per path (mean reported; rounded up to whole expensive-observable periods)")
     p.add_argument("--warmup", type=int, default=2, help="untimed GD steps before timing")
     p.add_argument("--gamma", type=float, default=0.1)
     p.add_argument("--alpha", type=float, default=0.01, help="GD step size")
@@ -355,8 +438,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the suite as JSON")
 
 
-def run(args: argparse.Namespace, instrumented: InstrumentedFactory | None = None) -> int:
-    """Run ``bench step`` from parsed :func:`add_arguments` options; prints a table or JSON."""
+def run(args: argparse.Namespace, instrumented: InstrumentedFactory | None = InstrumentedStep) -> int:
+    """Run ``bench step`` from parsed :func:`add_arguments` options; prints a table or JSON
+    (the JSON starts with ``ratios``, the three ratios of issue 15)."""
     if args.threads < 1:
         raise invalid("--threads", args.threads, "expected an int ≥ 1", "use e.g. --threads 1")
     torch.set_num_threads(args.threads)
@@ -364,13 +448,5 @@ def run(args: argparse.Namespace, instrumented: InstrumentedFactory | None = Non
                              warmup=args.warmup, gamma=args.gamma, alpha=args.alpha, tol=args.tol,
                              dtype=args.dtype, device=args.device, seed=args.seed,
                              torchdeq=not args.no_torchdeq, instrumented=instrumented)
-    print(json.dumps(suite.to_dict(), indent=2) if args.json else format_suite(suite))
+    print(json.dumps(suite.to_dict(), indent=2, ensure_ascii=False) if args.json else format_suite(suite))
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - manual use before wiring
-    p = argparse.ArgumentParser(prog="implicit-verify bench step")
-    add_arguments(p)
-    return run(p.parse_args(argv))
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

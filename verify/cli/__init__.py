@@ -12,6 +12,7 @@ plus the module:
 * ``run``     → :mod:`verify.cli.run`
 * ``report``  → :mod:`verify.cli.report`
 * ``bench``   → :mod:`verify.cli.bench`
+* ``sweep``   → :mod:`verify.cli.sweep`
 
 Each module exposes ``add_parser(subparsers)`` which adds its parser and sets
 ``func=callable(args) -> int`` as the default.
@@ -32,6 +33,7 @@ _SUBCOMMANDS = (
     ("run", "verify.cli.run"),
     ("report", "verify.cli.report"),
     ("bench", "verify.cli.bench"),
+    ("sweep", "verify.cli.sweep"),
 )
 
 

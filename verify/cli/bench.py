@@ -1,4 +1,8 @@
-"""``implicit-verify bench {gram, solver, step}``: parse, call :mod:`verify.bench`, print."""
+"""``implicit-verify bench {gram, solver, step, sweep}``: parse, call :mod:`verify.bench`, print.
+
+``gram`` and ``solver`` share one set of options (:mod:`verify.bench.measure`); ``step`` has
+its own (:func:`verify.bench.step.add_arguments`); ``sweep`` times the sweep engine
+(:mod:`verify.sweep.bench`)."""
 
 from __future__ import annotations
 
@@ -19,16 +23,15 @@ from bounds._args import (
     parse_float_list,
     parse_int,
 )
+from verify.bench import step as step_bench
 from verify.bench.measure import (
     DEFAULT_D,
     DEFAULT_SIZES,
     DEFAULT_SOLVER_GAMMAS,
     bench_gram,
     bench_solver,
-    bench_step,
     format_gram,
     format_solver,
-    format_step,
     parse_sizes,
 )
 from verify.model.validate import resolve_device, run_bytes
@@ -47,8 +50,23 @@ def _header(args: argparse.Namespace, dev: torch.device) -> str:
 _THREADS_PER_CORE = 4
 
 
+def _threads(args: argparse.Namespace) -> None:
+    if args.threads is not None:
+        parse_int("--threads", args.threads, 1, _THREADS_PER_CORE * (os.cpu_count() or 1),
+                  f"use e.g. --threads 1 (at most {_THREADS_PER_CORE} per CPU core)")
+
+
+def _sizes_fit(name: str, text: str, sizes: Sequence[tuple[int, int]], d: int, allow_large: bool,
+               jacobian: bool = False, copies: int = 1) -> None:
+    for n, m in sizes:
+        # network, states, Grams and (gram) the n×(m² + md) Jacobian of the reference
+        jac = n * (m * m + m * d) if jacobian else 0
+        check_memory(copies * run_bytes(n, m, d) + 8 * jac, name, text, f"size {n}x{m}",
+                     allow_large=allow_large, smaller="use smaller sizes")
+
+
 def _check(args: argparse.Namespace) -> tuple[torch.device, list[tuple[int, int]], list[float] | None]:
-    """Every option checked before anything is measured (one-line errors naming the option)."""
+    """Every option of ``gram``/``solver`` checked before anything is measured."""
     dev = resolve_device(args.device, "--device")
     sizes = parse_sizes(args.sizes)
     parse_int("--repeat", args.repeat, 1, 1000)
@@ -61,27 +79,29 @@ def _check(args: argparse.Namespace) -> tuple[torch.device, list[tuple[int, int]
     if args.gammas:
         gammas = parse_float_list("--gammas", args.gammas, low=0.0, high=1.0, low_open=True,
                                   high_open=True, fix="use e.g. --gammas 0.1,0.5,0.9")
-    if args.threads is not None:
-        parse_int("--threads", args.threads, 1, _THREADS_PER_CORE * (os.cpu_count() or 1),
-                  f"use e.g. --threads 1 (at most {_THREADS_PER_CORE} per CPU core)")
-    for n, m in sizes:
-        # network, states, Grams and (gram) the n×(m² + md) Jacobian of the reference
-        jac = n * (m * m + m * d) if args.target == "gram" else 0
-        check_memory(run_bytes(n, m, d) + 8 * jac, "--sizes", args.sizes,
-                     f"size {n}x{m}", allow_large=args.allow_large, smaller="use smaller sizes")
+    _threads(args)
+    _sizes_fit("--sizes", args.sizes, sizes, d, args.allow_large, jacobian=args.target == "gram")
     return dev, sizes, gammas
 
 
-def _run(args: argparse.Namespace) -> int:
-    """Measure; torch's thread count is restored afterwards (the CLI may be called as a library)."""
-    dev, sizes, gammas = _check(args)
+def _restoring_threads(fn: Callable[[], int]) -> int:
+    """Run ``fn``; torch's thread count is restored afterwards (the CLI may be called as a library)."""
     threads0 = torch.get_num_threads()
     try:
+        return fn()
+    finally:
+        torch.set_num_threads(threads0)
+
+
+def _run(args: argparse.Namespace) -> int:
+    dev, sizes, gammas = _check(args)
+
+    def go() -> int:
         if args.threads is not None:
             torch.set_num_threads(args.threads)
         return _measure(args, dev, sizes, gammas)
-    finally:
-        torch.set_num_threads(threads0)
+
+    return _restoring_threads(go)
 
 
 def _measure(args: argparse.Namespace, dev: torch.device, sizes: list[tuple[int, int]],
@@ -94,15 +114,10 @@ def _measure(args: argparse.Namespace, dev: torch.device, sizes: list[tuple[int,
         tail = ("speedup = t_reference/t_structured (Gram only); with_state adds the state's "
                 "solves to the structured side. Reference: per-sample autograd through the "
                 "implicit backward, then JJᵀ.")
-    elif args.target == "solver":
+    else:
         rows = bench_solver(sizes, gammas=gammas or DEFAULT_SOLVER_GAMMAS, tol=args.tol, **common)
         fmt = format_solver
         tail = "predicted = 1 + ⌈log(tol)/log ρ⌉ (verify.predicted_iterations), ρ = γ̃‖A‖₂ measured."
-    else:
-        rows = bench_step(sizes, repeat=args.repeat, gamma=args.gamma, **common)
-        fmt = format_step
-        tail = ("ratio = (state + gradients) / (matmuls × (n×m)·(m×m) products); ratio_no_svd "
-                "subtracts the O(m³) SVD for γ̃‖A‖₂ inside the state (one per state).")
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
     else:
@@ -112,27 +127,46 @@ def _measure(args: argparse.Namespace, dev: torch.device, sizes: list[tuple[int,
     return 0
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``bench`` on the dispatcher's subparsers (see :mod:`verify.cli`)."""
-    p = subparsers.add_parser(
-        "bench",
-        help="measure costs: structured vs Jacobian Gram, solver iterations, GD step vs matmuls",
-        description=(
-            "gram: structured empirical NTK (O(n²m) from the state) vs the per-sample autograd "
-            "Jacobian Gram — times, speed-up, max relative difference, memory (the reference "
-            "takes about a minute at 256x1024 on a CPU). solver: Picard iterations vs the "
-            "contraction prediction for several γ. step: one GD step vs the time of the same "
-            "number of (n×m)·(m×m) products."),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    p.add_argument("target", choices=("gram", "solver", "step"), help="what to measure")
+def _run_step(args: argparse.Namespace) -> int:
+    """``bench step``: its options checked first (ranges, memory of the largest size × seeds)."""
+    resolve_device(args.device, "--device")
+    sizes = parse_sizes(args.sizes)
+    batch = parse_sizes(args.batch_sizes, "--batch-sizes") if str(args.batch_sizes).strip() else []
+    seeds = parse_int("--seeds", args.seeds, 1, 10_000)
+    parse_int("--steps", args.steps, 1, 10**6)
+    parse_int("--warmup", args.warmup, 0, 10**6)
+    parse_int("--seed", args.seed, 0, MAX_SEED)
+    parse_float("--gamma", args.gamma, low=0.0, high=1.0, low_open=True, high_open=True)
+    parse_float("--alpha", args.alpha, low=0.0, low_open=True)
+    if args.tol is not None:
+        parse_float("--tol", args.tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    _threads(args)
+    _sizes_fit("--sizes", args.sizes, sizes, 64, args.allow_large)
+    _sizes_fit("--batch-sizes", args.batch_sizes, batch, 64, args.allow_large, copies=seeds)
+    return _restoring_threads(lambda: step_bench.run(args))
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    from verify.sweep.bench import run_bench
+
+    if args.workers is not None:
+        parse_int("--workers", args.workers, 1, 4 * (os.cpu_count() or 1), "use e.g. --workers 2")
+    return run_bench(args)
+
+
+def _allow_large(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-large", action="store_true",
+                   help="measure even when the memory estimate exceeds the available memory")
+
+
+def _common(p: argparse.ArgumentParser, target: str) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     p.add_argument("--sizes", default=DEFAULT_SIZES, help="comma-separated n×m sizes")
     p.add_argument("--repeat", type=int, default=3, help="repeats (best time is reported)")
     p.add_argument("--reference-repeat", type=int, default=1,
                    help="repeats of the (slow) Jacobian reference in bench gram")
-    p.add_argument("--gamma", type=float, default=0.1, help="fixed scale γ (gram, step)")
+    p.add_argument("--gamma", type=float, default=0.1, help="fixed scale γ (gram)")
     p.add_argument("--gammas", default=None,
                    help="comma-separated γ values for bench solver "
                         f"(default {','.join(str(g) for g in DEFAULT_SOLVER_GAMMAS)})")
@@ -143,7 +177,40 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="torch CPU threads (torch.set_num_threads); default: torch's choice. On a "
                         "shared, oversubscribed CPU, 1 thread can be several times faster")
     p.add_argument("--json", action="store_true", help="print a JSON list of rows instead of a table")
-    p.add_argument("--allow-large", action="store_true",
-                   help="measure even when the memory estimate exceeds the available memory")
-    p.set_defaults(func=_run)
+    _allow_large(p)
+    p.set_defaults(func=_run, target=target)
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``bench`` on the dispatcher's subparsers (see :mod:`verify.cli`)."""
+    p = subparsers.add_parser(
+        "bench",
+        help="measure costs: structured vs Jacobian Gram, solver iterations, the GD step",
+        description=(
+            "gram: structured empirical NTK (O(n²m) from the state) vs the per-sample autograd "
+            "Jacobian Gram — times, speed-up, max relative difference, memory (the reference "
+            "takes about a minute at 256x1024 on a CPU). solver: Picard iterations vs the "
+            "contraction prediction for several γ. step: the bare GD step vs the instrumented "
+            "step of the GD loop (default observation schedule), the same number of "
+            "(n×m)·(m×m) products, torchdeq (when installed) and batched seeds vs one at a time. "
+            "sweep: init cells serial vs a local dask cluster, and dask's per-task overhead."),
+    )
+    targets = p.add_subparsers(dest="target", metavar="{gram,solver,step,sweep}", required=True)
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    _common(targets.add_parser("gram", help="structured vs Jacobian empirical NTK", formatter_class=fmt), "gram")
+    _common(targets.add_parser("solver", help="Picard iterations vs the contraction prediction",
+                               formatter_class=fmt), "solver")
+    sp = targets.add_parser(
+        "step", formatter_class=fmt,
+        help="GD step: bare vs instrumented vs matmuls vs torchdeq; batched seeds",
+        description=(step_bench.__doc__ or "").split("\n\n")[0].replace("``", ""))
+    step_bench.add_arguments(sp)
+    _allow_large(sp)
+    sp.set_defaults(func=_run_step, target="step")
+    sw = targets.add_parser("sweep", formatter_class=fmt,
+                            help="sweep engine: init cells serial vs a local dask cluster")
+    sw.add_argument("--workers", type=int, default=None,
+                    help="local cluster workers (default: the CPUs available)")
+    sw.add_argument("--json", action="store_true", help="print the figures as JSON")
+    sw.set_defaults(func=_run_sweep, target="sweep")
     return p

@@ -105,7 +105,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="g22-gd: Theorem 3.2 / Lemma 3.6 (default); g22-gf: Theorem 3.1 / "
                         "Lemma 3.5 (small-step GD read as gradient flow)")
     p.add_argument("--data", default=d["data"],
-                   help="digits (default; bundled with scikit-learn), synthetic, or a "
+                   help="digits (default; bundled with scikit-learn), digits-all, breast-cancer, "
+                        "synthetic, or a "
                         ".npz/.npy/.csv path")
     p.add_argument("--n", type=int, default=None,
                    help=f"training samples for digits/synthetic (default {d['n']})")
@@ -160,7 +161,7 @@ class _Log:
 
 def _default_out(theorem: str, data: str) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    tag = Path(data).stem if data not in ("digits", "synthetic") else data
+    tag = Path(data).stem if data not in ("digits", "synthetic", "digits-all", "breast-cancer") else data
     return Path("reports") / f"{theorem}-{tag}-{stamp}"
 
 
@@ -170,7 +171,7 @@ def _reproduce_command(args: argparse.Namespace, out: Path) -> str:
         parts += ["--from", *args.from_dirs]
     else:
         parts += ["--theorem", args.theorem, "--data", str(args.data)]
-        if args.n is not None or args.data in ("digits", "synthetic"):
+        if args.n is not None or args.data in ("digits", "synthetic", "digits-all", "breast-cancer"):
             parts += ["--n", str(args.n if args.n is not None else DEFAULTS["n"])]
         parts += ["--widths", ",".join(str(w) for w in _widths(args.widths)),
                   "--gamma", repr(float(args.gamma)), "--step", _step_text(args.step),
@@ -204,8 +205,8 @@ def _step_value(step: Any) -> float:
 def _load_data(spec: str, n: int | None, seed: int, *, test: bool = True) -> Any:
     from verify.experiment.data import load_dataset
 
-    if spec == "digits":
-        return load_dataset("digits", n=DEFAULTS["n"] if n is None else n, seed=seed)
+    if spec in ("digits", "digits-all", "breast-cancer"):
+        return load_dataset(spec, n=DEFAULTS["n"] if n is None else n, seed=seed)
     if spec == "synthetic":
         nn = DEFAULTS["n"] if n is None else n
         return load_dataset("synthetic", n=nn, d=16, seed=seed, n_test=nn if test else 0)
@@ -225,6 +226,10 @@ def _data_for_record(record: Mapping[str, Any]) -> Any:
         return load_dataset("digits", n=int(data["n"]), seed=seed, perturb_parallel=perturb,
                             test_fraction=(int(data.get("n_test") or 0) / 360
                                            if n_all <= 360 else 0.5))
+    if name in ("digits-all", "breast-cancer"):
+        total = 1797 if name == "digits-all" else 569
+        return load_dataset(name, n=int(data["n"]), seed=seed, perturb_parallel=perturb,
+                            test_fraction=int(data.get("n_test") or 0) / total)
     if name == "synthetic":
         return load_dataset("synthetic", n=int(data["n"]), d=int(data["d"]), seed=seed,
                             n_test=int(data.get("n_test") or 0), perturb_parallel=perturb)
@@ -321,6 +326,26 @@ def _findings_for(result: Any, ds: Any, log: _Log, m_min: int, enabled: bool) ->
     except Exception as exc:  # never lose a finished report to a diagnostic
         log(f"m = {m}: known-issue computations failed: {type(exc).__name__}: {exc}")
         return {"m": m, "checked": False, "note": f"computation failed ({type(exc).__name__})"}
+
+
+def _kernels_for(ds: Any, runs: Sequence[Any], log: _Log) -> dict[str, Any] | None:
+    """The infinite-width kernels of the runs' data (the report's kernels section); ``None``
+    when the data cannot be rebuilt or the runs disagree on γ.  Never fails the report."""
+    from verify.report.sections.kernels import compute_kernels
+
+    gammas = {(r.record.get("config") or {}).get("gamma") for r in runs}
+    gamma = gammas.pop() if len(gammas) == 1 else None
+    if ds is None or gamma is None:
+        return None
+    t = time.monotonic()
+    try:
+        k = compute_kernels(ds.X, float(gamma), [r.m for r in runs])
+    except Exception as exc:  # a diagnostic never loses a finished report
+        log(f"infinite-width kernels failed: {type(exc).__name__}: {exc}")
+        return None
+    log(f"infinite-width kernels: λ_min(H∞) = {k['limit']['lambda_min_H']:.6g} "
+        f"({time.monotonic() - t:.1f} s)")
+    return k
 
 
 def main(args: argparse.Namespace) -> int:
@@ -474,10 +499,12 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
                 runs.append(ReportRun(record=res.record, trace=res.trace,
                                       run_dir=f"runs/m{m}"))
             made_here = True
+        kern = _kernels_for(ds if made_here else _data_for_record(runs[0].record), runs, log)
         log("rendering report …")
         wall = time.monotonic() - t0
         files, summary = make_report(runs, command=command, findings=findings, wall=wall,
-                            made_here=made_here, formats=formats, dpi=int(args.dpi))
+                            made_here=made_here, formats=formats, dpi=int(args.dpi),
+                            kernels=kern)
         _write_files(stage, files)
         _commit(stage, out, bool(args.force))
     except BaseException:

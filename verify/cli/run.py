@@ -40,13 +40,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     d = p.add_argument_group("data")
-    d.add_argument("--data", default="synthetic", help="'synthetic', 'digits' or a .npz/.npy/.csv file")
+    d.add_argument("--data", default="synthetic", help="'synthetic', 'digits', 'digits-all', 'breast-cancer' or a .npz/.npy/.csv file")
     d.add_argument("--n", default=None, help="samples (synthetic: default 32; digits: training images kept)")
     d.add_argument("--d", default=None, help="input dimension (synthetic; default 8)")
     d.add_argument("--data-seed", default="0", help="seed of the synthetic data / digits split")
     d.add_argument("--labels", default="pm1", choices=("pm1", "gaussian"), help="synthetic label law")
     d.add_argument("--n-test", default="0", help="synthetic test-set size")
-    d.add_argument("--test-fraction", default="0.5", help="digits: fraction of images held out")
+    d.add_argument("--test-fraction", default="0.5", help="digits, digits-all, breast-cancer: fraction held out")
     d.add_argument("--normalise", action="store_true", help="scale file rows to unit norm")
     d.add_argument("--perturb-parallel", action="store_true",
                    help="perturb one row of each parallel pair (recorded); off by default")
@@ -69,6 +69,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="c from A(0), W(0) or from the Gaussian tail bound")
     c.add_argument("--hidden", action="append", default=[], metavar="NAME=VALUE",
                    help="hidden constant override, e.g. C_width_lemma=8192 (repeatable)")
+    c.add_argument("--hidden-range", default=None, metavar="LO,HI",
+                   help="a verdict that depends on a hidden constant is decided only if it is the "
+                   "same for every value in [LO, HI] (default 1e-3,1e3)")
+    c.add_argument("--hypotheses", default="paper", choices=("paper", "explicit"),
+                   help="claims' hypotheses as stated (paper) or with the proof's explicit width "
+                   "constant (explicit)")
+    c.add_argument("--gf-threshold", default=None,
+                   help="mode gf: check claims only when α·λ_max(H(0)) ≤ this (default 0.1)")
     o = p.add_argument_group("output")
     o.add_argument("--out", default=None, help="run directory (default runs/<data>_<mode>_m<m>_s<seed>)")
     o.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoint")
@@ -204,6 +212,15 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
             raise invalid("--hidden", item, "expected NAME=VALUE", "pass e.g. --hidden C_width_lemma=8192")
         k, v = item.split("=", 1)
         hidden[k.strip()] = _float("--hidden", v)
+    verdict_opts: dict[str, object] = {"hypotheses": args.hypotheses}
+    if args.hidden_range is not None:
+        lo_hi = str(args.hidden_range).split(",")
+        if len(lo_hi) != 2:
+            raise invalid("--hidden-range", args.hidden_range, "expected LO,HI",
+                          "pass e.g. --hidden-range 1e-3,1e3")
+        verdict_opts["hidden_range"] = tuple(_float("--hidden-range", x) for x in lo_hi)
+    if args.gf_threshold is not None:
+        verdict_opts["gf_threshold"] = _float("--gf-threshold", args.gf_threshold)
     from verify.model.validate import resolve_device
 
     resolve_device(args.device, "--device")
@@ -212,7 +229,7 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
                         device=args.device, dtype=args.dtype, record_every=rec, expensive_every=exp,
                         target_loss=target, solver=args.solver, tol=tol, max_iter=max_iter, delta=delta,
                         c_source=args.c_source, checkpoint_every=ck, hidden=hidden or None,
-                        checkpoint_seconds=cks)
+                        checkpoint_seconds=cks, **verdict_opts)  # type: ignore[arg-type]
     except InvalidArgument as exc:  # name the option, not the field
         raise cli_message(exc) from None
     return cfg, auto
@@ -331,6 +348,11 @@ def _command(args: argparse.Namespace, out: Path) -> str:
         parts += ["--checkpoint-seconds", str(args.checkpoint_seconds)]
     for h in args.hidden:
         parts += ["--hidden", h]
+    for opt in ("hidden_range", "gf_threshold"):
+        if getattr(args, opt, None) is not None:
+            parts += ["--" + opt.replace("_", "-"), str(getattr(args, opt))]
+    if getattr(args, "hypotheses", "paper") != "paper":
+        parts += ["--hypotheses", args.hypotheses]
     if args.normalise:
         parts.append("--normalise")
     if args.perturb_parallel:

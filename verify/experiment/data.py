@@ -14,6 +14,18 @@ Sources (:func:`load_dataset`):
     (i.i.d. N(0, 1)), independent of X.  ``n_test`` further samples from the same law form the
     test set (none by default).  Everything is drawn from ``numpy.random.default_rng(seed)``.
 
+``"digits-all"``
+    the same bundled images, all ten classes (1797 images), label +1 for an even digit and −1
+    for an odd one; scaling, split and ``n`` as for ``"digits"`` (``test_fraction=0`` allows
+    n up to 1797).  Duplicate/parallel images are audited, never silently dropped.
+
+``"breast-cancer"``
+    scikit-learn's bundled ``load_breast_cancer`` (569 samples, d = 30; no download), label
+    +1 benign / −1 malignant.  The 30 features have scales from 1e-3 to 1e3, so each column is
+    first standardised (zero mean, unit variance over all 569 samples) and then each row scaled
+    to unit norm; without the standardisation the rows are dominated by the area features and
+    nearly parallel.  Split and ``n`` as for ``"digits"``.
+
 ``"digits"``
     scikit-learn's bundled ``load_digits`` (8×8 images, d = 64; no download), classes 0 and 1
     only (178 + 182 = 360 images), labels −1 (digit 0) and +1 (digit 1).  Each image is scaled
@@ -48,10 +60,10 @@ from bounds._args import check_memory, check_seed
 from bounds._errors import invalid
 
 __all__ = ["Dataset", "load_dataset", "synthetic_dataset", "digits_dataset", "file_dataset",
-           "DATASETS"]
+           "digits_all_dataset", "breast_cancer_dataset", "DATASETS"]
 
 #: names accepted by :func:`load_dataset` besides a file path.
-DATASETS = ("synthetic", "digits")
+DATASETS = ("synthetic", "digits", "digits-all", "breast-cancer")
 _LABELS = ("pm1", "gaussian")
 
 
@@ -256,6 +268,70 @@ def digits_dataset(n: int | None = None, seed: int = 0, *, test_fraction: float 
                    noise=noise)
 
 
+def _bundled_split(Xall: np.ndarray, yall: np.ndarray, n: int | None, seed: int,
+                   test_fraction: float, *, name: str, src: str, notes: list[str],
+                   perturb_parallel: bool, noise: float) -> Dataset:
+    """Unit rows, seeded permutation split and first-``n`` subset (as :func:`digits_dataset`)."""
+    seed = _check_int("seed", seed, 0)
+    if not (isinstance(test_fraction, (int, float)) and 0.0 <= float(test_fraction) < 1.0):
+        raise invalid("test_fraction", test_fraction, "must be in [0, 1)", "use e.g. 0.5")
+    Xall = _normalise_rows(Xall)
+    perm = np.random.default_rng(seed).permutation(Xall.shape[0])
+    n_test = int(round(float(test_fraction) * Xall.shape[0]))
+    test_idx, train_idx = perm[:n_test], perm[n_test:]
+    notes = [*notes, "each row scaled to unit Euclidean norm",
+             f"split with numpy default_rng({seed}).permutation: {train_idx.size} train / "
+             f"{test_idx.size} test"]
+    if n is not None:
+        n = _check_int("n", n, 1)
+        if n > train_idx.size:
+            raise invalid("n", n, f"the {name} training split has only {train_idx.size} rows",
+                          f"use n ≤ {train_idx.size} or a smaller test_fraction (0 keeps all "
+                          f"{Xall.shape[0]})")
+        train_idx = train_idx[:n]
+        notes.append(f"first n = {n} training rows of the permutation kept")
+    Xt, yt = (Xall[test_idx], yall[test_idx]) if test_idx.size else (None, None)
+    return _finish(Xall[train_idx], yall[train_idx], Xt, yt, name=name, source=src, notes=notes,
+                   seed=seed, normalised=True, perturb_parallel=perturb_parallel, noise=noise)
+
+
+def digits_all_dataset(n: int | None = None, seed: int = 0, *, test_fraction: float = 0.5,
+                       perturb_parallel: bool = False, noise: float = 1e-3) -> Dataset:
+    """scikit-learn digits, all ten classes, y = +1 (even digit) / −1 (odd), unit rows."""
+    import sklearn
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    X = np.asarray(bunch.data, dtype=np.float64)
+    y = np.where(bunch.target % 2 == 0, 1.0, -1.0)
+    notes = [f"all ten classes of sklearn load_digits: {X.shape[0]} images, d = {X.shape[1]}; "
+             "y = +1 for an even digit, −1 for an odd one"]
+    return _bundled_split(X, y, n, seed, test_fraction, name="digits-all",
+                          src=f"scikit-learn {sklearn.__version__} load_digits, all classes, "
+                              "even vs odd", notes=notes, perturb_parallel=perturb_parallel,
+                          noise=noise)
+
+
+def breast_cancer_dataset(n: int | None = None, seed: int = 0, *, test_fraction: float = 0.5,
+                          perturb_parallel: bool = False, noise: float = 1e-3) -> Dataset:
+    """scikit-learn breast cancer (d = 30), y = +1 benign / −1 malignant; columns
+    standardised, then rows scaled to unit norm (module docstring)."""
+    import sklearn
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()
+    X = np.asarray(bunch.data, dtype=np.float64)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    y = np.where(bunch.target == 1, 1.0, -1.0)
+    notes = [f"sklearn load_breast_cancer: {X.shape[0]} samples, d = {X.shape[1]}; y = +1 benign, "
+             "−1 malignant", "columns standardised (mean 0, variance 1 over all samples) before "
+             "the row normalisation"]
+    return _bundled_split(X, y, n, seed, test_fraction, name="breast-cancer",
+                          src=f"scikit-learn {sklearn.__version__} load_breast_cancer, "
+                              "standardised columns", notes=notes,
+                          perturb_parallel=perturb_parallel, noise=noise)
+
+
 def file_dataset(path: str | os.PathLike[str], *, normalise: bool = False,
                  perturb_parallel: bool = False, seed: int = 0, noise: float = 1e-3) -> Dataset:
     """A user file read by :func:`bounds.load_data` (``.npz`` may add ``X_test``/``y_test``)."""
@@ -291,10 +367,11 @@ def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int |
                  test_fraction: float = 0.5, normalise: bool = False,
                  perturb_parallel: bool = False, noise: float = 1e-3,
                  allow_large: bool = False) -> Dataset:
-    """Load ``"synthetic"``, ``"digits"`` or a file (module docstring).
+    """Load ``"synthetic"``, ``"digits"``, ``"digits-all"``, ``"breast-cancer"`` or a file
+    (module docstring).
 
     ``n``/``d``/``labels``/``n_test`` apply to synthetic data (defaults n = 32, d = 8); ``n``
-    and ``test_fraction`` to digits; ``normalise`` to files.  Raises
+    and ``test_fraction`` to the bundled sets; ``normalise`` to files.  Raises
     :class:`~bounds.InvalidArgument` naming the argument for unusable input (empty data, NaN,
     X/y length mismatch, unknown name, missing file).
     """
@@ -307,8 +384,15 @@ def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int |
             raise invalid("d", d, "the digits images have d = 64 pixels", "omit d for digits")
         return digits_dataset(n, seed, test_fraction=test_fraction,
                               perturb_parallel=perturb_parallel, noise=noise)
+    bundled = {"digits-all": (digits_all_dataset, 64), "breast-cancer": (breast_cancer_dataset, 30)}
+    if isinstance(name, str) and name in bundled:
+        loader, d_fixed = bundled[name]
+        if d is not None and d != d_fixed:
+            raise invalid("d", d, f"{name} has d = {d_fixed} features", f"omit d for {name}")
+        return loader(n, seed, test_fraction=test_fraction, perturb_parallel=perturb_parallel,
+                      noise=noise)
     if not isinstance(name, (str, os.PathLike)):
-        raise invalid("data", name, "expected 'synthetic', 'digits' or a file path",
+        raise invalid("data", name, "expected a bundled data set name or a file path",
                       "pass e.g. data='digits'")
     p = Path(name)
     if not p.exists():

@@ -5,8 +5,8 @@ One GD step on all of ``θ = (A, W, u, v)`` with a fixed step ``α``:
 .. math::  θ(k+1) = θ(k) − α ∇L(θ(k)),\qquad L = ½‖ŷ − y‖²,
 
 with the closed-form gradients of G22 Lemma 2.3 (:func:`verify.implicit_gradients`: one forward
-and one adjoint equilibrium solve per step).  The forward solve is warm-started from the
-previous step's equilibrium ``Z(k−1)`` (the adjoint starts from 0).  ``mode="gf"`` runs the
+and one adjoint equilibrium solve per step).  Both solves are warm-started from the previous
+step (``Z(k−1)``, ``B(k−1)``).  ``mode="gf"`` runs the
 same updates and reads them as an Euler discretisation of gradient flow at time ``t = kα``:
 the gradient-flow theorem (``bounds.g22_spec("gf")``) is checked instead of the GD one, and the
 record says how small the step is (``α·λ_max(H(0))``; the discretisation is faithful when this
@@ -18,7 +18,12 @@ docs/CONTRACTS.md) are recorded every ``record_every`` steps; the *expensive* on
 eigenvalues of G, H, K, ``‖G − G(0)‖₂`` and the operator norms ``‖W‖₂``, ``‖A − A(0)‖₂``,
 ``‖W − W(0)‖₂``) only every ``expensive_every`` steps, NaN in between, always at step 0 and at
 the last step.  ``‖A‖₂`` and the contraction factor ``γ̃‖A‖₂`` are recorded at every recorded
-step because the forward solve computes them anyway.
+step from a :class:`~verify.model.certified.ContractionTracker` (exact at step 0, at the last
+step and when its certified interval gets wider than 2 % or straddles 1; otherwise a certified
+upper bound,
+``contraction_exact`` says which, ``contraction_lower`` the lower end); the movement norms
+``‖A − A(0)‖₂``, ``‖W − W(0)‖₂`` have certified per-step bounds (``*_move_upper``/``*_move_lower``)
+and are exact on the expensive steps.
 
 Stop statuses (checked in this order at every step k, before the update):
 
@@ -34,8 +39,10 @@ The trace is kept up to the stopping step in every case.  On ``solver_failed`` t
 that depend on the (unconverged) equilibrium are NaN at that step.
 
 Checkpoints (``checkpoint.npz``, written atomically every ``checkpoint_every`` steps, at least
-every ``checkpoint_seconds`` of wall time (default 60 s) and at the end) hold the parameters θ(k), the warm start ``Z(k−1)``, the initial parameters, patterns and
-Gram matrix, and the trace *before* step k; ``resume=True`` recomputes step k from them, so a
+every ``checkpoint_seconds`` of wall time (default 60 s) and at the end) hold the parameters
+θ(k), the warm starts ``Z(k−1)``, ``B(k−1)``, the contraction tracker's reference (``A`` at its
+last SVD), the initial parameters, patterns and Gram matrix, and the trace *before* step k;
+``resume=True`` recomputes step k from them, so a
 resumed run performs exactly the same floating-point operations as an uninterrupted one and,
 on the CPU, gives bit-identical parameters and traces (GD is deterministic: no RNG after the
 initialisation).  A resumed run may change ``steps``, ``target_loss`` and ``checkpoint_every``;

@@ -7,10 +7,12 @@ G22 Lemma 2.3 in place. A batched or differently certified step replaces these t
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 
+from verify.model.certified import ContractionTracker
 from verify.model.network import ImplicitNetwork, NetState, implicit_gradients
 
 __all__ = ["PARAMS", "new_solver_log", "params_finite", "solve_state", "gd_update"]
@@ -22,17 +24,36 @@ PARAMS = ("A", "W", "u", "v")
 def new_solver_log() -> dict[str, Any]:
     """The counters of ``record["solver"]`` at the start of a run."""
     return {"forward_failures": 0, "adjoint_failures": 0, "test_failures": 0,
-            "fwd_iters_total": 0, "adj_iters_total": 0, "max_fwd_iters": 0, "max_adj_iters": 0}
+            "fwd_iters_total": 0, "adj_iters_total": 0, "max_fwd_iters": 0, "max_adj_iters": 0,
+            "contraction_svds": 0}
 
 
 def params_finite(net: ImplicitNetwork) -> bool:
-    return all(bool(torch.isfinite(getattr(net, p)).all()) for p in PARAMS)
+    """Every parameter finite: one sum per parameter (finite sum ⇒ finite entries), the entrywise
+    scan only when a sum is not finite (it may overflow with finite entries)."""
+    for p in PARAMS:
+        t = getattr(net, p).detach()
+        if not math.isfinite(float(t.sum())) and not bool(torch.isfinite(t).all()):
+            return False
+    return True
 
 
 def solve_state(net: ImplicitNetwork, X: torch.Tensor, y: torch.Tensor,
-                z_warm: torch.Tensor | None, solver_log: dict[str, Any]) -> tuple[NetState, dict[str, str]]:
-    """The state at the current θ and the solves' statuses (``record["solver"]["last"]``)."""
-    state = net.state(X, y, z0=z_warm)
+                z_warm: torch.Tensor | None, solver_log: dict[str, Any], *,
+                b_warm: torch.Tensor | None = None, tracker: ContractionTracker | None = None,
+                k: int | None = None) -> tuple[NetState, dict[str, str]]:
+    """The state at the current θ and the solves' statuses (``record["solver"]["last"]``).
+
+    ``z_warm``/``b_warm`` warm-start the forward/adjoint solves (the previous step's Z and B).
+    ``tracker`` supplies the certified ``γ̃‖A‖₂`` (exact at a refresh, else a Weyl–Frobenius
+    upper bound: no SVD per step; ``solver_log["contraction_svds"]`` counts the refreshes);
+    ``None`` computes it by SVD."""
+    contraction = None
+    if tracker is not None:
+        before = tracker.refreshes
+        contraction = tracker.update(net.A, k)
+        solver_log["contraction_svds"] = solver_log.get("contraction_svds", 0) + tracker.refreshes - before
+    state = net.state(X, y, z0=z_warm, b0=b_warm, contraction=contraction)
     solver_log["fwd_iters_total"] += state.fwd.iterations
     solver_log["adj_iters_total"] += state.adj.iterations
     solver_log["max_fwd_iters"] = max(solver_log["max_fwd_iters"], state.fwd.iterations)

@@ -67,9 +67,11 @@ class _Fig:
 class Section:
     """One report section: ``blocks(summary)`` renders it (format-agnostic blocks); a theorem
     section may also contribute to the summary (``summarise(runs, meta)`` → a dict merged into
-    it) and to the summary sentences (``lines(part, widths)``)."""
+    it) and to the summary sentences (``lines(part, widths)``); ``figures(summary, dpi)`` →
+    ``{file name: PNG bytes}`` adds the section's own figures (shown by its ``_Fig`` blocks)."""
 
     key: str
     blocks: Callable[[Mapping[str, Any]], list[Any]]
     summarise: Callable[[Sequence[Any], Any], dict[str, Any]] | None = None
     lines: Callable[[Mapping[str, Any], Sequence[int]], list[str]] | None = None
+    figures: Callable[[Mapping[str, Any], int], dict[str, bytes]] | None = None

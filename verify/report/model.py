@@ -108,6 +108,8 @@ class ReportMeta:
             ``item`` (digest §9 number), ``text`` and optional ``value`` / ``m``.
         paper_setup: rows ``(quantity, paper, this report)`` comparing with the paper's
             experiment.
+        kernels: the infinite-width kernels of the report's data
+            (:func:`verify.report.sections.kernels.compute_kernels`), or ``None``.
     """
 
     command: str | None = None
@@ -117,6 +119,7 @@ class ReportMeta:
     wall_time_s: float | None = None
     findings: tuple[Mapping[str, Any], ...] = ()
     paper_setup: tuple[tuple[str, str, str], ...] = ()
+    kernels: Mapping[str, Any] | None = None
 
 
 def _num(x: Any) -> float | None:
@@ -201,6 +204,41 @@ def _observed_ok(v: Mapping[str, Any]) -> bool | None:
     if o is None or b is None or math.isnan(o) or math.isnan(b):
         return None
     return o <= b if v.get("sense") == "le" else o >= b
+
+
+def verdict_word(v: Mapping[str, Any] | None) -> str:
+    """The one wording of a verdict used by the tables *and* the summary sentences.
+
+    ``holds``, ``VIOLATED``, ``vacuous (observed: holds|fails)``, ``vacuous (event occurred|did
+    not occur|impossible)``, ``inconclusive (<reason>)`` or ``inconclusive``.  (Conditions and
+    assumptions use the same words.)"""
+    if v is None:
+        return "—"
+    st = str(v.get("status"))
+    d = v.get("details") or {}
+    d = d if isinstance(d, Mapping) else {}
+    word = _STATUS_WORD.get(st, st)
+    if st == "vacuous":
+        ok = _observed_ok(v)
+        if d.get("event"):
+            if ok is True:
+                word += " (event occurred)"
+            elif ok is False:
+                word += (" (event impossible)" if d.get("structural") else
+                         " (event did not occur)")
+        elif ok is True:
+            word += " (observed: holds)"
+        elif ok is False:
+            word += " (observed: fails)"
+    elif st == "violated" and d.get("event") and v.get("kind") == "assumption":
+        # an event hypothesis that did not occur in this draw: not met, not a "violation"
+        word = "not met (event impossible)" if d.get("structural") else \
+            "not met (event did not occur)"
+    elif st == "violated" and d.get("event") and d.get("structural"):
+        word += " (event impossible)"
+    elif st == "inconclusive" and d.get("inconclusive_reason"):
+        word += f" ({d['inconclusive_reason']})"
+    return word
 
 
 def _ratio_of(v: Mapping[str, Any]) -> float | None:

@@ -34,6 +34,7 @@ from verify.report.html import render_html
 from verify.report.jsonout import render_json
 from verify.report.markdown import render_markdown
 from verify.report.model import ReportMeta, ReportRun
+from verify.report.sections import SECTIONS
 from verify.report.summary import build_summary
 
 
@@ -54,6 +55,9 @@ def render_report(runs: Sequence[ReportRun], meta: ReportMeta | None = None, *,
     figs: dict[str, bytes] = {}
     if formats & {"md", "html"}:
         figs = render_figures(runs, dpi=dpi)
+        for sec in SECTIONS:  # sections' own figures (e.g. the kernels section)
+            if sec.figures is not None:
+                figs.update(sec.figures(summary, dpi))
     if "md" in formats:
         out["report.md"] = render_markdown(summary, figure_dir).encode("utf-8")
         for name, data in figs.items():

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from verify.report.blocks import Section
-from verify.report.sections import core, g22
+from verify.report.sections import core, g22, kernels
 
-SECTIONS: tuple[Section, ...] = (*core.SECTIONS, g22.KNOWN_ISSUES)
+SECTIONS: tuple[Section, ...] = (*core.SECTIONS, g22.KNOWN_ISSUES, kernels.KERNELS)
 
 
 def document(summary: Mapping[str, Any], sections: Sequence[Section] = SECTIONS) -> list[Any]:

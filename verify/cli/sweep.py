@@ -1,0 +1,164 @@
+"""``implicit-verify sweep``: a grid of init / GD cells over (n, m, seed) on dask.distributed.
+
+Examples::
+
+    implicit-verify sweep --data digits-all --kind init --n 16,32,64,128,256 \\
+        --m 8:2048:x2 --seeds 50 --out sweeps/init
+    implicit-verify sweep --out sweeps/init --resume            # continue after a kill
+    implicit-verify sweep --data synthetic --d 16 --kind gd --n 32,64 --m 16:512:x2 \\
+        --seeds 10 --steps 3000 --target 1e-3 --out sweeps/gd --scheduler tcp://head:8786
+
+Grid grammar: ``--n``/``--m`` take comma lists and ranges ``START:STOP:xFACTOR`` (geometric)
+or ``START:STOP:+STEP`` (arithmetic); ``--seeds N`` is seeds 0…N−1 (a list or range with a
+comma or colon lists the seeds themselves).  With ``--resume`` the options not given again
+come from the sweep's ``sweep.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bounds._errors import invalid
+
+__all__ = ["add_parser", "run"]
+
+_DEFAULTS: dict[str, Any] = {"kind": "init", "data": "digits-all", "gamma": 0.1, "step": "auto",
+                             "target": 1e-3, "steps": 2000, "expensive_every": 1,
+                             "hk_max_m": 512, "data_seed": 0, "d": None, "device": "cpu"}
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "sweep", help="grid of init/GD cells over (n, m, seed) on dask.distributed, resumable",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("grid and task")
+    g.add_argument("--kind", choices=("init", "gd"), default=None,
+                   help="init: initialisation events (λ_min(G(0)), ‖G(0)−G∞‖, λ_min(H(0)), "
+                        "λ_min(K(0)), c); gd: a GD run to the target per cell (default init)")
+    g.add_argument("--data", default=None,
+                   help="digits-all (default), digits, breast-cancer, synthetic, or a file")
+    g.add_argument("--n", default=None, help="sample sizes, e.g. 16,32,64 or 16:256:x2")
+    g.add_argument("--m", default=None, help="widths, e.g. 8:2048:x2 or 64,128 or 64:512:+64")
+    g.add_argument("--seeds", default=None, help="N (seeds 0…N−1) or a list/range of seeds")
+    g.add_argument("--gamma", default=None, help="fixed scale γ in (0, 1) (default 0.1)")
+    g.add_argument("--step", default=None, help="gd: α, or 'auto' = 1/λ_max(H(0)) per cell")
+    g.add_argument("--target", default=None,
+                   help="gd: stop at loss ≤ TARGET·loss(0) (default 1e-3)")
+    g.add_argument("--steps", default=None, help="gd: step budget (default 2000)")
+    g.add_argument("--expensive-every", default=None,
+                   help="gd: record ‖W−W(0)‖₂, ‖H−H(0)‖₂, λ_min(H) every this many steps "
+                        "(default 1: maxima/minima over every step)")
+    g.add_argument("--hk-max-m", default=None,
+                   help="init: compute H(0), K(0) (equilibrium + O(m³) SVD) only for m ≤ this; "
+                        "NaN above (default 512; 'all' = every width)")
+    g.add_argument("--data-seed", default=None, help="seed of the data split / synthetic draw")
+    g.add_argument("--d", default=None, help="synthetic data: input dimension (default 8)")
+    g.add_argument("--device", default=None, help="torch device of the tasks (default cpu)")
+    e = p.add_argument_group("engine and output")
+    e.add_argument("--out", required=True, help="sweep directory (sweep.json, results.parquet)")
+    e.add_argument("--resume", action="store_true", help="continue the sweep in --out")
+    e.add_argument("--scheduler", default=None,
+                   help="address of a running dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
+                        "else a local cluster)")
+    e.add_argument("--workers", default=None, help="local cluster worker processes (default: CPUs)")
+    e.add_argument("--serial", action="store_true", help="run in this process, without dask")
+    e.add_argument("--retries", default="3", help="retries per task / worker losses tolerated")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def _num(name: str, text: Any, kind: type, lo: float | None = None) -> Any:
+    try:
+        v = kind(text)
+    except (TypeError, ValueError):
+        raise invalid(name, text, f"expected {'an integer' if kind is int else 'a number'}",
+                      f"pass e.g. {name} {1 if kind is int else 0.1}") from None
+    if lo is not None and v < lo:
+        raise invalid(name, text, f"must be ≥ {lo}", f"pass {name} ≥ {lo}")
+    return v
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    from verify.sweep.spec import parse_int_list
+
+    t = text.strip()
+    if t.isdigit():
+        k = int(t)
+        if k < 1:
+            raise invalid("--seeds", text, "no seeds", "pass --seeds N with N ≥ 1")
+        return tuple(range(k))
+    return parse_int_list(t, "--seeds")
+
+
+def build_spec(args: argparse.Namespace) -> Any:
+    """The :class:`SweepSpec` from the options (and ``sweep.json`` when resuming)."""
+    from verify.sweep import store
+    from verify.sweep.spec import SweepSpec, parse_int_list
+
+    saved: dict[str, Any] = {}
+    sj = Path(args.out) / store.SWEEP_JSON
+    if args.resume and sj.is_file():
+        saved = dict(store.read_json(sj)["spec"])
+
+    def pick(name: str) -> Any:
+        v = getattr(args, name)
+        return v if v is not None else saved.get(name, _DEFAULTS.get(name))
+
+    grid: dict[str, tuple[int, ...]] = {}
+    for opt, key in (("n", "n"), ("m", "m"), ("seeds", "seeds")):
+        v = getattr(args, opt)
+        if v is not None:
+            grid[key] = _seeds(v) if opt == "seeds" else parse_int_list(v, f"--{opt}")
+        elif key in saved:
+            grid[key] = tuple(saved[key])
+        else:
+            raise invalid(f"--{opt}", None, "is required (no sweep to resume in --out)",
+                          f"pass e.g. --{opt} {'20' if opt == 'seeds' else '16,32'}")
+    hk = pick("hk_max_m")
+    if isinstance(hk, str):
+        hk = None if hk.strip().lower() == "all" else _num("--hk-max-m", hk, int, 0)
+    d = pick("d")
+    return SweepSpec(
+        kind=pick("kind"), data=str(pick("data")), n=grid["n"], m=grid["m"], seeds=grid["seeds"],
+        gamma=_num("--gamma", pick("gamma"), float), step=str(pick("step")),
+        target=_num("--target", pick("target"), float), steps=_num("--steps", pick("steps"), int, 1),
+        expensive_every=_num("--expensive-every", pick("expensive_every"), int, 1),
+        hk_max_m=hk, data_seed=_num("--data-seed", pick("data_seed"), int, 0),
+        d=None if d is None else _num("--d", d, int, 1), device=str(pick("device")))
+
+
+def run(args: argparse.Namespace) -> int:
+    from verify.sweep.engine import command_line, run_sweep
+
+    spec = build_spec(args)
+    workers = None if args.workers is None else _num("--workers", args.workers, int, 1)
+    retries = _num("--retries", args.retries, int, 0)
+    if args.serial and (args.scheduler or workers):
+        raise invalid("--serial", True, "runs without dask", "drop --scheduler/--workers or --serial")
+    if spec.kind == "init" and spec.hk_max_m is not None and max(spec.m) > spec.hk_max_m:
+        print(f"note: H(0) and K(0) are computed for m ≤ {spec.hk_max_m} only (NaN above: the "
+              "equilibrium's O(m³) SVD and O(n·m²) iterations dominate); λ_min(G(0)), ‖G(0)−G∞‖₂ "
+              "and c are computed at every width. --hk-max-m all computes them everywhere.",
+              file=sys.stderr)
+    argv = sys.argv[2:] if len(sys.argv) > 2 and sys.argv[1] == "sweep" else None
+    cmd = command_line(argv) if argv is not None else None
+    try:
+        res = run_sweep(spec, args.out, scheduler=args.scheduler, workers=workers,
+                        serial=args.serial, resume=args.resume, progress=not args.quiet,
+                        retries=retries, command=cmd)
+    except KeyboardInterrupt:
+        print(f"implicit-verify sweep: interrupted; finished cells are in {args.out}; "
+              "continue with --resume", file=sys.stderr)
+        return 130
+    print(f"sweep: {len(res.table)} cells ({res.computed} computed, {res.skipped} already done, "
+          f"{res.errors} errors) in {res.wall_s:.1f} s [{res.engine}] → "
+          f"{os.path.join(str(res.out_dir), 'results.parquet')}")
+    if res.errors:
+        first = res.table.loc[res.table["status"] != "done", "error"].iloc[0]
+        print(f"first error: {first}", file=sys.stderr)
+    return 0

@@ -1,0 +1,69 @@
+"""The figure of the *Infinite-width kernels* section (:mod:`verify.report.sections.kernels`):
+eigenvalues per width (λ0, λ_min(H∞), ½λ_min(H∞), observed λ_min(H(0))) and per-step rate
+decreases (paper, toolkit, observed)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from verify.report.figures import _new_figure, _no_data, _png, _set_log
+from verify.report.model import _num
+
+
+def _col(rows: Sequence[Mapping[str, Any]], key: str, dec: bool = False) -> np.ndarray:
+    v = [_num(r.get(key)) for r in rows]
+    a = np.array([np.nan if x is None else x for x in v], dtype=float)
+    return 1 - a if dec else a
+
+
+def kernels_figure(rows: Sequence[Mapping[str, Any]], dpi: int) -> bytes:
+    """PNG bytes of the two panels (rows: the section's ``per_width`` dicts)."""
+    ms = np.array([r["m"] for r in rows], dtype=float)
+    fig = _new_figure(10.0, 3.3)
+    ax1, ax2 = fig.subplots(1, 2)
+    plotted = False
+    for key, lab, kw in (("lambda0", "λ0 = λ_min(G∞) (paper)", {"color": "k", "ls": "--"}),
+                         ("lambda_min_Hinf", "λ_min(H∞) (toolkit, derived)",
+                          {"color": "tab:red", "ls": "-"}),
+                         ("lambda_min_H0", "λ_min(H(0)) observed",
+                          {"color": "tab:blue", "marker": "o"})):
+        y = _col(rows, key)
+        ok = np.isfinite(y) & (y > 0)
+        if ok.any():
+            ax1.plot(ms[ok], y[ok], label=lab, lw=1.2, **kw)
+            plotted = True
+    half = 0.5 * _col(rows, "lambda_min_Hinf")
+    if np.isfinite(half).any():
+        ax1.plot(ms, half, color="tab:red", ls=":", lw=1.0, label="½λ_min(H∞)")
+    if plotted:
+        _set_log(ax1)
+        _set_log(ax1, "x")
+        ax1.legend(fontsize=7)
+    else:
+        _no_data(ax1)
+    ax1.set_xlabel("width m")
+    ax1.set_title("smallest eigenvalues", fontsize=10)
+    ax1.grid(alpha=0.3, which="both")
+    plotted = False
+    for key, lab, mk, col in (("rate_observed_tail", "observed (late fit)", "o", "tab:blue"),
+                              ("rate_toolkit", "toolkit (λ_min(H∞), derived)", "s", "tab:red"),
+                              ("rate_paper", "paper (λ0)", "^", "k")):
+        y = _col(rows, key, dec=True)
+        ok = np.isfinite(y) & (y > 0)
+        if ok.any():
+            ax2.plot(ms[ok], y[ok], marker=mk, color=col, label=lab, lw=1)
+            plotted = True
+    if plotted:
+        _set_log(ax2)
+        _set_log(ax2, "x")
+        ax2.legend(fontsize=7)
+    else:
+        _no_data(ax2)
+    ax2.set_xlabel("width m")
+    ax2.set_title("per-step decrease 1 − r of ‖ŷ − y‖²", fontsize=10)
+    ax2.grid(alpha=0.3, which="both")
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
+    return _png(fig, dpi)

@@ -1,0 +1,209 @@
+"""Sweep specification: the grid over (n, m, seed), the fixed settings, and the cell keys.
+
+A :class:`SweepSpec` is pure data (JSON round trip via :meth:`SweepSpec.to_dict` /
+:meth:`SweepSpec.from_dict`); :func:`parse_int_list` reads the command-line grid grammar.
+
+Grid grammar (``--n``, ``--m``): comma-separated items, each an integer, ``START:STOP:xFACTOR``
+(geometric: START, START·F, … up to STOP inclusive, integer factor ≥ 2) or
+``START:STOP:+STEP`` (arithmetic).  Duplicates are dropped and the values sorted.
+``--seeds N`` means seeds 0 … N−1; ``--seeds 3,7`` or ``--seeds 0:9:+1`` lists them.
+
+Cells are ordered by (n, m, seed); that order is the row order of the result table.
+The key of a cell is the first 16 hex digits of the SHA-256 of its configuration (JSON with
+sorted keys: every field that changes the outcome) and the data fingerprint of its n.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bounds._errors import invalid
+
+__all__ = ["SweepSpec", "Cell", "parse_int_list", "KINDS", "cell_key"]
+
+KINDS = ("init", "gd")
+_GEOM = re.compile(r"^(\d+):(\d+):x(\d+)$")
+_ARITH = re.compile(r"^(\d+):(\d+):\+(\d+)$")
+_MAX_CELLS = 10_000_000
+
+
+def parse_int_list(text: str, name: str) -> tuple[int, ...]:
+    """Parse the grid grammar (module docstring) into sorted distinct ints; raise
+    :class:`~bounds.InvalidArgument` naming ``name`` for anything malformed."""
+    if not isinstance(text, str) or not text.strip():
+        raise invalid(name, text, "the grid is empty", f"pass e.g. {name} 16,32 or {name} 8:2048:x2")
+    out: set[int] = set()
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            raise invalid(name, text, "has an empty item", "separate values by single commas")
+        g, a = _GEOM.match(item), _ARITH.match(item)
+        if item.lstrip("-").isdigit():
+            out.add(int(item))
+        elif g or a:
+            start, stop, inc = (int(x) for x in (g or a).groups())  # type: ignore[union-attr]
+            if stop < start:
+                raise invalid(name, item, "STOP is smaller than START", f"write e.g. {name} 8:2048:x2")
+            if g and inc < 2:
+                raise invalid(name, item, "a geometric factor must be an integer ≥ 2", "use e.g. x2")
+            if a and inc < 1:
+                raise invalid(name, item, "an arithmetic step must be an integer ≥ 1", "use e.g. +8")
+            if g and start < 1:
+                raise invalid(name, item, "a geometric range must start at ≥ 1", "use e.g. 8:2048:x2")
+            v = start
+            while v <= stop:
+                out.add(v)
+                v = v * inc if g else v + inc
+        else:
+            raise invalid(name, item, "is neither an integer, START:STOP:xFACTOR nor "
+                          "START:STOP:+STEP", f"write e.g. {name} 8,16 or {name} 8:2048:x2")
+    return tuple(sorted(out))
+
+
+def _ints(name: str, values: Any, minimum: int) -> tuple[int, ...]:
+    vals = tuple(values)
+    if not vals:
+        raise invalid(name, list(vals), "the grid is empty", f"give at least one value ≥ {minimum}")
+    for v in vals:
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            raise invalid(name, v, f"every value must be an integer ≥ {minimum}",
+                          f"remove it or use values ≥ {minimum}")
+    return tuple(sorted(set(vals)))
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One grid point; ``key`` identifies it across runs (module docstring)."""
+
+    n: int
+    m: int
+    seed: int
+    key: str
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What to sweep.
+
+    Attributes:
+        kind: ``"init"`` (initialisation events) or ``"gd"`` (an instrumented GD run per cell).
+        data: ``"digits"``, ``"digits-all"``, ``"breast-cancer"``, ``"synthetic"`` or a file.
+        n, m, seeds: the grid (sorted, distinct).
+        gamma: the fixed scale γ.
+        step: GD step, ``"auto"`` (α = 1/λ_max(H(0)) per cell) or a number as text.
+        target: GD stops when ``loss ≤ target · loss(0)``.
+        steps: GD step budget.
+        expensive_every: GD interval of the expensive observables (W_move, H_dev, λ_min(H)); 1
+            (default) makes the maxima/minima exact over all steps.
+        hk_max_m: init: H(0) and K(0) (which need the equilibrium, O(n m²) per iteration and an
+            O(m³) SVD) are computed only for ``m ≤ hk_max_m`` (NaN above); ``None``: always.
+        data_seed: seed of the bundled data split / synthetic draw.
+        d: input dimension (synthetic data only).
+        device: torch device of the tasks.
+        tol, max_iter: equilibrium solver settings.
+        torch_threads: torch threads inside each task (1: one core per worker).
+    """
+
+    kind: str
+    data: str
+    n: tuple[int, ...]
+    m: tuple[int, ...]
+    seeds: tuple[int, ...]
+    gamma: float = 0.1
+    step: str = "auto"
+    target: float = 1e-3
+    steps: int = 2000
+    expensive_every: int = 1
+    hk_max_m: int | None = 512
+    data_seed: int = 0
+    d: int | None = None
+    device: str = "cpu"
+    tol: float = 1e-12
+    max_iter: int = 500
+    torch_threads: int = 1
+    schema: str = field(default="implicit-verify/sweep/1")
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise invalid("kind", self.kind, f"unknown task kind; choose one of {KINDS}", "use --kind init")
+        object.__setattr__(self, "n", _ints("n", self.n, 1))
+        object.__setattr__(self, "m", _ints("m", self.m, 1))
+        object.__setattr__(self, "seeds", _ints("seeds", self.seeds, 0))
+        g = float(self.gamma)
+        if not (0.0 < g < 1.0):
+            raise invalid("gamma", self.gamma, "γ must lie in (0, 1)", "pass e.g. --gamma 0.1")
+        object.__setattr__(self, "gamma", g)
+        st = str(self.step).strip().lower()
+        if st != "auto":
+            try:
+                a = float(st)
+            except ValueError:
+                raise invalid("step", self.step, "expected a positive number or 'auto'",
+                              "pass e.g. --step 0.01 or --step auto") from None
+            if not (math.isfinite(a) and a > 0):
+                raise invalid("step", self.step, "the step size must be positive and finite",
+                              "pass e.g. --step 0.01")
+            st = repr(a)
+        object.__setattr__(self, "step", st)
+        t = float(self.target)
+        if not (math.isfinite(t) and 0.0 < t < 1.0):
+            raise invalid("target", self.target, "the relative loss target must lie in (0, 1)",
+                          "pass e.g. --target 1e-3")
+        object.__setattr__(self, "target", t)
+        for name, val, lo in (("steps", self.steps, 1), ("expensive_every", self.expensive_every, 1),
+                              ("data_seed", self.data_seed, 0), ("max_iter", self.max_iter, 1),
+                              ("torch_threads", self.torch_threads, 1)):
+            if isinstance(val, bool) or not isinstance(val, int) or val < lo:
+                raise invalid(name, val, f"must be an integer ≥ {lo}", f"pass {name} ≥ {lo}")
+        if self.hk_max_m is not None and (isinstance(self.hk_max_m, bool)
+                                          or not isinstance(self.hk_max_m, int) or self.hk_max_m < 0):
+            raise invalid("hk_max_m", self.hk_max_m, "must be an integer ≥ 0 or None",
+                          "pass e.g. --hk-max-m 1024 (or 'all')")
+        if self.d is not None and (not isinstance(self.d, int) or self.d < 1):
+            raise invalid("d", self.d, "must be an integer ≥ 1", "pass e.g. --d 16")
+        if not (0.0 < float(self.tol) < 1.0):
+            raise invalid("tol", self.tol, "must be in (0, 1)", "use e.g. 1e-12")
+        ncell = len(self.n) * len(self.m) * len(self.seeds)
+        if ncell > _MAX_CELLS:
+            raise invalid("grid", ncell, f"more than {_MAX_CELLS} cells", "split the sweep")
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("n", "m", "seeds"):
+            d[k] = list(d[k])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SweepSpec:
+        kw = dict(d)
+        for k in ("n", "m", "seeds"):
+            kw[k] = tuple(int(x) for x in kw[k])
+        return cls(**kw)
+
+    def task_fields(self) -> dict[str, Any]:
+        """The fields that change a cell's outcome (besides n, m, seed and the data)."""
+        common = {"kind": self.kind, "data": self.data, "data_seed": self.data_seed, "d": self.d,
+                  "gamma": self.gamma, "tol": self.tol, "max_iter": self.max_iter,
+                  "schema": self.schema}
+        if self.kind == "init":
+            return {**common, "hk_max_m": self.hk_max_m}
+        return {**common, "step": self.step, "target": self.target, "steps": self.steps,
+                "expensive_every": self.expensive_every}
+
+    def cells(self, fingerprints: dict[int, str]) -> list[Cell]:
+        """All cells in table order, keyed with the per-n data ``fingerprints``."""
+        base = self.task_fields()
+        return [Cell(n, m, s, cell_key(base, n, m, s, fingerprints[n]))
+                for n in self.n for m in self.m for s in self.seeds]
+
+
+def cell_key(task_fields: dict[str, Any], n: int, m: int, seed: int, fingerprint: str) -> str:
+    blob = json.dumps({**task_fields, "n": n, "m": m, "seed": seed, "data_fingerprint": fingerprint},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,150 @@
+"""The sweep directory: ``sweep.json``, the result parts and the final table.
+
+Layout::
+
+    OUT/sweep.json            spec, command, library versions, data fingerprints, λ0 per n
+    OUT/parts/part-*.parquet  rows written while the sweep runs (one file per batch of
+                              finished cells, each written to a temporary name and renamed)
+    OUT/results.parquet       the whole table in cell order (n, m, seed), written atomically
+                              when the sweep ends; the parts are then removed
+
+Reading: ``pandas.read_parquet(OUT / "results.parquet")`` after a sweep ended, or
+:func:`read_table` (``results.parquet`` plus any parts, latest row per ``cell_key``) at any time,
+also while the sweep runs or after a kill.  Every part has the same explicit Arrow schema
+(:func:`schema`), so ``pandas.read_parquet(OUT / "parts")`` reads the parts directory as one
+table too.  Only the client writes (single writer).  Directories written before a column was
+added (e.g. ``lam_min_Hinf``, ``H0_relerr_*``) still load: the missing columns read as null
+(NaN).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bounds._errors import invalid
+
+from .tasks import CONFIG_COLUMNS, GD_COLUMNS, INIT_COLUMNS, claim_names
+
+__all__ = ["schema", "columns", "write_part", "read_table", "write_final", "write_json",
+           "read_json", "RESULTS", "PARTS", "SWEEP_JSON"]
+
+RESULTS = "results.parquet"
+PARTS = "parts"
+SWEEP_JSON = "sweep.json"
+_TYPES = {"f": pa.float64(), "b": pa.bool_(), "s": pa.string(), "i": pa.int64()}
+_CONFIG_TYPES = {"n": "i", "m": "i", "seed": "i", "gamma": "f", "step": "s", "kind": "s",
+                 "data": "s", "cell_key": "s"}
+_TAIL = {"status": "s", "error": "s", "wall_s": "f"}
+
+
+def columns(kind: str) -> dict[str, str]:
+    """Column name → type code for a task kind, in table order."""
+    outcomes = dict(INIT_COLUMNS) if kind == "init" else {
+        **GD_COLUMNS, **{f"claim_{c}": "s" for c in claim_names()}}
+    assert tuple(_CONFIG_TYPES) == CONFIG_COLUMNS
+    return {**_CONFIG_TYPES, **outcomes, **_TAIL}
+
+
+def schema(kind: str) -> pa.Schema:
+    return pa.schema([(k, _TYPES[t]) for k, t in columns(kind).items()])
+
+
+def _frame(rows: Sequence[dict[str, Any]], kind: str) -> pa.Table:
+    cols = columns(kind)
+    data = {k: [r.get(k) for r in rows] for k in cols}
+    return pa.Table.from_pydict(data, schema=schema(kind))
+
+
+def _conform(table: pa.Table, kind: str) -> pa.Table:
+    """``table`` in the current schema: columns added since it was written (e.g.
+    ``lam_min_Hinf``) become nulls (NaN in pandas), then the types are cast."""
+    sch = schema(kind)
+    cols = []
+    for f in sch:
+        if f.name in table.column_names:
+            cols.append(table.column(f.name).cast(f.type))
+        else:
+            cols.append(pa.nulls(table.num_rows, type=f.type))
+    return pa.Table.from_arrays(cols, schema=sch)
+
+
+def _atomic_parquet(table: pa.Table, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_part(out: Path, rows: Sequence[dict[str, Any]], kind: str) -> Path:
+    """Write finished rows as a new part file (atomic)."""
+    parts = out / PARTS
+    parts.mkdir(parents=True, exist_ok=True)
+    path = parts / f"part-{uuid.uuid4().hex}.parquet"
+    _atomic_parquet(_frame(rows, kind), path)
+    return path
+
+
+def read_table(out: str | os.PathLike[str], kind: str | None = None) -> pd.DataFrame:
+    """All rows written so far (results + parts), latest row per ``cell_key``, in cell order."""
+    out = Path(out)
+    if kind is None:
+        kind = read_json(out / SWEEP_JSON)["spec"]["kind"]
+    frames = []
+    if (out / RESULTS).is_file():
+        frames.append(_conform(pq.read_table(out / RESULTS), kind))
+    pdir = out / PARTS
+    if pdir.is_dir():
+        paths = sorted(pdir.glob("part-*.parquet"), key=lambda p: p.stat().st_mtime_ns)
+        frames += [_conform(pq.read_table(p), kind) for p in paths]
+    if not frames:
+        return schema(kind).empty_table().to_pandas()
+    df = pa.concat_tables(frames).to_pandas()
+    df = df.drop_duplicates("cell_key", keep="last")
+    return df.sort_values(["n", "m", "seed"], kind="stable").reset_index(drop=True)
+
+
+def write_final(out: Path, rows: Iterable[dict[str, Any]] | pd.DataFrame, kind: str) -> None:
+    """Write ``results.parquet`` (atomic), then remove the parts it contains."""
+    if isinstance(rows, pd.DataFrame):
+        table = pa.Table.from_pandas(rows, schema=schema(kind), preserve_index=False)
+    else:
+        table = _frame(list(rows), kind)
+    _atomic_parquet(table, out / RESULTS)
+    pdir = out / PARTS
+    if pdir.is_dir():
+        for p in pdir.glob("part-*.parquet"):
+            p.unlink(missing_ok=True)
+        try:
+            pdir.rmdir()
+        except OSError:
+            pass
+
+
+def write_json(path: Path, obj: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=2, default=str)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise invalid("out", str(path), f"cannot read the sweep record ({exc})",
+                      "pass the directory of an existing sweep or a new one") from None

@@ -1,0 +1,261 @@
+r"""The two task kinds of a sweep, run on a worker (or in-process with ``serial=True``).
+
+Both build the network with :meth:`ImplicitNetwork.init` (so a seed is the same network
+as ``implicit-verify run --seed``) and reuse :func:`gram_blocks`, :func:`lambda_min`
+and :func:`run_gd`; nothing here re-implements the network, its Gram matrices or GD.
+
+``init`` (per cell, all float64):
+
+* ``lam_min_G0`` = λ_min(G(0)), ``G(0) = σ(XWᵀ)σ(WXᵀ)/m`` accumulated over blocks of 1024
+  hidden units (O(n²m) time, O(n²) memory; only W is needed), ``G0_dev_op`` = ‖G(0) − G∞‖₂
+  (G∞ = :func:`bounds.gram_infinity` of the cell's data, computed once per n on the client);
+  Lemma 3.3's event is ``lam_min_G0 ≥ ¾·lambda0`` and its proof's ``G0_dev_op ≤ lambda0/4``.
+* ``c_init`` = max(‖A(0)‖₂, ‖W(0)‖₂)/√m and ``contraction0`` = γ/√m·‖A(0)‖₂.  ‖W‖₂ is a
+  dense SVD of the m×d matrix; ‖A‖₂ is the largest singular value from ARPACK
+  (``scipy.sparse.linalg.svds``, ``tol=0`` = machine precision, fixed start vector, so the
+  result is deterministic; a failure to converge raises and becomes an ``error`` row).  A dense
+  SVD of A costs O(m³) — seconds at m = 2048 — which is what limited init sweeps.
+* ``lam_min_H0``, ``lam_max_H0``, ``lam_min_K0``: from the equilibrium at initialisation
+  (:meth:`ImplicitNetwork.state` + :func:`gram_blocks`), only when
+  ``spec.hk_max_m is None or m ≤ spec.hk_max_m`` (``hk_computed``); NaN otherwise, and NaN with
+  ``solver_ok = False`` when the equilibrium solve failed.
+* ``lam_min_Hinf`` = λ_min(H∞), the infinite-width NTK of :func:`bounds.deq_kernels` (digest C,
+  provenance ``derived``) for the cell's data and γ, computed once per n on the client (NaN
+  when its fixed point failed); ``H0_relerr_<b>`` for ``b`` in A, W, u, v, H = the relative
+  Frobenius distance ‖H_b(0) − H_b∞‖_F / ‖H_b∞‖_F of the blocks of :func:`gram_blocks` to the
+  limit blocks (NaN where H(0) was not computed).
+
+``gd``: :func:`run_gd` to ``loss ≤ target·loss(0)`` or ``steps`` steps (no run
+directory), with ``step = "auto"`` meaning α = 1/λ_max(H(0)) of the cell.  Outcomes: ``reached``,
+``steps_to_target`` (NaN when not reached), ``rate_late`` (``rates["observed_rate_tail"]``),
+``max_W_move`` = max_k ‖W(k) − W(0)‖₂, ``max_H_dev_rel`` = max_k ‖H(k) − H(0)‖₂ / λ_min(H(0)),
+``min_lam_H`` = min_k λ_min(H(k)) (maxima and minima over the steps where the expensive
+observables were recorded: every step with ``expensive_every = 1``), ``loss0``, ``loss_final``,
+``alpha``, ``gd_status`` and ``claim_<name>`` = each claim's verdict status.
+
+:func:`run_cell` turns any exception of a task into an ``error`` row (``status="error"``, the
+message in ``error``); it never raises an ``Exception``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["run_cell", "run_cells", "group_key", "init_outcomes", "gd_outcomes", "INIT_COLUMNS", "GD_COLUMNS",
+           "CONFIG_COLUMNS", "claim_names"]
+
+#: configuration columns, in this order, first in every row.
+CONFIG_COLUMNS = ("n", "m", "seed", "gamma", "step", "kind", "data", "cell_key")
+#: init outcomes: name → type ("f" float, "b" bool).
+INIT_COLUMNS = {"lambda0": "f", "lam_min_G0": "f", "G0_dev_op": "f", "lam_min_H0": "f",
+                "lam_max_H0": "f", "lam_min_K0": "f", "c_init": "f", "contraction0": "f",
+                "hk_computed": "b", "solver_ok": "b", "lam_min_Hinf": "f",
+                **{f"H0_relerr_{b}": "f" for b in ("A", "W", "u", "v", "H")}}
+#: gd outcomes (claims added by :func:`claim_names`): name → type ("s" string).
+GD_COLUMNS = {"lambda0": "f", "reached": "b", "steps_to_target": "f", "rate_late": "f",
+              "max_W_move": "f", "max_H_dev_rel": "f", "min_lam_H": "f", "loss0": "f",
+              "loss_final": "f", "alpha": "f", "gd_status": "s"}
+_G_BLOCK = 1024
+
+
+def claim_names() -> tuple[str, ...]:
+    """Names of the GD theorem's claims (``bounds.g22_spec("gd")``): columns ``claim_<name>``."""
+    import bounds
+
+    return tuple(c.name for c in bounds.g22_spec("gd").claims)
+
+
+def _finite_max(a: np.ndarray) -> float:
+    a = np.asarray(a, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    return float(a.max()) if a.size else math.nan
+
+
+def _finite_min(a: np.ndarray) -> float:
+    a = np.asarray(a, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    return float(a.min()) if a.size else math.nan
+
+
+def _tensor(a: np.ndarray, device: Any) -> Any:
+    import torch
+
+    return torch.from_numpy(np.array(a, dtype=np.float64, copy=True)).to(device)
+
+
+def _spectral_norm_lanczos(A: np.ndarray) -> float:
+    from scipy.sparse.linalg import svds
+
+    m = A.shape[0]
+    if m <= 2:
+        return float(np.linalg.norm(A, 2))
+    v0 = np.full(m, 1.0 / math.sqrt(m))
+    return float(svds(A, k=1, tol=0, v0=v0, return_singular_vectors=False)[0])
+
+
+def _network(spec: Any, m: int, d: int, seed: int) -> Any:
+    import torch
+
+    from verify.model.network import ImplicitNetwork
+
+    return ImplicitNetwork.init(m=m, d=d, gamma=spec.gamma, seed=seed, device=spec.device,
+                                       dtype=torch.float64, tol=spec.tol, max_iter=spec.max_iter,
+                                       throw=False)
+
+
+def init_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
+                  shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``init`` outcomes of one cell (module docstring).  ``shared``: a dict kept across
+    the cells of one (m, seed) group, holding the network and ‖A(0)‖₂, which do not depend
+    on n (built by the first cell of the group)."""
+    import torch
+
+    from verify.model.gram import gram_blocks, lambda_min
+
+    X = _tensor(data["X"], spec.device)
+    n, d = X.shape
+    shared = {} if shared is None else shared
+    if shared.get("mseed") != (m, seed, d):
+        shared.clear()
+        shared["net"] = _network(spec, m, d, seed)
+        shared["a_norm"] = _spectral_norm_lanczos(shared["net"].A.detach().cpu().numpy())
+        shared["mseed"] = (m, seed, d)
+    net = shared["net"]
+    out: dict[str, Any] = {"lambda0": float(data["lambda0"]),
+                           "lam_min_Hinf": float(data.get("lam_min_Hinf", math.nan))}
+    with torch.no_grad():
+        W = net.W.detach()
+        G = torch.zeros(n, n, dtype=torch.float64, device=X.device)
+        for lo in range(0, m, _G_BLOCK):
+            P = torch.relu(X @ W[lo:lo + _G_BLOCK].T)
+            G += P @ P.T
+        G /= m
+        out["lam_min_G0"] = lambda_min(G)
+        D = G - _tensor(data["Ginf"], spec.device)
+        out["G0_dev_op"] = float(torch.linalg.eigvalsh(0.5 * (D + D.T)).abs().max())
+        a_norm = shared["a_norm"]
+        w_norm = float(torch.linalg.matrix_norm(W, ord=2))
+        out["c_init"] = max(a_norm, w_norm) / math.sqrt(m)
+        out["contraction0"] = spec.gamma / math.sqrt(m) * a_norm
+    hk = spec.hk_max_m is None or m <= spec.hk_max_m
+    out.update(hk_computed=hk, solver_ok=None, lam_min_H0=math.nan, lam_max_H0=math.nan,
+               lam_min_K0=math.nan, **{f"H0_relerr_{b}": math.nan for b in ("A", "W", "u", "v", "H")})
+    if hk:
+        st = net.state(X, _tensor(data["y"], spec.device))
+        out["solver_ok"] = bool(st.ok)
+        if st.ok:
+            gb = gram_blocks(net, st)
+            H = gb.H.detach().to(torch.float64)
+            ev = torch.linalg.eigvalsh(0.5 * (H + H.T))
+            out["lam_min_H0"] = lambda_min(H)
+            out["lam_max_H0"] = float(ev[-1])
+            out["lam_min_K0"] = lambda_min(gb.K)
+            lim = data.get("Hinf_blocks")
+            if lim is not None:
+                emp = {k: v.detach().to("cpu", torch.float64).numpy() for k, v in gb.blocks().items()}
+                emp["H"] = H.cpu().numpy()
+                for b, L in lim.items():
+                    out[f"H0_relerr_{b}"] = float(np.linalg.norm(emp[b] - L) / np.linalg.norm(L))
+    return out
+
+
+def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
+                shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``gd`` outcomes of one cell (module docstring)."""
+    import torch
+
+    from verify.experiment.config import RunConfig
+    from verify.experiment.gd import run_gd
+    from verify.model.gram import gram_blocks
+
+    X = _tensor(data["X"], spec.device)
+    y = _tensor(data["y"], spec.device)
+    net = _network(spec, m, X.shape[1], seed)
+    out: dict[str, Any] = {"lambda0": float(data["lambda0"])}
+    st = net.state(X, y)
+    if not st.ok:
+        return {**out, "reached": False, "gd_status": "solver_failed",
+                "loss0": math.nan, "alpha": math.nan}
+    if spec.step == "auto":
+        H = gram_blocks(net, st).H.detach().to(torch.float64)
+        alpha = 1.0 / float(torch.linalg.eigvalsh(0.5 * (H + H.T))[-1])
+    else:
+        alpha = float(spec.step)
+    cfg = RunConfig(m=m, gamma=spec.gamma, step=alpha, steps=spec.steps, seed=seed,
+                           device=spec.device, dtype="float64",
+                           expensive_every=spec.expensive_every, target_loss=spec.target * st.loss,
+                           tol=spec.tol, max_iter=spec.max_iter)
+    res = run_gd(np.array(data["X"]), np.array(data["y"]), cfg, data_name=spec.data,
+                        progress=False)
+    tr = res.trace
+    reached = res.status == "target_reached"
+    lam_H0 = float(tr["lambda_min_H"][0]) if tr["lambda_min_H"].size else math.nan
+    rate = res.record.get("rates", {}).get("observed_rate_tail")
+    out.update(
+        reached=reached,
+        steps_to_target=float(res.record["steps_done"]) if reached else math.nan,
+        rate_late=math.nan if rate is None else float(rate),
+        max_W_move=_finite_max(tr["W_move"]),
+        max_H_dev_rel=_finite_max(tr["H_dev"]) / lam_H0 if lam_H0 > 0 else math.nan,
+        min_lam_H=_finite_min(tr["lambda_min_H"]),
+        loss0=float(tr["loss"][0]),
+        loss_final=float(tr["loss"][np.isfinite(tr["loss"])][-1]),
+        alpha=alpha,
+        gd_status=res.status,
+    )
+    for v in res.verdicts:
+        if v.kind == "claim":
+            out[f"claim_{v.name}"] = v.status
+    return out
+
+
+_TASKS: dict[str, Callable[..., dict[str, Any]]] = {"init": init_outcomes, "gd": gd_outcomes}
+
+
+def run_cell(spec: Any, cell: Any, data: dict[str, Any],
+             shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One row of the table: the cell's configuration, its outcomes, ``status``, ``error``,
+    ``wall_s``.  Exceptions become ``status="error"`` rows.  ``shared``: see
+    :func:`init_outcomes` (the first cell of a group carries the shared cost in ``wall_s``)."""
+    import torch
+
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"n": cell.n, "m": cell.m, "seed": cell.seed, "gamma": spec.gamma,
+                           "step": spec.step if spec.kind == "gd" else None, "kind": spec.kind,
+                           "data": spec.data, "cell_key": cell.key}
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(spec.torch_threads)
+        row.update(_TASKS[spec.kind](spec, cell.m, cell.seed, data, shared))
+        row["status"], row["error"] = "done", None
+    except Exception as exc:  # noqa: BLE001 - a failing cell is a row, never an aborted sweep
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f" (at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno})" if tb else ""
+        row["status"], row["error"] = "error", f"{type(exc).__name__}: {exc}{where}"
+    finally:
+        torch.set_num_threads(threads)
+    row["wall_s"] = time.perf_counter() - t0
+    return row
+
+
+def group_key(spec: Any, cell: Any) -> tuple[int, ...]:
+    """Cells with the same group key run in one task: (m, seed) for ``init`` (the network and
+    ‖A(0)‖₂ are built once for all n), the cell itself for ``gd``."""
+    return (cell.m, cell.seed) if spec.kind == "init" else (cell.n, cell.m, cell.seed)
+
+
+def run_cells(spec: Any, cells: list[Any], data_by_n: dict[int, dict[str, Any]],
+              cell_fn: Callable[..., dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Run a group of cells (:func:`group_key`) in order, sharing what does not depend on n."""
+    fn = run_cell if cell_fn is None else cell_fn
+    shared: dict[str, Any] = {}
+    try:
+        return [fn(spec, c, data_by_n[c.n], shared) for c in cells]
+    finally:
+        shared.clear()
