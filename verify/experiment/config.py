@@ -19,7 +19,7 @@ __all__ = ["RunConfig", "auto_expensive_every", "RESUMABLE_CHANGES"]
 
 _SOLVERS = ("picard", "anderson")
 RESUMABLE_CHANGES = ("steps", "target_loss", "checkpoint_every", "hidden_range", "hypotheses",
-                     "gf_threshold")
+                     "gf_threshold", "checkpoint_seconds")
 
 
 def _is_int(x: Any) -> bool:
@@ -56,6 +56,8 @@ class RunConfig:
             width in place of the hidden-constant one).
         gf_threshold: ``mode="gf"`` claims are checked only when ``α·λ_max(H(0))`` is at most
             this.
+        checkpoint_seconds: also checkpoint when this much wall time has passed since the last
+            checkpoint (``None``: 60 s), so a kill loses at most about this much work.
     """
 
     m: int
@@ -79,6 +81,7 @@ class RunConfig:
     hidden_range: tuple[float, float] = (1e-3, 1e3)
     hypotheses: str = "paper"
     gf_threshold: float = 0.1
+    checkpoint_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if not _is_int(self.m) or self.m < 1:
@@ -128,6 +131,13 @@ class RunConfig:
         if self.checkpoint_every is not None and (not _is_int(self.checkpoint_every) or self.checkpoint_every < 1):
             raise invalid("checkpoint_every", self.checkpoint_every, "must be an integer ≥ 1 or None",
                           "pass e.g. 1000")
+        if self.checkpoint_seconds is not None:
+            cs = self.checkpoint_seconds
+            if isinstance(cs, bool) or not isinstance(cs, (int, float)) or not (math.isfinite(cs) and cs > 0):
+                raise invalid("checkpoint_seconds", cs, "must be a positive number of seconds or None",
+                              "pass e.g. 60")
+        if self.seed > 2**63 - 1:
+            raise invalid("seed", self.seed, f"must be ≤ {2**63 - 1}", "pass e.g. seed=0")
         if self.hidden is not None:
             if not isinstance(self.hidden, Mapping):
                 raise invalid("hidden", self.hidden, "must be a mapping name → value",
