@@ -52,7 +52,7 @@ from bounds.deq_kernels import (
     deq_kernels,
     deq_kernels_mc,
 )
-from bounds.gao2022_iclr import g22_spec
+from bounds.gao2022_iclr import g22_issue3_limits, g22_spec
 from bounds.gao2022_linear import gg22_spec
 
 __all__ = [
@@ -100,6 +100,7 @@ __all__ = [
     "evaluate_spec",
     # theorem specs
     "g22_spec",
+    "g22_issue3_limits",
     "gg22_spec",
     # solvers and report
     "required_width",

@@ -13,8 +13,16 @@ from typing import Any
 
 import numpy as np
 
+from bounds._args import (
+    check_memory,
+    format_bytes,
+    format_seconds,
+    notice,
+    parse_float,
+    parse_int,
+)
 from bounds._data import load_data
-from bounds._errors import invalid
+from bounds._errors import InvalidArgument, invalid
 from bounds._report import bounds_report, format_latex, format_table
 
 __all__ = ["add_parser", "run", "synthetic_data"]
@@ -31,15 +39,36 @@ def synthetic_data(n: int, d: int, seed: int | None = 0) -> tuple[np.ndarray, np
 
 def _parse_synthetic(text: str) -> tuple[int, int]:
     parts = text.split(",")
+    if len(parts) != 2:
+        raise invalid("--synthetic", text, "must be two integers N,D", "e.g. --synthetic 50,10")
     try:
-        if len(parts) != 2:
-            raise ValueError
-        n, d = (int(p) for p in parts)
+        n, d = (parse_int("--synthetic", p, 1) for p in parts)
     except ValueError as exc:
-        raise invalid("--synthetic", text, "must be two integers N,D", "e.g. --synthetic 50,10") from exc
-    if n < 1 or d < 1:
-        raise invalid("--synthetic", text, "N and D must be ≥ 1", "e.g. --synthetic 50,10")
+        raise invalid("--synthetic", text, "N and D must be integers ≥ 1", "e.g. --synthetic 50,10") from exc
     return n, d
+
+
+#: n×n float64 arrays held at once by :func:`bounds_report` (cosines, arccos, G∞, the
+#: eigenvalue solver's copy and workspace): the memory estimate is this × 8n² bytes.
+_NN_ARRAYS = 5
+#: rough flop rate of a symmetric eigenvalue solve on one core (flop/s), for the time estimate.
+_FLOPS = 5e9
+
+
+def estimate(n: int, d: int) -> tuple[float, float]:
+    """Rough ``(bytes, seconds)`` of ``bounds`` on n samples in d dimensions: the n×n arrays
+    and the O(n³) eigenvalue solve (≈ 4n³ flops) plus the O(n²d) Gram."""
+    return 8.0 * (_NN_ARRAYS * n * n + n * d), (4.0 * n**3 + 2.0 * n * n * d) / _FLOPS
+
+
+def check_size(n: int, d: int, allow_large: bool, name: str, value: Any) -> None:
+    """Refuse above the available memory; warn (stderr) when the work takes more than ~10 s."""
+    nbytes, secs = estimate(n, d)
+    check_memory(nbytes, name, value, f"n = {n} (n×n Gram matrices and their eigenvalues)",
+                 allow_large=allow_large, smaller="use fewer samples")
+    if secs > 10:
+        notice("implicit-verify bounds", f"n = {n}: expect about {format_seconds(secs)} and "
+               f"{format_bytes(nbytes)} (O(n³) eigenvalues, O(n²) memory); Ctrl-C stops")
 
 
 def _parse_hidden(items: list[str] | None) -> dict[str, float]:
@@ -77,34 +106,71 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                      help=".npz (arrays X, y), .npy (X) or .csv (header ending in 'y' → labels)")
     src.add_argument("--synthetic", metavar="N,D",
                      help="N unit-norm Gaussian samples in D dimensions, Rademacher labels")
-    p.add_argument("--delta", type=float, default=0.01, help="failure probability δ (0.01)")
+    p.add_argument("--delta", default="0.01", help="failure probability δ (0.01)")
     p.add_argument("--format", choices=("table", "json", "latex"), default="table")
     p.add_argument("--mode", choices=("gd", "gf"), default="gd",
                    help="gd: Thm 3.2 / Lemma 3.6; gf: Thm 3.1 / Lemma 3.5")
-    p.add_argument("--m", type=int, default=None, help="width to check")
-    p.add_argument("--gamma", type=float, default=None, help="γ to check")
-    p.add_argument("--step", type=float, default=None, help="GD step α to check")
-    p.add_argument("--c", type=float, default=None,
+    p.add_argument("--m", default=None, help="width to check")
+    p.add_argument("--gamma", default=None, help="γ to check")
+    p.add_argument("--step", default=None, help="GD step α to check")
+    p.add_argument("--c", default=None,
                    help="operator-norm constant c (default: explicit Gaussian tail bound)")
-    p.add_argument("--e0-norm", type=float, default=None, dest="e0_norm",
+    p.add_argument("--e0-norm", default=None, dest="e0_norm",
                    help="‖ŷ(0) − y‖ (default: expectation estimate at initialisation)")
     p.add_argument("--hidden", action="append", metavar="NAME=VALUE",
                    help="value of a hidden constant (repeatable), e.g. C_width=2")
-    p.add_argument("--seed", type=int, default=0, help="seed for --synthetic (0)")
+    p.add_argument("--seed", default="0", help="seed for --synthetic (0)")
+    p.add_argument("--allow-large", action="store_true",
+                   help="run even when the memory estimate exceeds the available memory")
     p.set_defaults(func=run)
     return p
 
 
+def _opt_float(name: str, text: Any, **kw: Any) -> float | None:
+    return None if text is None else parse_float(name, text, **kw)
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``implicit-verify bounds``; returns the exit status."""
+    delta = parse_float("--delta", args.delta, low=0.0, high=1.0, low_open=True, high_open=True)
+    m = None if args.m is None else parse_int("--m", args.m, 1)
+    gamma = _opt_float("--gamma", args.gamma, low=0.0, low_open=True)
+    alpha = _opt_float("--step", args.step, low=0.0, low_open=True)
+    c = _opt_float("--c", args.c, low=0.0, low_open=True)
+    e0 = _opt_float("--e0-norm", args.e0_norm, low=0.0)
+    seed = parse_int("--seed", args.seed, 0, 2**63 - 1, "pass --seed <int ≥ 0>, e.g. --seed 0")
+    hidden = _parse_hidden(args.hidden)
+    try:
+        return _run(args, delta, m, gamma, alpha, c, e0, seed, hidden)
+    except InvalidArgument as exc:  # name the option, not the library argument
+        head, sep, rest = str(exc).partition("=")
+        if head in ("X", "y") and args.data is not None:  # inside the data file
+            raise InvalidArgument(f"--data {args.data}: {exc}") from None
+        if sep and " " not in head and not head.startswith("--"):
+            option = _OPTIONS.get(head.split("[")[0], "--" + head.replace("_", "-"))
+            raise InvalidArgument(option + sep + rest) from None
+        raise
+
+
+#: library argument → option of ``implicit-verify bounds``.
+_OPTIONS = {"path": "--data", "alpha": "--step", "hidden": "--hidden",
+            "e0_norm": "--e0-norm"}
+
+
+def _run(args: argparse.Namespace, delta: float, m: int | None, gamma: float | None,
+         alpha: float | None, c: float | None, e0: float | None, seed: int,
+         hidden: dict[str, float]) -> int:
     if args.data is not None:
         X, y = load_data(args.data)
+        check_size(X.shape[0], X.shape[1], args.allow_large, "--data", args.data)
     else:
         n, d = _parse_synthetic(args.synthetic)
-        X, y = synthetic_data(n, d, args.seed)
-    report = bounds_report(X, y, delta=args.delta, mode=args.mode, m=args.m, gamma=args.gamma,
-                           alpha=args.step, c=args.c, e0_norm=args.e0_norm,
-                           hidden=_parse_hidden(args.hidden))
+        check_memory(8.0 * n * d * 2, "--synthetic", args.synthetic, f"{n}×{d} synthetic data",
+                     allow_large=args.allow_large, smaller="use fewer samples or dimensions")
+        check_size(n, d, args.allow_large, "--synthetic", args.synthetic)
+        X, y = synthetic_data(n, d, seed)
+    report = bounds_report(X, y, delta=delta, mode=args.mode, m=m, gamma=gamma,
+                           alpha=alpha, c=c, e0_norm=e0, hidden=hidden)
     if args.format == "json":
         text = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False)
     elif args.format == "latex":

@@ -26,14 +26,29 @@ DEFAULT_NORM_TOL = 1e-6
 DEFAULT_PARALLEL_TOL = 1e-12
 
 
+def _refuse_complex(a: Any, name: str) -> None:
+    """Complex input would lose its imaginary part silently in a float64 conversion."""
+    kind = getattr(getattr(a, "dtype", None), "kind", None)
+    if kind is None and isinstance(a, (list, tuple)):
+        try:
+            kind = np.asarray(a).dtype.kind
+        except (TypeError, ValueError):
+            kind = None
+    if kind == "c":
+        raise invalid(name, f"<complex array {getattr(a, 'shape', '')}>",
+                      "complex values: the networks are real, the imaginary part would be dropped",
+                      f"pass the real part ({name}.real) or stack real and imaginary parts as features")
+
+
 def validate_X(X: Any, name: str = "X") -> np.ndarray:
     """Return ``X`` as a C-contiguous float64 array of shape (n, d), n, d ≥ 1, all finite.
 
     Raises :class:`~bounds.InvalidArgument` naming ``name`` otherwise.
     """
+    _refuse_complex(X, name)
     try:
         arr = np.array(X, dtype=np.float64, copy=True)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise invalid(name, X, "cannot be converted to a float64 array",
                       "pass a numeric n×d array") from exc
     if arr.ndim != 2:
@@ -53,9 +68,10 @@ def validate_X(X: Any, name: str = "X") -> np.ndarray:
 
 def validate_y(y: Any, n: int, name: str = "y") -> np.ndarray:
     """Return ``y`` as a finite float64 vector of length ``n`` (an (n, 1) column is accepted)."""
+    _refuse_complex(y, name)
     try:
         arr = np.array(y, dtype=np.float64, copy=True)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise invalid(name, y, "cannot be converted to a float64 array",
                       "pass a numeric vector of labels") from exc
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -254,6 +270,13 @@ def _load_csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return arr, None
 
 
+def _why(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    if isinstance(exc, EOFError) or "No data left" in text:
+        return "empty or truncated file"
+    return f"{type(exc).__name__}: {text}"[:160]
+
+
 def load_data(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray | None]:
     """Load ``(X, y)`` from a file; ``y`` is ``None`` when the file has no labels.
 
@@ -278,23 +301,24 @@ def load_data(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray | No
     y: Any = None
     if ext == ".npz":
         try:
-            with np.load(p, allow_pickle=False) as z:
+            with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh closed even when numpy fails
                 if "X" not in z.files:
                     raise invalid("path", str(path), f".npz has no array 'X' (has {z.files})",
                                   "save with np.savez(path, X=X, y=y)")
                 X = z["X"]
                 y = z["y"] if "y" in z.files else None
-        except (OSError, ValueError) as exc:
-            if isinstance(exc, InvalidArgument):
-                raise
-            raise invalid("path", str(path), f"cannot read .npz ({exc})",
-                          "write it with numpy.savez") from exc
+        except InvalidArgument:
+            raise
+        except Exception as exc:  # EOFError (empty), BadZipFile, OSError, ValueError, ...
+            raise invalid("path", str(path), f"cannot read .npz ({_why(exc)})",
+                          "write it with numpy.savez(path, X=X, y=y)") from None
     elif ext == ".npy":
         try:
-            X = np.load(p, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise invalid("path", str(path), f"cannot read .npy ({exc})",
-                          "write it with numpy.save") from exc
+            with open(p, "rb") as fh:  # closed even when numpy fails
+                X = np.load(fh, allow_pickle=False)
+        except Exception as exc:  # EOFError (empty file), OSError, ValueError, ...
+            raise invalid("path", str(path), f"cannot read .npy ({_why(exc)})",
+                          "write it with numpy.save") from None
     elif ext == ".csv":
         X, y = _load_csv(p)
     else:

@@ -40,6 +40,7 @@ import numpy as np
 import sympy as sp
 from scipy import stats
 
+from bounds._args import check_seed
 from bounds._data import validate_X
 from bounds._errors import invalid
 
@@ -201,6 +202,7 @@ def gram_infinity_mc(
         raise invalid("level", level, "must lie in (0, 1)", "e.g. level=0.99")
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise invalid("batch", batch, "must be a positive integer", "e.g. batch=4096")
+    seed = check_seed(seed, "seed", allow_none=True)
     rng = np.random.default_rng(seed)
     n, d = X.shape
     s1 = np.zeros((n, n))

@@ -334,13 +334,57 @@ class Condition:
             provenance=self.bound.provenance.value, hidden=self.bound.hidden,
         )
 
+    def break_even(self, hidden: str, value: float, **values: Any) -> dict[str, Any]:
+        """The value of the hidden constant ``hidden`` at which this condition is exactly met.
+
+        Solves ``bound(hidden = C) = value`` for ``C`` with :func:`sympy.solve` on the bound's
+        expression (the other symbols substituted from ``values``; the quantity itself from
+        ``value``), never a retyped formula.  Returns ``{"constant", "break_even",
+        "satisfied_for"}`` where ``satisfied_for`` is ``"C <= C*"`` or ``"C >= C*"`` (read off
+        the sign of ``d bound/dC`` at ``C*`` and the sense), ``break_even`` is ``None`` (and
+        ``satisfied_for`` ``"none"``/``"all"``) when no positive solution exists.
+        """
+        if hidden not in self.bound.hidden:
+            raise invalid("hidden", hidden, f"is not a hidden constant of {self.bound.name!r} "
+                          f"(its hidden constants: {list(self.bound.hidden)})",
+                          "pick one of the bound's hidden constants")
+        C = symbol(hidden)
+        subs = {symbol(a): float(values[a]) for a in self.bound.free_symbols
+                if a != hidden and a in values}
+        subs[symbol(self.quantity)] = float(value)  # the quantity may occur in the bound
+        missing = [a for a in self.bound.free_symbols if a != hidden and symbol(a) not in subs]
+        if missing:
+            raise invalid(missing[0], None, f"break-even of {self.name} needs {missing[0]!r}",
+                          f"pass {missing[0]}=<number>")
+        expr = self.bound.expr.subs(subs)
+        sols = [complex(s_) for s_ in sp.solve(sp.Eq(expr, float(value)), C)]
+        pos = sorted(s_.real for s_ in sols if abs(s_.imag) <= 1e-12 * max(1.0, abs(s_.real))
+                     and s_.real > 0)
+        out: dict[str, Any] = {"constant": hidden, "break_even": None}
+        if len(pos) != 1:
+            # no (unique) crossing: the condition's status does not depend on C
+            at1 = self.check(value, **{**values, hidden: 1.0}).satisfied
+            out["satisfied_for"] = "all" if at1 else "none"
+            return out
+        cstar = pos[0]
+        slope = float(sp.diff(expr, C).subs(C, cstar))
+        increasing = slope > 0
+        # "ge": value ≥ bound(C) holds for C on the side where the bound is smaller
+        small_side = "C <= C*" if increasing else "C >= C*"
+        large_side = "C >= C*" if increasing else "C <= C*"
+        out["break_even"] = float(cstar)
+        out["satisfied_for"] = small_side if self.sense == "ge" else large_side
+        return out
+
 
 @dataclass(frozen=True)
 class Claim:
     """``observable(k) <sense> bound(k)`` along a trajectory.
 
     ``hypotheses`` names the conditions / assumptions of the spec whose failure makes the claim
-    vacuous.  ``at_init_only`` marks statements about the initialisation only.  ``mode`` is
+    vacuous.  ``at_init_only`` marks statements about the initialisation only.  ``event``
+    marks a probabilistic event (the statement holds with probability ≥ 1 − δ): one run shows
+    an outcome of the event, never a violation of the lemma.  ``mode`` is
     ``"gd"``, ``"gf"`` or ``"both"``.  GD bounds use the symbol ``k`` (= trace ``step``), GF
     bounds the symbol ``t`` (= trace ``time``).
     """
@@ -354,6 +398,7 @@ class Claim:
     hypotheses: tuple[str, ...] = ()
     at_init_only: bool = False
     description: str = ""
+    event: bool = False
 
     def __post_init__(self) -> None:
         _check_sense(self.sense)

@@ -10,14 +10,11 @@
 Provenance: ``paper`` for explicit constants as printed (16, 32, 128, 512, …), ``hidden`` for
 Ω(·)/O(·) statements (named constant, default 1), ``derived`` for our own additions:
 
-* **GD parameter movement of u, v** (not printed for GD).  Under the lemma's induction
-  hypotheses ``‖z_i‖ ≤ 4c``, ``‖φ_i‖ ≤ 2c`` and ``‖e(s)‖ ≤ β^s‖e0‖`` with
-  ``β = √(1 − αλ0/2)`` (claim (vi)):
-  ``‖u(k) − u(0)‖ ≤ α Σ_s ‖Σ_i e_i(s) z_i(s)‖ ≤ α Σ_s 4c√n ‖e(s)‖ ≤ 4αc√n‖e0‖/(1 − β)``,
-  and ``1 − √(1−x) ≥ x/2`` gives ``1/(1−β) ≤ 4/(αλ0)``, so
-  ``‖u(k) − u(0)‖ ≤ 16 c√n‖e0‖/λ0`` — twice the GF value 8 (the same computation with
-  ``∫_0^∞ e^{−λ0 s/2} ds = 2/λ0`` reproduces the paper's GF constant 8 exactly).  With
-  ``‖φ_i‖ ≤ 2c``: ``‖v(k) − v(0)‖ ≤ 8 c√n‖e0‖/λ0`` (GF: 4).
+* **GD parameter movement of u, v** — provenance ``paper``: G22 App. A.8 (proof of Lemma 3.6)
+  prints ``‖u(k) − u(0)‖ ≤ 16 c√n‖e0‖/λ0`` and ``‖v(k) − v(0)‖ ≤ 8 c√n‖e0‖/λ0``.  (They also
+  follow from the induction hypotheses ``‖z_i‖ ≤ 4c``, ``‖φ_i‖ ≤ 2c``, ``‖e(s)‖ ≤ β^s‖e0‖``,
+  ``β = √(1 − αλ0/2)``: ``α Σ_s 4c√n β^s‖e0‖ ≤ 4αc√n‖e0‖/(1 − β) ≤ 16 c√n‖e0‖/λ0`` since
+  ``1 − √(1−x) ≥ x/2``; a consistency check, not the source.)
 * **Explicit lemma width.**  The proofs need the W-movement bound to stay inside Lemma 3.4's
   radius: ``512 c n‖e0‖²/(λ0²√m) ≤ R = λ0√m/(16 c‖X‖²)`` (GD), i.e.
   ``m ≥ 8192 c² n ‖X‖² ‖e0‖² / λ0³``; GF: ``128 … ≤ R`` gives ``2048``.  The other uses of
@@ -47,7 +44,7 @@ from bounds._symbolic import (
     symbol,
 )
 
-__all__ = ["g22_spec", "G22_KNOWN_ISSUES", "G22_PAPER"]
+__all__ = ["g22_spec", "g22_issue3_limits", "G22_KNOWN_ISSUES", "G22_PAPER"]
 
 G22_PAPER = (
     "T. Gao, H. Liu, J. Liu, H. Rajan, H. Gao. A Global Convergence Theory for Deep ReLU "
@@ -59,8 +56,10 @@ G22_KNOWN_ISSUES: tuple[str, ...] = (
     "1. Eq. 14 writes the Gram of the u/A blocks as (γ²M + I_n)∘ZZᵀ, but the derivation in "
     "App. A.3 gives the all-ones matrix 𝟙𝟙ᵀ in place of I_n (the u-block contributes the full "
     "ZZᵀ). Only the all-ones version is the empirical NTK; the autograd Jacobian Gram decides.",
-    "2. Eq. 16 writes (I − γ̃D_iA)^{-1} in the first factor of Q, while the gradient formula "
-    "(eq. 12) needs the transpose-inverse (I − γ̃D_iA)^{-T}; the autograd check decides.",
+    "2. Eq. 16 writes (I − γ̃D_iA)^{-1} in the first factor of Q (the second factor is as the "
+    "gradient needs), while the gradient formula (eq. 12) needs the transpose-inverse "
+    "(I − γ̃D_iA)^{-T} in both; the printed form is evaluated as printed (inverse in the first "
+    "factor only) and the autograd check decides.",
     "3. Lemma 3.5(ii)/(iii) and 3.6(ii)/(iii) must hold at t = 0, where ‖u(0)‖ = ‖v(0)‖ = √m, so "
     "they silently require √m ≤ K c√n‖e0‖/λ0 (K = 16, 8 for GF; 32, 16 for GD) — an UPPER bound "
     "on the width, in tension with the lower bounds.",
@@ -82,7 +81,7 @@ _P, _H, _D = Provenance.PAPER, Provenance.HIDDEN, Provenance.DERIVED
 def _mode_constants(mode: str) -> dict[str, Any]:
     if mode == "gd":
         return dict(lemma="3.6", thm="3.2", u_norm=32, v_norm=16, u_move=16, v_move=8,
-                    W_move=512, A_move=256, width_explicit=8192, move_prov=_D)
+                    W_move=512, A_move=256, width_explicit=8192, move_prov=_P)
     return dict(lemma="3.5", thm="3.1", u_norm=16, v_norm=8, u_move=8, v_move=4,
                 W_move=128, A_move=64, width_explicit=2048, move_prov=_P)
 
@@ -164,7 +163,7 @@ def g22_spec(mode: str = "gd") -> TheoremSpec:
                 description="‖φ_i‖ ≤ ‖W‖‖x_i‖/√m ≤ 2c (unit rows)")
     z = Bound("z_max_bound", f"{L} proof (Lemma 2.2)", 4 * _c, _P,
               description="‖z_i‖ ≤ ‖φ_i‖/(1 − γ0) ≤ 4c with γ0 = ½")
-    prov_note = ("derived: GD analogue, twice the GF constant (module docstring)"
+    prov_note = ("as printed in App. A.8, proof of Lemma 3.6"
                  if mode == "gd" else "as printed in the proof of Lemma 3.5")
     u_move = Bound("u_move_max", f"{L} proof", K["u_move"] * scale, K["move_prov"],
                    description=f"‖u − u(0)‖ ≤ {K['u_move']} c√n‖e0‖/λ0 ({prov_note})")
@@ -263,12 +262,14 @@ def g22_spec(mode: str = "gd") -> TheoremSpec:
         Claim("lambda_min_H", f"G22 Lemma 3.1 + {L}(i)", "lambda_min_H", "ge", half, "both", hyp_t,
               description="λ_min(H) ≥ λ_min(G) ≥ λ0/2 (G ⪯ H); drives the linear rate"),
         Claim("lemma33_init", "G22 Lemma 3.3", "lambda_min_G", "ge", three_q, "both",
-              ("init", "data", "width_lemma33"), at_init_only=True,
+              ("init", "data", "width_lemma33"), at_init_only=True, event=True,
               description="λ_min(G(0)) ≥ ¾λ0 w.p. ≥ 1−δ"),
         Claim("lemma21_A_init", "G22 Lemma 2.1", "A_norm", "le", c_init, "both", ("init",),
-              at_init_only=True, description="‖A(0)‖ ≤ c√m (w.p. ≥ 1−δ for the tail-bound c)"),
+              at_init_only=True, event=True,
+              description="‖A(0)‖ ≤ c√m (w.p. ≥ 1−δ for the tail-bound c)"),
         Claim("lemma21_W_init", "G22 Lemma 2.1", "W_norm", "le", c_init, "both", ("init",),
-              at_init_only=True, description="‖W(0)‖ ≤ c√m (w.p. ≥ 1−δ for the tail-bound c)"),
+              at_init_only=True, event=True,
+              description="‖W(0)‖ ≤ c√m (w.p. ≥ 1−δ for the tail-bound c)"),
     ]
     if mode == "gd":
         claims += [
@@ -295,3 +296,28 @@ def g22_spec(mode: str = "gd") -> TheoremSpec:
         known_issues=G22_KNOWN_ISSUES,
         mode=mode,
     )
+
+
+@functools.cache
+def g22_issue3_limits(mode: str = "gd") -> dict[str, sp.Expr]:
+    """Known issue 3 as sympy expressions, derived from the spec's own bounds (never retyped).
+
+    At ``k = 0``, ``‖u(0)‖ = ‖v(0)‖ = √m``, so claims (ii)/(iii) need ``m ≤ bound²``; the
+    lemma's width hypothesis needs ``m ≥ C_width_lemma·c²n‖X‖²‖e0‖²/λ0³``.  Returns, for
+    ``"ii"`` and ``"iii"``: ``C_max_<x>`` — the largest ``C_width_lemma`` for which some width
+    satisfies both (``sympy.solve`` of ``bound² = width``), and ``explicit_ratio_<x>`` — the
+    proof's explicit width divided by ``bound²`` (> 1 means no width satisfies both under the
+    paper's own constants).
+    """
+    spec = g22_spec(mode)
+    lem = "lemma36" if mode == "gd" else "lemma35"
+    C = symbol("C_width_lemma")
+    width = spec.bound(f"width_{lem}").expr
+    explicit = spec.bound(f"width_{lem}_explicit").expr
+    out: dict[str, sp.Expr] = {}
+    for x, name in (("ii", "u_norm_max"), ("iii", "v_norm_max")):
+        limit = spec.bound(name).expr ** 2
+        sol = sp.solve(sp.Eq(width, limit), C)
+        out[f"C_max_{x}"] = sp.simplify(sol[0])
+        out[f"explicit_ratio_{x}"] = sp.simplify(explicit / limit)
+    return out

@@ -7,7 +7,8 @@ and GD converge linearly once ``m = Ω(N)``.  **No constant of GG22 is published
 available text**; this module invents none.  What it contains:
 
 * ``width_linear``: ``m ≥ C_lin · n`` — provenance ``reconstructed``, hidden ``C_lin``.
-* ``gamma_init_necessary``: ``γ ≤ √m/‖A(0)‖`` (symbol ``A0_norm``) — provenance ``derived``.
+* ``gamma_init_necessary``: ``γ ≤ √m/‖A(0)‖`` (symbol ``A0_norm``) — provenance ``derived``,
+  labelled as the **necessary** condition it is (GG22's sufficient γ is not published).
   ``γ̃‖A(0)‖ < 1`` is necessary for the layer map ``z ↦ σ(γ̃Az + φ)`` to be a contraction in
   the operator-norm sense at initialisation (the device of G22 and, per its abstract, of GG22).
   It is *not* necessary for a unique fixed point in general.  For N(0,1) entries
@@ -82,10 +83,12 @@ def gg22_spec(mode: str = "gd") -> TheoremSpec:
         description="m = Ω(N): linear width; constant not published in the available text.",
     )
     gamma_init = Bound(
-        "gamma_init_necessary", "GG22 abstract / G22 Lemma 2.2 (derived)", sp.sqrt(_m) / _A0,
+        "gamma_init_necessary", "necessary condition for contraction at k = 0 (derived; GG22's "
+        "own γ is not published)", sp.sqrt(_m) / _A0,
         Provenance.DERIVED,
-        description="γ̃‖A(0)‖ < 1, i.e. γ < √m/‖A(0)‖: necessary for an operator-norm "
-        "contraction at initialisation (not for uniqueness in general).",
+        description="γ̃‖A(0)‖ < 1, i.e. γ < √m/‖A(0)‖: a NECESSARY condition for the claimed "
+        "operator-norm contraction at initialisation (not sufficient for it later in training, "
+        "and not necessary for uniqueness in general); GG22's sufficient γ is not published.",
     )
     width_chernoff = Bound(
         "width_chernoff", "matrix Chernoff (derived; cf. digest B)",
@@ -115,12 +118,13 @@ def gg22_spec(mode: str = "gd") -> TheoremSpec:
     )
     claims = (
         Claim("chernoff_init", "matrix Chernoff (derived)", "lambda_min_G", "ge", three_q, "both",
-              ("init", "data", "width_chernoff"), at_init_only=True,
+              ("init", "data", "width_chernoff"), at_init_only=True, event=True,
               description="λ_min(G(0)) ≥ ¾λ0 w.p. ≥ 1−δ"),
         Claim("well_posed", "GG22 abstract", "contraction", "le", one, "both",
               ("init", "data", "width_linear", "gamma_init_necessary"),
               description="the abstract's well-posedness throughout training, read as an "
-              "operator-norm contraction; the γ that guarantees it is not published"),
+              "operator-norm contraction; the γ that guarantees it is not published, so the "
+              "hypothesis checked here is only the necessary condition γ < √m/‖A(0)‖"),
     )
     symbols = {k: SYMBOLS[k] for k in ("n", "m", "gamma", "delta", "lambda0")}
     symbols["A0_norm"] = "operator norm ‖A(0)‖ at initialisation"

@@ -124,12 +124,12 @@ def test_text_formats(main, capsys, fmt):
     [
         (["--synthetic", "10"], "--synthetic"),
         (["--synthetic", "0,3"], "--synthetic"),
-        (["--synthetic", "10,3", "--delta", "1.5"], "delta"),
-        (["--synthetic", "10,3", "--gamma", "-0.1"], "gamma"),
-        (["--synthetic", "10,3", "--m", "0"], "m"),
+        (["--synthetic", "10,3", "--delta", "1.5"], "--delta"),
+        (["--synthetic", "10,3", "--gamma", "-0.1"], "--gamma"),
+        (["--synthetic", "10,3", "--m", "0"], "--m"),
         (["--synthetic", "10,3", "--hidden", "C_width"], "--hidden"),
-        (["--synthetic", "10,3", "--hidden", "C_nope=2"], "hidden"),
-        (["--data", "/nonexistent/file.npz"], "path"),
+        (["--synthetic", "10,3", "--hidden", "C_nope=2"], "--hidden"),
+        (["--data", "/nonexistent/file.npz"], "--data"),
     ],
 )
 def test_errors_exit_2_with_one_line(main, capsys, args, name):

@@ -24,7 +24,7 @@ OBSERVABLES = {
 # constants typed from digest A §7 (claim name → (constant at c = n = ‖e0‖ = λ0 = m = 1, provenance))
 PRINTED = {
     "gd": {"lemma36_ii": (32, "paper"), "lemma36_iii": (16, "paper"), "W_move": (512, "paper"),
-           "A_move": (256, "paper"), "u_move": (16, "derived"), "v_move": (8, "derived"),
+           "A_move": (256, "paper"), "u_move": (16, "paper"), "v_move": (8, "paper"),
            "lemma36_iv": (2, "paper"), "lemma36_v": (2, "paper"), "phi_max": (2, "paper"),
            "z_max": (4, "paper"), "Z_step": (512, "paper"), "lemma36_i": (0.5, "paper"),
            "G_dev": (0.25, "paper"), "contraction": (0.5, "paper"), "lambda_min_K": (0.5, "paper"),

@@ -164,8 +164,10 @@ def _proof_step_ratio(X, W0, G0, c, radius, dir_seed, adversary):
 # lemma's own hypothesis, test above) no violation has been found: largest ratio ≈ 0.95.
 @pytest.mark.xfail(
     strict=True,
-    reason="G22 Lemma 3.4's proof step ‖G − G(0)‖ ≤ (4c/√m)‖X‖²‖W − W(0)‖ fails as a global "
-    "operator-norm Lipschitz bound outside R (explicit @example); finding reported, not a bug",
+    reason="a gap in the operator-norm step of G22 Lemma 3.4's proof: ‖G − G(0)‖ ≤ "
+    "(4c/√m)‖X‖²‖W − W(0)‖ fails as a global operator-norm bound (it holds with Frobenius norms); "
+    "the kept example lies outside R, so it violates the lemma's hypothesis and is no "
+    "counterexample to Lemma 3.4 itself (explicit @example); finding reported, not a bug",
 )
 @settings(max_examples=25)
 @example(X=np.eye(6), m=32, w_seed=0, dir_seed=0, radius=10.0, adversary=True)

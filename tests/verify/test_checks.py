@@ -187,3 +187,171 @@ def test_fit_rates_gf_formulas():
     assert r["path_rate"] == pytest.approx(math.exp(-0.2))
     assert r["observed_rate"] == pytest.approx(math.exp(-0.3))
     assert r["tighter"] == "path"
+
+
+# ------------------------------------------------------------------ issue 11: referee-proof verdicts
+def _hidden_spec(event: bool = False) -> TheoremSpec:
+    """A width condition m ≥ C_width·n² and a claim u_norm ≤ 10 that depends on it."""
+    n, Cw = symbol("n"), symbol("C_width")
+    width = Bound("width", "T(w)", Cw * n**2, Provenance.HIDDEN)
+    cap = Bound("cap", "T(ii)", sp.Integer(10), Provenance.PAPER)
+    return TheoremSpec(
+        key="toy-h", title="Toy: hidden", paper="none", symbols={}, hidden={"C_width": 1.0},
+        assumptions=(), conditions=(Condition("width", "T(w)", "m", "ge", width),),
+        claims=(Claim("cap", "T(ii)", "u_norm", "le", cap, "both", ("width",), event=event),),
+        bounds=(width, cap),
+    )
+
+
+_SYM = {"n": 10, "m": 400, "d": 2, "gamma": 0.1, "alpha": 0.1, "delta": 0.01, "lambda0": 0.2,
+        "c": 2.0, "X_norm": 1.0, "e0_norm": 2.0}
+
+
+def test_break_even_constant_is_where_the_condition_is_exactly_met():
+    cond = _hidden_spec().condition("width")
+    be = cond.break_even("C_width", 400.0, n=10)
+    assert be["break_even"] == pytest.approx(4.0, rel=1e-12)  # 400 = C·10²
+    assert be["satisfied_for"] == "C <= C*"
+    assert cond.check(400.0, n=10, C_width=4.0 * (1 - 1e-9)).satisfied
+    assert not cond.check(400.0, n=10, C_width=4.0 * (1 + 1e-9)).satisfied
+    # an upper-bound condition (α ≤ C·λ0/n², G22's step) is met for C ≥ C*
+    step = bounds.g22_spec("gd").condition("step")
+    bs = step.break_even("C_step", 0.01, lambda0=0.2, n=10)
+    assert bs["satisfied_for"] == "C >= C*" and bs["break_even"] == pytest.approx(5.0)
+    with pytest.raises(bounds.InvalidArgument, match="hidden"):
+        cond.break_even("C_step", 400.0, n=10)
+
+
+def test_claim_verdict_flips_between_two_values_of_a_hidden_constant():
+    trace = {"step": np.arange(3.0), "u_norm": np.array([1.0, 11.0, 12.0])}
+    # C = 1 only: the width m = 400 ≥ 100 holds, the observation fails → violated
+    v1 = {v.name: v for v in check_spec(_hidden_spec(), trace, _SYM, hidden_range=(1.0, 1.0))}
+    assert v1["width"].status == "holds" and v1["cap"].status == "violated"
+    # C = 10 only: the width condition fails → the same observation is vacuous
+    v10 = {v.name: v for v in check_spec(_hidden_spec(), trace, _SYM, hidden={"C_width": 10.0},
+                                         hidden_range=(10.0, 10.0))}
+    assert v10["width"].status == "violated" and v10["cap"].status == "vacuous"
+    # over the default range [1e-3, 1e3], which contains the break-even C* = 4: inconclusive
+    vr = {v.name: v for v in check_spec(_hidden_spec(), trace, _SYM)}
+    assert vr["width"].status == "inconclusive"
+    assert vr["width"].details["break_even"]["C_width"]["break_even"] == pytest.approx(4.0)
+    assert vr["cap"].status == "inconclusive"
+    assert vr["cap"].details["inconclusive_reason"] == "hidden constant"
+    assert vr["cap"].details["observed_status"] == "violated"
+    # a range that excludes C* decides it: [1e-3, 3.9] keeps the hypothesis met
+    v39 = {v.name: v for v in check_spec(_hidden_spec(), trace, _SYM, hidden_range=(1e-3, 3.9))}
+    assert v39["cap"].status == "violated"
+    with pytest.raises(bounds.InvalidArgument, match="hidden_range"):
+        check_spec(_hidden_spec(), trace, _SYM, hidden_range=(2.0, 1.0))
+
+
+def test_explicit_hypothesis_set_replaces_the_hidden_width():
+    spec = bounds.g22_spec("gd")
+    from verify.experiment.checks import explicit_hypotheses
+
+    hy = explicit_hypotheses(spec, spec.claim("W_move_R").hypotheses)
+    assert "width_lemma36_explicit" in hy and "width_lemma36" not in hy
+    with pytest.raises(bounds.InvalidArgument, match="hypotheses"):
+        check_spec(_hidden_spec(), {"step": np.zeros(1)}, _SYM, hypotheses="mine")
+
+
+def test_inconclusive_hypothesis_is_not_met():
+    """An assumption without a numerical check is inconclusive; a claim resting on it that
+    fails is inconclusive, not violated; one that holds still holds."""
+    cap = Bound("cap", "T", sp.Integer(10), Provenance.PAPER)
+    spec = TheoremSpec(
+        key="t", title="T: t", paper="none", symbols={}, hidden={},
+        assumptions=(Assumption("mystery", "T A", "no checker"),), conditions=(),
+        claims=(Claim("bad", "T(i)", "u_norm", "le", cap, "both", ("mystery",)),
+                Claim("good", "T(ii)", "v_norm", "le", cap, "both", ("mystery",))),
+        bounds=(cap,))
+    tr = {"step": np.arange(2.0), "u_norm": np.array([1.0, 20.0]), "v_norm": np.ones(2)}
+    vs = {v.name: v for v in check_spec(spec, tr, _SYM)}
+    assert vs["bad"].status == "inconclusive"
+    assert vs["bad"].details["inconclusive_reason"] == "hypothesis inconclusive"
+    assert vs["good"].status == "holds"
+
+
+def test_sparse_checks_and_frobenius_certificate():
+    """W_move computed exactly at steps 0 and 4 only; ‖ΔW‖_F at every step decides the others
+    where ‖ΔW‖_F ≤ bound (holds) or ‖ΔW‖_F/√rank > bound (violated)."""
+    b = Bound("r", "T", sp.Integer(1), Provenance.PAPER)
+    spec = TheoremSpec(key="t", title="T: t", paper="none", symbols={}, hidden={},
+                       assumptions=(), conditions=(),
+                       claims=(Claim("W_move_R", "T", "W_move", "le", b, "both", ()),), bounds=(b,))
+    sym = {**_SYM, "m": 9, "d": 4}  # rank(ΔW) ≤ min(m, d) = 4: ‖ΔW‖₂ ≥ ‖ΔW‖_F/2
+    nan = np.nan
+    tr = {"step": np.arange(5.0),
+          "W_move": np.array([0.0, nan, nan, nan, 3.0]),
+          "W_move_fro": np.array([0.0, 0.5, 1.5, 2.5, 4.0])}
+    v = check_spec(spec, tr, sym)[0]
+    d = v.details
+    # step 1: F = 0.5 ≤ 1 holds; step 2: 0.75 ≤ ‖·‖₂ ≤ 1.5 undecided; step 3: ≥ 1.25 > 1 violated
+    assert (d["steps_total"], d["steps_exact"], d["steps_certified"], d["steps_undecided"]) == \
+        (5, 2, 2, 1)
+    assert v.status == "violated" and v.first_violation_step == 3
+    assert d["first_violation_source"] == "certificate"
+    assert d["first_violation_exact"] is False  # step 2 before it is undecided
+    assert "first among the checked steps" in v.message and "3 of 5" not in v.message
+    assert "4 of 5 recorded steps" in v.message
+    # without the Frobenius norms the same claim is decided at the exact steps only
+    v2 = check_spec(spec, {k: tr[k] for k in ("step", "W_move")}, sym)[0]
+    assert v2.first_violation_step == 4 and v2.details["steps_undecided"] == 3
+
+
+def test_eigenvalue_ties_use_the_eigensolver_error_bound():
+    """λ_min(G) = bound − 1e-13: beyond 1e3·eps·|bound| (the old rule: violated) but within
+    (n + m)·eps·n·φ_max² → inconclusive; a clear gap is still violated."""
+    b = Bound("half", "T", sp.Rational(1, 1000), Provenance.PAPER)
+    spec = TheoremSpec(key="t", title="T: t", paper="none", symbols={}, hidden={},
+                       assumptions=(), conditions=(),
+                       claims=(Claim("lam", "T", "lambda_min_G", "ge", b, "both", ()),), bounds=(b,))
+    sym = {**_SYM, "n": 100, "m": 400}
+    tr = {"step": np.zeros(1), "lambda_min_G": np.array([1e-3 - 1e-13]), "phi_max": np.ones(1)}
+    assert 1e-13 > 1e3 * EPS * 1e-3  # the old tolerance would have called this violated
+    assert 1e-13 < (100 + 400) * EPS * 100  # inside the eigensolver bound
+    v = check_spec(spec, tr, sym)[0]
+    assert v.status == "inconclusive" and "(n + m)·eps" in v.details["eig_error_bound"]
+    tr["lambda_min_G"] = np.array([1e-3 - 1e-9])
+    assert check_spec(spec, tr, sym)[0].status == "violated"
+
+
+def test_probabilistic_event_and_structural_impossibility():
+    b = Bound("tq", "T", sp.Rational(3, 4) * symbol("lambda0"), Provenance.PAPER)
+    spec = TheoremSpec(
+        key="t", title="T: t", paper="none", symbols={}, hidden={},
+        assumptions=(Assumption("init_gram", "T (event)", "", checked_by=("ev",)),),
+        conditions=(), claims=(Claim("ev", "T", "lambda_min_G", "ge", b, "both", (),
+                                     at_init_only=True, event=True),), bounds=(b,))
+    tr = {"step": np.arange(2.0), "lambda_min_G": np.array([0.01, 0.5]), "phi_max": np.ones(2)}
+    # m ≥ n: one draw where the event did not occur → not a violation of the lemma
+    v = {x.name: x for x in check_spec(spec, tr, {**_SYM, "n": 10, "m": 400})}
+    assert v["ev"].status == "inconclusive"
+    assert v["ev"].details["inconclusive_reason"] == "event did not occur"
+    assert "event did not occur" in v["ev"].message and "Clopper–Pearson" in v["ev"].message
+    assert v["init_gram"].details["event_occurred"] is False
+    # m < n: rank G ≤ m < n makes λ_min(G) = 0 whatever the draw: the lemma itself fails
+    v = {x.name: x for x in check_spec(spec, tr, {**_SYM, "n": 10, "m": 5})}
+    assert v["ev"].status == "violated" and "rank G ≤ m = 5 < n = 10" in v["ev"].message
+    assert "structural" in v["init_gram"].details
+
+
+def test_gradient_flow_claims_need_a_fine_discretisation():
+    cap = Bound("cap", "T", sp.Integer(10), Provenance.PAPER)
+    spec = TheoremSpec(key="t", title="T: t", paper="none", symbols={}, hidden={},
+                       assumptions=(), conditions=(),
+                       claims=(Claim("c", "T", "u_norm", "le", cap, "gf", ()),
+                               Claim("c0", "T", "u_norm", "le", cap, "both", (),
+                                     at_init_only=True)), bounds=(cap,))
+    tr = {"step": np.arange(2.0), "u_norm": np.array([1.0, 2.0])}
+    sym = {**_SYM, "alpha": 0.1}
+    fine = {v.name: v for v in check_spec(spec, tr, sym, mode="gf", lambda_max_H0=0.5)}
+    assert fine["c"].status == "holds"  # α·λ_max = 0.05 ≤ 0.1
+    coarse = {v.name: v for v in check_spec(spec, tr, sym, mode="gf", lambda_max_H0=5.0)}
+    assert coarse["c"].status == "inconclusive"
+    assert coarse["c"].details["inconclusive_reason"] == "discretisation"
+    assert coarse["c0"].status == "holds"  # initialisation does not depend on the dynamics
+    unknown = check_spec(spec, tr, sym, mode="gf")[0]
+    assert unknown.status == "inconclusive"
+    looser = check_spec(spec, tr, sym, mode="gf", lambda_max_H0=5.0, gf_threshold=1.0)[0]
+    assert looser.status == "holds"

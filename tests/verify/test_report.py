@@ -227,13 +227,63 @@ def test_summary_is_generated_from_verdicts():
     assert "None of the 2 width conditions is met at any width" in text
     assert "6250×" in text
     assert "vacuous" in text  # hypotheses failed
-    assert "nevertheless held" in text
+    assert "are vacuous (a hypothesis is not met) but were observed to hold" in text
+    assert "were violated" not in text  # vacuous claims are never counted as violated
     assert "Rate:" in text
     # change the data → the text changes accordingly
     s2 = R.build_summary(fixture_runs(violated=True, vacuous=False))
     t2 = "\n".join(s2["summary"])
-    assert "Lemma 3.6(ii) at m ∈ {16, 32, 64} (worst ratio" in t2 and "first at step 0" in t2
-    assert "nevertheless" not in t2
+    assert "was violated with every hypothesis met" in t2
+    assert "Lemma 3.6(ii) at m ∈ {16, 32, 64} (worst ratio" in t2
+    assert "first among the checked steps at step 0" in t2
+    assert "vacuous" not in t2
+
+
+def _table_rows(md: str, heading: str) -> list[list[str]]:
+    block = md.split(heading, 1)[1].split("\n\n", 2)[1]
+    rows = [ln for ln in block.splitlines() if ln.startswith("|")][2:]
+    return [[c.strip() for c in ln.strip("|").split("|")] for ln in rows]
+
+
+@pytest.mark.parametrize("kw", [{}, {"violated": True, "vacuous": False},
+                                {"violated": True}])
+def test_summary_counts_equal_the_verdict_table(kw):
+    """Every "k of the n claims …" sentence counts exactly the rows of the rendered verdict
+    table whose cells all carry that sentence's verdict word."""
+    import re
+
+    from verify.report.findings import _BUCKETS
+
+    s = R.build_summary(fixture_runs(**kw))
+    md = R.render_markdown(s)
+    rows = _table_rows(md, "### Claims along the trajectory")
+    words = []
+    for r in rows:
+        cells = {re.sub(r"\s*\([^()]*\)$", "", c.replace("**", "")).strip()
+                 for c in r[2:-1]}  # last column: the figure it is shown in
+        words.append(cells.pop() if len(cells) == 1 else None)
+    n = len(rows)
+    lines = s["summary"]
+    seen = 0
+    for word, phrase in _BUCKETS:
+        head = phrase.split("{")[0].split(":")[0].strip()
+        rest = re.escape(head.split(" ", 1)[1]) if " " in head else ""
+        verb = {"are": "(are|is)", "were": "(were|was)"}.get(head.split(" ")[0],
+                                                          re.escape(head.split(" ")[0]))
+        hits = [ln for ln in lines
+                if re.match(rf"^\d+ of the {n} claims {verb}{' ' + rest if rest else ''}", ln)]
+        expected = sum(1 for w in words if w == word.replace("**", ""))
+        if expected == 0:
+            assert not hits, (word, hits)
+            continue
+        assert len(hits) == 1, (word, lines)
+        k = int(hits[0].split(" ", 1)[0])
+        assert k == expected, (word, k, expected)
+        seen += k
+    mixed = [ln for ln in lines if "different verdicts at different widths" in ln]
+    n_mixed = sum(1 for w in words if w is None)
+    assert (int(mixed[0].split(" ", 1)[0]) if mixed else 0) == n_mixed
+    assert seen + n_mixed == n  # (the fixture has no probabilistic events)
 
 
 def test_known_issue_numbers():

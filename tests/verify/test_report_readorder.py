@@ -31,6 +31,11 @@ def test_status_classes_match_prefixes():
     assert status_class({"status": "vacuous", "details": {"observed_status": "violated"}}) \
         == "failed_vacuous"
     assert status_class({"status": "vacuous", "details": {"observed_status": "holds"}}) == "held"
+    assert status_class({"status": "vacuous", "details": {"event": True,
+                                                         "observed_status": "violated"}}) \
+        == "event_not_occurred"
+    assert status_class({"status": "vacuous", "details": {"event": True,
+                                                         "observed_status": "holds"}}) == "held"
     assert status_class(None) is None
 
 

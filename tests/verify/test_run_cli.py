@@ -104,6 +104,9 @@ def _write(tmp_path, name, X, y=None):
         (["--hidden", "C_width"], "--hidden"),
         (["--hidden", "C_unknown=2"], "--hidden"),
         (["--device", "tpu"], "--device"),
+        (["--hidden-range", "1e3"], "--hidden-range"),
+        (["--hidden-range", "5,1"], "--hidden-range"),
+        (["--gf-threshold", "-1"], "--gf-threshold"),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_argument(tmp_path, capsys, extra, needle):
@@ -179,3 +182,15 @@ def test_resume_with_only_out_takes_the_saved_options(tmp_path, capsys):
     capsys.readouterr()
     assert main(["run", "--out", str(out), "--resume", "--m", "8", "--quiet"]) == 2
     assert "m" in capsys.readouterr().err
+
+
+def test_verdict_options_are_recorded(tmp_path, capsys):
+    out = tmp_path / "v"
+    assert main(["run", *TINY, "--out", str(out), "--hidden-range", "0.5,2",
+                 "--hypotheses", "explicit"]) == 0
+    rec = json.loads((out / "record.json").read_text())
+    assert rec["verdict_options"] == {"hidden_range": [0.5, 2.0], "hypotheses": "explicit",
+                                      "gf_threshold": 0.1}
+    assert "--hidden-range 0.5,2" in rec["command"] and "--hypotheses explicit" in rec["command"]
+    vd = {v["name"]: v for v in rec["verdicts"]}
+    assert "width_lemma36_explicit" in vd["W_move_R"]["hypotheses_failed"]

@@ -24,6 +24,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from bounds._errors import VerifyError
 
@@ -36,8 +37,17 @@ _SUBCOMMANDS = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line (option, value, fix) and exit 2.
+
+    ``add_subparsers`` builds the sub-command parsers with the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="implicit-verify",
         description=(
             "Check convergence theorems for implicit (deep-equilibrium) ReLU networks "
@@ -50,17 +60,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one sub-command; returns the exit status.
+
+    0 success; 2 a usage or input error (one line on stderr: the option, the value, a fix;
+    never a traceback), also for files that cannot be read or written and for work that does
+    not fit in memory; 130/143 a run stopped by SIGINT/SIGTERM after saving its checkpoint.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, one line already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    prog = f"implicit-verify {args.command}"
     try:
         return int(args.func(args) or 0)
     except VerifyError as exc:
-        print(f"implicit-verify {args.command}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(f"{prog}: error: out of memory; use smaller sizes (n, --m, --widths, --sizes)",
+              file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file that cannot be read or written
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"{prog}: error:{where}: {_one_line(exc.strerror or exc)}; check the path, its "
+              "permissions and the free disk space", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

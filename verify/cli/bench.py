@@ -8,13 +8,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
 import torch
 
-from bounds._errors import invalid
+from bounds._args import (
+    MAX_DIM,
+    MAX_SEED,
+    check_memory,
+    parse_float,
+    parse_float_list,
+    parse_int,
+)
 from verify.bench import step as step_bench
 from verify.bench.measure import (
     DEFAULT_D,
@@ -26,7 +34,7 @@ from verify.bench.measure import (
     format_solver,
     parse_sizes,
 )
-from verify.model.validate import resolve_device
+from verify.model.validate import resolve_device, run_bytes
 
 __all__ = ["add_parser"]
 
@@ -37,15 +45,67 @@ def _header(args: argparse.Namespace, dev: torch.device) -> str:
             f"threads={torch.get_num_threads()}, seed={args.seed}, torch {torch.__version__}")
 
 
-def _run(args: argparse.Namespace) -> int:
+#: ``--threads`` above this many per CPU core only oversubscribes (and libgomp runs out of
+#: memory for absurd counts).
+_THREADS_PER_CORE = 4
+
+
+def _threads(args: argparse.Namespace) -> None:
+    if args.threads is not None:
+        parse_int("--threads", args.threads, 1, _THREADS_PER_CORE * (os.cpu_count() or 1),
+                  f"use e.g. --threads 1 (at most {_THREADS_PER_CORE} per CPU core)")
+
+
+def _sizes_fit(name: str, text: str, sizes: Sequence[tuple[int, int]], d: int, allow_large: bool,
+               jacobian: bool = False, copies: int = 1) -> None:
+    for n, m in sizes:
+        # network, states, Grams and (gram) the n×(m² + md) Jacobian of the reference
+        jac = n * (m * m + m * d) if jacobian else 0
+        check_memory(copies * run_bytes(n, m, d) + 8 * jac, name, text, f"size {n}x{m}",
+                     allow_large=allow_large, smaller="use smaller sizes")
+
+
+def _check(args: argparse.Namespace) -> tuple[torch.device, list[tuple[int, int]], list[float] | None]:
+    """Every option of ``gram``/``solver`` checked before anything is measured."""
     dev = resolve_device(args.device, "--device")
     sizes = parse_sizes(args.sizes)
-    if args.repeat < 1:
-        raise invalid("--repeat", args.repeat, "expected an int ≥ 1", "use e.g. --repeat 3")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise invalid("--threads", args.threads, "expected an int ≥ 1", "use e.g. --threads 1")
-        torch.set_num_threads(args.threads)
+    parse_int("--repeat", args.repeat, 1, 1000)
+    parse_int("--reference-repeat", args.reference_repeat, 1, 1000)
+    parse_int("--seed", args.seed, 0, MAX_SEED)
+    d = parse_int("--d", args.d, 1, MAX_DIM)
+    parse_float("--gamma", args.gamma, low=0.0, high=1.0, low_open=True, high_open=True)
+    parse_float("--tol", args.tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    gammas = None
+    if args.gammas:
+        gammas = parse_float_list("--gammas", args.gammas, low=0.0, high=1.0, low_open=True,
+                                  high_open=True, fix="use e.g. --gammas 0.1,0.5,0.9")
+    _threads(args)
+    _sizes_fit("--sizes", args.sizes, sizes, d, args.allow_large, jacobian=args.target == "gram")
+    return dev, sizes, gammas
+
+
+def _restoring_threads(fn: Callable[[], int]) -> int:
+    """Run ``fn``; torch's thread count is restored afterwards (the CLI may be called as a library)."""
+    threads0 = torch.get_num_threads()
+    try:
+        return fn()
+    finally:
+        torch.set_num_threads(threads0)
+
+
+def _run(args: argparse.Namespace) -> int:
+    dev, sizes, gammas = _check(args)
+
+    def go() -> int:
+        if args.threads is not None:
+            torch.set_num_threads(args.threads)
+        return _measure(args, dev, sizes, gammas)
+
+    return _restoring_threads(go)
+
+
+def _measure(args: argparse.Namespace, dev: torch.device, sizes: list[tuple[int, int]],
+             gammas: list[float] | None) -> int:
     common = dict(device=dev, dtype=args.dtype, d=args.d, seed=args.seed)
     if args.target == "gram":
         rows: Sequence[Any] = bench_gram(sizes, repeat=args.repeat, reference_repeat=args.reference_repeat,
@@ -55,8 +115,7 @@ def _run(args: argparse.Namespace) -> int:
                 "solves to the structured side. Reference: per-sample autograd through the "
                 "implicit backward, then JJᵀ.")
     else:
-        gammas = [float(g) for g in args.gammas.split(",")] if args.gammas else DEFAULT_SOLVER_GAMMAS
-        rows = bench_solver(sizes, gammas=gammas, tol=args.tol, **common)
+        rows = bench_solver(sizes, gammas=gammas or DEFAULT_SOLVER_GAMMAS, tol=args.tol, **common)
         fmt = format_solver
         tail = "predicted = 1 + ⌈log(tol)/log ρ⌉ (verify.predicted_iterations), ρ = γ̃‖A‖₂ measured."
     if args.json:
@@ -69,14 +128,35 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_step(args: argparse.Namespace) -> int:
+    """``bench step``: its options checked first (ranges, memory of the largest size × seeds)."""
     resolve_device(args.device, "--device")
-    return step_bench.run(args)
+    sizes = parse_sizes(args.sizes)
+    batch = parse_sizes(args.batch_sizes, "--batch-sizes") if str(args.batch_sizes).strip() else []
+    seeds = parse_int("--seeds", args.seeds, 1, 10_000)
+    parse_int("--steps", args.steps, 1, 10**6)
+    parse_int("--warmup", args.warmup, 0, 10**6)
+    parse_int("--seed", args.seed, 0, MAX_SEED)
+    parse_float("--gamma", args.gamma, low=0.0, high=1.0, low_open=True, high_open=True)
+    parse_float("--alpha", args.alpha, low=0.0, low_open=True)
+    if args.tol is not None:
+        parse_float("--tol", args.tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    _threads(args)
+    _sizes_fit("--sizes", args.sizes, sizes, 64, args.allow_large)
+    _sizes_fit("--batch-sizes", args.batch_sizes, batch, 64, args.allow_large, copies=seeds)
+    return _restoring_threads(lambda: step_bench.run(args))
 
 
 def _run_sweep(args: argparse.Namespace) -> int:
     from verify.sweep.bench import run_bench
 
+    if args.workers is not None:
+        parse_int("--workers", args.workers, 1, 4 * (os.cpu_count() or 1), "use e.g. --workers 2")
     return run_bench(args)
+
+
+def _allow_large(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-large", action="store_true",
+                   help="measure even when the memory estimate exceeds the available memory")
 
 
 def _common(p: argparse.ArgumentParser, target: str) -> None:
@@ -97,6 +177,7 @@ def _common(p: argparse.ArgumentParser, target: str) -> None:
                    help="torch CPU threads (torch.set_num_threads); default: torch's choice. On a "
                         "shared, oversubscribed CPU, 1 thread can be several times faster")
     p.add_argument("--json", action="store_true", help="print a JSON list of rows instead of a table")
+    _allow_large(p)
     p.set_defaults(func=_run, target=target)
 
 
@@ -124,6 +205,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="GD step: bare vs instrumented vs matmuls vs torchdeq; batched seeds",
         description=(step_bench.__doc__ or "").split("\n\n")[0].replace("``", ""))
     step_bench.add_arguments(sp)
+    _allow_large(sp)
     sp.set_defaults(func=_run_step, target="step")
     sw = targets.add_parser("sweep", formatter_class=fmt,
                             help="sweep engine: init cells serial vs a local dask cluster")

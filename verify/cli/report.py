@@ -28,7 +28,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bounds._args import MAX_DIM, MAX_SEED, check_memory, parse_float, parse_int, parse_int_list
 from bounds._errors import invalid
+from verify.experiment.stopping import signal_name
 from verify.report.make import make_report
 from verify.report.sections.g22_findings import compute_findings
 
@@ -56,23 +58,28 @@ FINDINGS_FILE = "report_findings.json"
 
 # ============================================================================ argument parsing
 def _widths(text: str) -> tuple[int, ...]:
-    try:
-        ws = tuple(int(t) for t in str(text).replace(" ", "").split(",") if t)
-    except ValueError:
-        raise invalid("widths", text, "expected comma-separated integers",
-                      "use e.g. --widths 64,128,256") from None
-    if not ws or any(w < 1 for w in ws):
-        raise invalid("widths", text, "widths must be integers ≥ 1", "use e.g. --widths 64,128")
+    ws = tuple(parse_int_list("--widths", str(text).replace(" ", ""), 1, MAX_DIM,
+                              "use e.g. --widths 64,128,256"))
     if len(set(ws)) != len(ws):
-        raise invalid("widths", text, "duplicate width", "list each width once")
+        raise invalid("--widths", text, "duplicate width", "list each width once")
     return tuple(sorted(ws))
+
+
+def _check_memory(widths: Sequence[int], n: int, d: int, allow_large: bool) -> None:
+    """The largest width's run must fit in the available memory (one run at a time)."""
+    from verify.model.validate import run_bytes
+
+    m = max(widths)
+    check_memory(run_bytes(n, m, d, n), "--widths", ",".join(map(str, widths)),
+                 f"the run at m = {m} (n = {n})", allow_large=allow_large,
+                 smaller="use smaller --widths or --n")
 
 
 def _formats(text: str) -> tuple[str, ...]:
     fs = tuple(f.strip().lower() for f in str(text).split(",") if f.strip())
     bad = [f for f in fs if f not in ("md", "html", "json", "pdf")]
     if not fs or bad:
-        raise invalid("format", text, f"unknown format(s) {bad}" if bad else "no format given",
+        raise invalid("--format", text, f"unknown format(s) {bad}" if bad else "no format given",
                       "use a comma-separated subset of md,html,json,pdf")
     if "pdf" in fs:  # before any work: the PDF needs a system Chromium
         from verify.report.pdf import require_browser
@@ -129,6 +136,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="comma-separated subset of md,html,json,pdf (default: md,html,json; pdf "
                         "prints the HTML page through a system Chromium)")
     p.add_argument("--dpi", type=int, default=d["dpi"], help="resolution of the PNG figures (default: %(default)s)")
+    p.add_argument("--allow-large", action="store_true",
+                   help="run even when the memory estimate exceeds the available memory")
     p.add_argument("--no-findings", action="store_true",
                    help="skip the known-issue computations on the final parameters "
                         "(eq. 14/16 Gram variants, exact zeros of pre-activations)")
@@ -137,6 +146,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 # ============================================================================ helpers
+class _Interrupted(Exception):
+    """A run of the report was stopped by SIGINT/SIGTERM (it saved its checkpoint)."""
+
+    def __init__(self, signum: int | None) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 class _Log:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -183,10 +200,10 @@ def _step_value(step: Any) -> float:
     try:
         a = float(step)
     except (TypeError, ValueError):
-        raise invalid("step", step, "expected a positive number or 'auto'",
+        raise invalid("--step", step, "expected a positive number or 'auto'",
                       "use e.g. --step 0.005 or --step auto") from None
     if not (math.isfinite(a) and a > 0):
-        raise invalid("step", step, "the step size must be positive and finite",
+        raise invalid("--step", step, "the step size must be positive and finite",
                       "use e.g. --step 0.005")
     return a
 
@@ -229,6 +246,29 @@ def _data_for_record(record: Mapping[str, Any]) -> Any:
     return None
 
 
+#: record["data"] keys that identify the data of a run (notes and paths may differ in text).
+_DATA_KEYS = ("name", "n", "d", "n_test", "seed", "unit_norm_normalised", "perturbed_pairs", "source")
+
+
+def _check_same_data(loaded: Sequence[tuple[str, Any]]) -> None:
+    """The runs of one report table must share the theorem and the data (name, sizes, seed,
+    source, preprocessing); otherwise the table would label every run with the first run's data."""
+    if not loaded:
+        return
+    d0, r0 = loaded[0]
+    key0 = (r0.record["theorem"].get("key"), tuple(str(r0.record["data"].get(k)) for k in _DATA_KEYS))
+    for d, r in loaded[1:]:
+        theorem = r.record["theorem"].get("key")
+        if theorem != key0[0]:
+            raise invalid("--from", d, f"checks theorem {theorem!r} but {d0} checks {key0[0]!r}",
+                          "report runs of one theorem together (one report per theorem)")
+        data = tuple(str(r.record["data"].get(k)) for k in _DATA_KEYS)
+        if data != key0[1]:
+            diff = [f"{k}: {a} vs {b}" for k, a, b in zip(_DATA_KEYS, data, key0[1], strict=True) if a != b]
+            raise invalid("--from", d, f"was run on other data than {d0} ({'; '.join(diff)[:200]})",
+                          "report runs on the same data together (one report per data set)")
+
+
 # ============================================================================ the report
 def _stage_dir(out: Path) -> Path:
     parent = out.parent if str(out.parent) else Path(".")
@@ -245,7 +285,7 @@ def _commit(stage: Path, out: Path, force: bool) -> None:
     old = None
     if out.exists():
         if not force:  # checked before any work; re-checked here against races
-            raise invalid("out", str(out), "already exists", "pass --force to replace it")
+            raise invalid("--out", str(out), "already exists", "pass --force to replace it")
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         os.replace(out, old)
     os.replace(stage, out)
@@ -318,24 +358,39 @@ def main(args: argparse.Namespace) -> int:
     """Entry point of ``implicit-verify report`` (returns the exit status)."""
     log = _Log(bool(args.quiet))
     formats = _formats(args.format)
-    if args.dpi < 20 or args.dpi > 600:
-        raise invalid("dpi", args.dpi, "out of range", "use e.g. --dpi 80")
-    if args.threads is not None and args.threads < 1:
-        raise invalid("threads", args.threads, "must be ≥ 1", "use e.g. --threads 1")
+    parse_int("--dpi", args.dpi, 20, 600, "use e.g. --dpi 80")
+    if args.threads is not None:
+        parse_int("--threads", args.threads, 1, 4 * (os.cpu_count() or 1), "use e.g. --threads 1")
     if not args.from_dirs:  # validate everything before any work
-        _widths(args.widths)
+        from verify.model.validate import resolve_device
+
+        resolve_device(args.device, "--device")
+        widths = _widths(args.widths)
         _step_text(args.step)
-        if args.steps < 1:
-            raise invalid("steps", args.steps, "must be ≥ 1", "use e.g. --steps 300")
+        parse_int("--steps", args.steps, 1, 10**9, "use e.g. --steps 300")
+        parse_int("--seed", args.seed, 0, MAX_SEED, "use e.g. --seed 0")
+        parse_float("--gamma", args.gamma, low=0.0, high=1.0, low_open=True, high_open=True,
+                    fix="use e.g. --gamma 0.1")
+        if args.n is not None:
+            parse_int("--n", args.n, 1, MAX_DIM, "use e.g. --n 128")
+        if args.data not in ("digits", "synthetic") and not Path(str(args.data)).is_file():
+            raise invalid("--data", args.data, "neither digits, synthetic nor an existing file",
+                          "use digits, synthetic or a .npz/.npy/.csv path")
+        if args.data in ("digits", "synthetic"):
+            n0 = DEFAULTS["n"] if args.n is None else int(args.n)
+            _check_memory(widths, n0, 64 if args.data == "digits" else 16, args.allow_large)
     else:
         for d in args.from_dirs:
             if not (Path(d) / "record.json").is_file():
-                raise invalid("from", d, "has no record.json",
+                raise invalid("--from", d, "has no record.json",
                               "pass run directories written by 'implicit-verify run' or a report")
     out = Path(args.out) if args.out else _default_out(args.theorem, str(args.data))
     if out.exists() and not args.force:
-        raise invalid("out", str(out), "already exists",
+        raise invalid("--out", str(out), "already exists",
                       "pass --force to replace it, or choose another --out")
+    from verify.experiment.record import check_writable_dir
+
+    check_writable_dir(out, "--out")
     command = _reproduce_command(args, out)
     import torch
 
@@ -343,6 +398,10 @@ def main(args: argparse.Namespace) -> int:
     try:
         _set_threads(args.threads, log)
         return _main(args, out, command, formats, log)
+    except _Interrupted as stop:
+        print(f"implicit-verify report: interrupted by {signal_name(stop.signum)}; nothing was "
+              f"replaced at {out}", file=sys.stderr)
+        return 128 + int(stop.signum or 2)
     finally:
         torch.set_num_threads(threads0)
 
@@ -386,13 +445,14 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
     try:
         if args.from_dirs:
             loaded = [(d, load_run(d)) for d in args.from_dirs]
+            _check_same_data(loaded)
             m_min = min(int((r.record.get("config") or {}).get("m", 0)) for _, r in loaded)
             for i, (d, res) in enumerate(loaded, 1):
                 m = int((res.record.get("config") or {}).get("m", 0))
                 log(f"[{i}/{len(loaded)}] read {d} (m = {m}, status {res.status})")
                 dest = stage / "runs" / f"m{m}"
                 if dest.exists():
-                    raise invalid("from", d, f"two run directories with width m = {m}",
+                    raise invalid("--from", d, f"two run directories with width m = {m}",
                                   "pass one run per width")
                 dest.mkdir(parents=True)
                 for f in ("record.json", "trace.npz", FINDINGS_FILE):
@@ -400,7 +460,13 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
                         shutil.copy2(Path(d) / f, dest / f)
                 fpath = Path(d) / FINDINGS_FILE
                 if fpath.is_file():
-                    fnd = json.loads(fpath.read_text(encoding="utf-8"))
+                    try:
+                        fnd = json.loads(fpath.read_text(encoding="utf-8"))
+                        if not isinstance(fnd, dict):
+                            raise ValueError("not a JSON object")
+                    except (OSError, ValueError):
+                        raise invalid("--from", d, f"{FINDINGS_FILE} is damaged",
+                                      f"delete {fpath} (it is recomputed from the run)") from None
                 elif res.params_final and not args.no_findings:
                     ds = _data_for_record(res.record)
                     if ds is None:
@@ -418,6 +484,7 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
         else:
             widths = _widths(args.widths)
             ds = _load_data(str(args.data), args.n, int(args.seed))
+            _check_memory(widths, ds.n, ds.d, args.allow_large)
             log(f"data: {ds.name}, n = {ds.n}, d = {ds.d}, n_test = {ds.n_test}; "
                 f"widths {', '.join(map(str, widths))}; {args.steps} steps each "
                 f"({args.theorem})")
@@ -426,6 +493,8 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
                 log(f"[{i}/{len(widths)}] m = {m}: running {args.steps} GD steps …")
                 run_dir = stage / "runs" / f"m{m}"
                 res = _run_one(ds, args, m, run_dir, command, log)
+                if res.status == "interrupted":  # SIGINT/SIGTERM: stop the report too
+                    raise _Interrupted(res.signum)
                 loss = res.trace.get("loss")
                 lf = float(loss[-1]) if loss is not None and len(loss) else float("nan")
                 log(f"[{i}/{len(widths)}] m = {m}: {res.status} after {res.record.get('steps_done')} "

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+from bounds._args import MAX_DIM, MAX_SEED, parse_float, parse_int
 from bounds._errors import InvalidArgument, invalid
 
 __all__ = ["add_parser", "main", "format_verdict_table", "auto_step"]
@@ -66,6 +69,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="c from A(0), W(0) or from the Gaussian tail bound")
     c.add_argument("--hidden", action="append", default=[], metavar="NAME=VALUE",
                    help="hidden constant override, e.g. C_width_lemma=8192 (repeatable)")
+    c.add_argument("--hidden-range", default=None, metavar="LO,HI",
+                   help="a verdict that depends on a hidden constant is decided only if it is the "
+                   "same for every value in [LO, HI] (default 1e-3,1e3)")
+    c.add_argument("--hypotheses", default="paper", choices=("paper", "explicit"),
+                   help="claims' hypotheses as stated (paper) or with the proof's explicit width "
+                   "constant (explicit)")
+    c.add_argument("--gf-threshold", default=None,
+                   help="mode gf: check claims only when α·λ_max(H(0)) ≤ this (default 0.1)")
     o = p.add_argument_group("output")
     o.add_argument("--out", default=None, help="run directory (default runs/<data>_<mode>_m<m>_s<seed>)")
     o.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoint")
@@ -74,6 +85,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     o.add_argument("--record-every", default="1", help="record observables every this many steps")
     o.add_argument("--expensive-every", default="auto", help="eigenvalues/operator norms every this many steps")
     o.add_argument("--checkpoint-every", default=None, help="checkpoint interval in steps (default 1000)")
+    o.add_argument("--checkpoint-seconds", default=None,
+                   help="also checkpoint after this much wall time (default 60 s), so a kill loses "
+                        "at most about this much work")
+    o.add_argument("--allow-large", action="store_true",
+                   help="run even when the memory estimate exceeds the available memory")
     p.add_argument("--list-observables", action="store_true", help="list the trace observables and exit")
     p.set_defaults(func=main)
     _DEFAULTS.clear()
@@ -86,7 +102,7 @@ _DEFAULTS: dict[str, Any] = {}
 # Options that may differ on resume (run_gd accepts a new budget / stopping rule / schedule);
 # everything else is taken from the run directory's saved options when not given again.
 _RESUME_FREE = ("steps", "target_loss", "checkpoint_every", "quiet", "resume", "force", "out",
-                "list_observables")
+                "list_observables", "checkpoint_seconds", "allow_large")
 _CLI_FILE = "cli_args.json"
 
 
@@ -97,46 +113,72 @@ def _merge_saved_options(args: argparse.Namespace, out: Path) -> argparse.Namesp
     given again with a different value still reaches :func:`run_gd`, which refuses a changed
     configuration with a message naming it. ``--steps`` not given means the saved budget.
     """
-    from verify.experiment.record import read_json
-
-    path = out / _CLI_FILE
-    if not path.exists():
+    saved = _saved_options(out)
+    if saved is None:
         return args
-    saved = read_json(path)
     merged = vars(args).copy()
     for key, value in saved.items():
-        if key in ("resume", "force", "out", "quiet", "list_observables") or key not in _DEFAULTS:
+        if key in ("resume", "force", "out", "quiet", "list_observables", "allow_large") or key not in _DEFAULTS:
             continue
         if merged.get(key) == _DEFAULTS[key]:
             merged[key] = value
     return argparse.Namespace(**merged)
 
 
+def _saved_options(out: Path) -> dict[str, Any] | None:
+    """``out/cli_args.json`` checked (checksum, types), or ``None`` when there is none."""
+    from verify.experiment.record import damaged, read_run_json
+
+    path = out / _CLI_FILE
+    if not path.exists():
+        return None
+    fix = (f"delete {path} and pass the run's options again with --resume (the checkpoint "
+           "refuses options that differ from the run's)")
+    saved = read_run_json(path, fix)
+    for key, value in saved.items():
+        default = _DEFAULTS.get(key)
+        if key in _DEFAULTS and value is not None and default is not None and type(value) is not type(default):
+            raise damaged(path, f"option {key!r} has a value of the wrong type ({value!r})", fix)
+    return saved
+
+
 # ---------------------------------------------------------------- parsing helpers
-def _int(name: str, s: Any, minimum: int) -> int:
-    try:
-        v = int(str(s))
-    except ValueError:
-        raise invalid(name, s, "expected an integer", f"pass {name} <int ≥ {minimum}>") from None
-    if v < minimum:
-        raise invalid(name, s, f"must be ≥ {minimum}", f"pass {name} <int ≥ {minimum}>")
-    return v
+_MAX_STEPS = 10**12
+
+
+def _int(name: str, s: Any, minimum: int, maximum: int | None = None) -> int:
+    return parse_int(name, s, minimum, maximum)
 
 
 def _float(name: str, s: Any) -> float:
-    try:
-        v = float(str(s))
-    except ValueError:
-        raise invalid(name, s, "expected a number", f"pass {name} <number>") from None
-    if not math.isfinite(v):
-        raise invalid(name, s, "must be finite", f"pass {name} <finite number>")
-    return v
+    return parse_float(name, s)
+
+
+#: library argument / RunConfig field → the option that sets it.
+_OPTION = {"n": "--n", "d": "--d", "seed": "--seed", "n_test": "--n-test", "labels": "--labels",
+           "test_fraction": "--test-fraction", "data": "--data", "path": "--data", "X": "--data",
+           "y": "--data", "X_test": "--data", "y_test": "--data", "out_dir": "--out",
+           "force": "--force", "resume": "--resume", "config": "--out", "m": "--m",
+           "step": "--step", "steps": "--steps", "hidden": "--hidden"}
+
+
+def cli_message(exc: InvalidArgument, options: dict[str, str] | None = None) -> InvalidArgument:
+    """The library's ``name=value: …`` message with ``name`` replaced by the CLI option."""
+    msg = str(exc)
+    head, sep, rest = msg.partition("=")
+    if not sep or " " in head:
+        return exc
+    opts = {**_OPTION, **(options or {})}
+    if head.startswith("hidden["):
+        head = "hidden"
+    option = opts.get(head, "--" + head.replace("_", "-"))
+    return type(exc)(option + sep + rest)
 
 
 def _config(args: argparse.Namespace) -> tuple[Any, bool]:
     from verify.experiment.gd import RunConfig
 
-    m = _int("--m", args.m, 1)
+    m = _int("--m", args.m, 1, MAX_DIM)
     gamma = _float("--gamma", args.gamma)
     if not (0.0 < gamma < 1.0):
         raise invalid("--gamma", args.gamma, "γ must lie in (0, 1)", "pass e.g. --gamma 0.1")
@@ -144,10 +186,10 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
     step = 1.0 if auto else _float("--step", args.step)
     if step <= 0:
         raise invalid("--step", args.step, "the step size α must be positive", "pass e.g. --step 0.01 or --step auto")
-    steps = _int("--steps", args.steps, 0)
-    seed = _int("--seed", args.seed, 0)
-    rec = _int("--record-every", args.record_every, 1)
-    exp = None if str(args.expensive_every).lower() == "auto" else _int("--expensive-every", args.expensive_every, 1)
+    steps = _int("--steps", args.steps, 0, _MAX_STEPS)
+    seed = _int("--seed", args.seed, 0, MAX_SEED)
+    rec = _int("--record-every", args.record_every, 1, _MAX_STEPS)
+    exp = None if str(args.expensive_every).lower() == "auto" else _int("--expensive-every", args.expensive_every, 1, _MAX_STEPS)
     if exp is not None and exp % rec:
         raise invalid("--expensive-every", args.expensive_every, f"must be a multiple of --record-every {rec}",
                       f"pass e.g. --expensive-every {rec * max(1, exp // rec)}")
@@ -157,17 +199,28 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
     tol = _float("--tol", args.tol)
     if not (0 < tol < 1):
         raise invalid("--tol", args.tol, "must be in (0, 1)", "pass e.g. --tol 1e-12")
-    max_iter = _int("--max-iter", args.max_iter, 1)
+    max_iter = _int("--max-iter", args.max_iter, 1, 10**9)
     delta = _float("--delta", args.delta)
     if not (0 < delta < 1):
         raise invalid("--delta", args.delta, "must be in (0, 1)", "pass e.g. --delta 0.01")
     ck = None if args.checkpoint_every is None else _int("--checkpoint-every", args.checkpoint_every, 1)
+    cks = None if args.checkpoint_seconds is None else parse_float(
+        "--checkpoint-seconds", args.checkpoint_seconds, low=0.0, low_open=True, fix="pass e.g. --checkpoint-seconds 60")
     hidden = {}
     for item in args.hidden:
         if "=" not in item:
             raise invalid("--hidden", item, "expected NAME=VALUE", "pass e.g. --hidden C_width_lemma=8192")
         k, v = item.split("=", 1)
         hidden[k.strip()] = _float("--hidden", v)
+    verdict_opts: dict[str, object] = {"hypotheses": args.hypotheses}
+    if args.hidden_range is not None:
+        lo_hi = str(args.hidden_range).split(",")
+        if len(lo_hi) != 2:
+            raise invalid("--hidden-range", args.hidden_range, "expected LO,HI",
+                          "pass e.g. --hidden-range 1e-3,1e3")
+        verdict_opts["hidden_range"] = tuple(_float("--hidden-range", x) for x in lo_hi)
+    if args.gf_threshold is not None:
+        verdict_opts["gf_threshold"] = _float("--gf-threshold", args.gf_threshold)
     from verify.model.validate import resolve_device
 
     resolve_device(args.device, "--device")
@@ -175,21 +228,20 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
         cfg = RunConfig(m=m, gamma=gamma, step=step, steps=steps, seed=seed, mode=args.mode,
                         device=args.device, dtype=args.dtype, record_every=rec, expensive_every=exp,
                         target_loss=target, solver=args.solver, tol=tol, max_iter=max_iter, delta=delta,
-                        c_source=args.c_source, checkpoint_every=ck, hidden=hidden or None)
+                        c_source=args.c_source, checkpoint_every=ck, hidden=hidden or None,
+                        checkpoint_seconds=cks, **verdict_opts)  # type: ignore[arg-type]
     except InvalidArgument as exc:  # name the option, not the field
-        msg = str(exc)
-        field_name = msg.split("=", 1)[0]
-        raise InvalidArgument("--" + field_name.replace("_", "-") + msg[len(field_name):]) from None
+        raise cli_message(exc) from None
     return cfg, auto
 
 
 def _dataset(args: argparse.Namespace) -> Any:
     from verify.experiment.data import DATASETS, load_dataset
 
-    n = None if args.n is None else _int("--n", args.n, 1)
-    dd = None if args.d is None else _int("--d", args.d, 1)
-    seed = _int("--data-seed", args.data_seed, 0)
-    n_test = _int("--n-test", args.n_test, 0)
+    n = None if args.n is None else _int("--n", args.n, 1, MAX_DIM)
+    dd = None if args.d is None else _int("--d", args.d, 1, MAX_DIM)
+    seed = _int("--data-seed", args.data_seed, 0, MAX_SEED)
+    n_test = _int("--n-test", args.n_test, 0, MAX_DIM)
     tf = _float("--test-fraction", args.test_fraction)
     if not (0 <= tf < 1):
         raise invalid("--test-fraction", args.test_fraction, "must be in [0, 1)", "pass e.g. 0.5")
@@ -199,7 +251,7 @@ def _dataset(args: argparse.Namespace) -> Any:
     try:
         return load_dataset(args.data, n=n, d=dd, seed=seed, labels=args.labels, n_test=n_test,
                             test_fraction=tf, normalise=args.normalise,
-                            perturb_parallel=args.perturb_parallel)
+                            perturb_parallel=args.perturb_parallel, allow_large=args.allow_large)
     except InvalidArgument as exc:
         msg = str(exc)
         field_name = msg.split("=", 1)[0]
@@ -211,6 +263,41 @@ def _dataset(args: argparse.Namespace) -> Any:
         else:  # a problem inside the data file (X, y, ...): name the option and the array
             msg = f"--data {args.data}: {msg}"
         raise InvalidArgument(msg) from None
+
+
+#: rough flop rate of one core for the time estimate (flop/s); the estimate is an order of
+#: magnitude, printed so that long work never starts silently.
+_FLOPS = 5e9
+
+
+def estimate_seconds(n: int, m: int, d: int, steps: int, expensive_every: int, auto: bool) -> float:
+    """Rough wall time of a run: per step a forward and an adjoint solve (≈ 30 Picard
+    iterations of an n×m by m×m product each) and the gradients; the SVD of A for ‖A‖₂
+    (≈ 10m³); every ``expensive_every`` steps and at step 0 the Gram matrices (n²m) and their
+    eigenvalues (≈ 4n³ each for G, H, K); ``--step auto`` one more."""
+    per_step = 2 * 30 * 2.0 * n * m * m + 6.0 * n * m * m + 10.0 * m**3 + 2.0 * n * m * d
+    expensive = 3 * (2.0 * n * n * m + 4.0 * n**3) + 20.0 * m**3
+    count = steps // max(expensive_every, 1) + 2 + (1 if auto else 0)
+    return ((steps + 1) * per_step + count * expensive) / _FLOPS
+
+
+def _announce(args: argparse.Namespace, ds: Any, cfg: Any, auto: bool, out: Path) -> None:
+    """One line before any computation (size, memory and time estimates); a warning when the
+    run will take long."""
+    from bounds._args import format_bytes, format_seconds, notice
+    from verify.experiment.config import auto_expensive_every
+    from verify.model.validate import run_bytes
+
+    E = cfg.expensive_every or auto_expensive_every(ds.n, cfg.m, ds.d, cfg.record_every)
+    secs = estimate_seconds(ds.n, cfg.m, ds.d, cfg.steps, E, auto)
+    nbytes = run_bytes(ds.n, cfg.m, ds.d, ds.n_test)
+    line = (f"n={ds.n}, d={ds.d}, m={cfg.m}, {cfg.steps} steps → {out}: estimated "
+            f"{format_seconds(secs)}, {format_bytes(nbytes)} (rough)")
+    if secs > 120:
+        notice("implicit-verify run", f"warning: long run: {line}; progress every 5 s, "
+               "Ctrl-C saves and stops (--resume continues)")
+    elif not args.quiet:
+        notice("implicit-verify run", line)
 
 
 def _default_out(args: argparse.Namespace, cfg: Any) -> Path:
@@ -257,8 +344,15 @@ def _command(args: argparse.Namespace, out: Path) -> str:
         parts += ["--target-loss", str(args.target_loss)]
     if args.checkpoint_every is not None:
         parts += ["--checkpoint-every", str(args.checkpoint_every)]
+    if args.checkpoint_seconds is not None:
+        parts += ["--checkpoint-seconds", str(args.checkpoint_seconds)]
     for h in args.hidden:
         parts += ["--hidden", h]
+    for opt in ("hidden_range", "gf_threshold"):
+        if getattr(args, opt, None) is not None:
+            parts += ["--" + opt.replace("_", "-"), str(getattr(args, opt))]
+    if getattr(args, "hypotheses", "paper") != "paper":
+        parts += ["--hypotheses", args.hypotheses]
     if args.normalise:
         parts.append("--normalise")
     if args.perturb_parallel:
@@ -305,35 +399,97 @@ def format_verdict_table(verdicts: Any) -> str:
     return "\n".join(lines)
 
 
+def _force_notice(args: argparse.Namespace, out: Path) -> None:
+    """``--force`` over a saved run starts a new one from the options given now (defaults for the
+    rest); say which saved options are being replaced, so a restart never silently changes them."""
+    from bounds._args import notice
+
+    try:
+        saved = _saved_options(out)
+    except InvalidArgument:
+        saved = None
+    if not saved:
+        return
+    new = vars(args)
+    diff = [f"--{k.replace('_', '-')} {saved[k]!r} → {new.get(k)!r}" for k in sorted(saved)
+            if k in _DEFAULTS and k not in _RESUME_FREE[3:] and saved[k] != new.get(k)]
+    if diff:
+        notice("implicit-verify run", f"--force: replacing the run in {out} with different options: "
+               f"{'; '.join(diff)} (options not given take their defaults; --resume continues the "
+               "saved run instead)")
+
+
+def _stale_staging_notice(out: Path) -> None:
+    """A ``--force`` run killed before its swap left its work in ``.<out>.staging-<pid>`` beside
+    the old run (which is intact); say so instead of deleting someone's data."""
+    from bounds._args import notice
+
+    parent = out.parent if str(out.parent) else Path(".")
+    for stage in sorted(parent.glob(f".{out.name}.staging-*")):
+        pid = stage.name.rsplit("-", 1)[-1]
+        try:
+            os.kill(int(pid), 0)
+            continue  # its process is alive (it holds the lock)
+        except (ValueError, ProcessLookupError):
+            pass
+        except PermissionError:
+            continue
+        notice("implicit-verify run", f"{stage} holds an unfinished --force run (process {pid} ended "
+               f"before swapping it in; {out} was left as it was); delete it, or move it to a new "
+               "--out and continue it there with --resume")
+
+
 def main(args: argparse.Namespace) -> int:
     from verify.experiment.gd import observables_table, run_gd
 
     if args.list_observables:
         print(observables_table())
         return 0
+    if args.force and args.resume:
+        raise invalid("--force", True, "cannot be combined with --resume", "pass only one of them")
     if args.resume and args.out is not None:
         args = _merge_saved_options(args, Path(args.out))
     cfg, auto = _config(args)
     out = Path(args.out) if args.out is not None else _default_out(args, cfg)
-    if args.force and args.resume:
-        raise invalid("--force", True, "cannot be combined with --resume", "pass only one of them")
     if out.exists() and any((out / f).exists() for f in _RUN_FILES_CHECK) and not (args.force or args.resume):
         raise invalid("--out", str(out), "already holds a run", "pass --force to overwrite or --resume to continue")
-    ds = _dataset(args)
-    from verify.experiment.record import check_writable_dir
+    from verify.experiment.record import RunLock, check_writable_dir
 
     check_writable_dir(out, "--out")
-    if not args.resume:
-        from verify.experiment.record import atomic_write_json
+    RunLock(out, "--out").check_free()  # early, so nothing is said about a directory in use
+    from bounds._args import check_memory
+    from verify.model.validate import run_bytes
 
-        atomic_write_json(out / _CLI_FILE, {k: v for k, v in vars(args).items()
-                                            if k in _DEFAULTS and k not in _RESUME_FREE[3:]})
+    # before the data exist: the sizes given (synthetic n, d; else the width alone)
+    synth = args.data == "synthetic"
+    n0 = _int("--n", args.n, 1, MAX_DIM) if synth and args.n is not None else 1
+    d0 = _int("--d", args.d, 1, MAX_DIM) if synth and args.d is not None else 1
+    check_memory(run_bytes(n0, cfg.m, d0, 0), "--m" if cfg.m >= n0 else "--n",
+                 args.m if cfg.m >= n0 else args.n, f"a run at n = {n0}, m = {cfg.m}",
+                 allow_large=args.allow_large, smaller="use a smaller --m or --n")
+    ds = _dataset(args)
+    check_memory(run_bytes(ds.n, cfg.m, ds.d, ds.n_test), "--m", args.m,
+                 f"a run at n = {ds.n}, m = {cfg.m}", allow_large=args.allow_large,
+                 smaller="use a smaller --m or --n")
+    if args.force:
+        _force_notice(args, out)
+    _stale_staging_notice(out)
+    _announce(args, ds, cfg, auto, out)
+    cli_args = {k: v for k, v in vars(args).items() if k in _DEFAULTS and k not in _RESUME_FREE[3:]}
     if auto:
+        if not args.quiet:
+            from bounds._args import notice
+
+            notice("implicit-verify run", "--step auto: computing λ_max(H(0)) …")
         cfg = cfg.replace(step=auto_step(ds, cfg))
         if not args.quiet:
             print(f"--step auto: α = 1/λ_max(H(0)) = {cfg.step:.6g}", file=sys.stderr)
-    res = run_gd(ds, config=cfg, out_dir=out, resume=args.resume, force=args.force,
-                 progress=not args.quiet, command=_command(args, out))
+    try:
+        res = run_gd(ds, config=cfg, out_dir=out, resume=args.resume, force=args.force,
+                     progress=not args.quiet, command=_command(args, out), allow_large=args.allow_large,
+                     files=None if args.resume else {_CLI_FILE: cli_args})
+    except InvalidArgument as exc:
+        raise cli_message(exc) from None
     rec = res.record
     print(f"{rec['theorem']['title']}")
     print(f"data: {ds.name} (n={ds.n}, d={ds.d}, n_test={ds.n_test}); m={cfg.m}, γ={cfg.gamma:g}, "
@@ -356,4 +512,9 @@ def main(args: argparse.Namespace) -> int:
           f"{r.get('theory_formula')} = {rate(r.get('theory_rate'))}; path {r.get('path_formula')} = "
           f"{rate(r.get('path_rate'))}; tighter valid prediction: {r.get('tighter')}")
     print(f"record: {out / 'record.json'}")
+    if res.status == "interrupted":
+        code = 128 + int(res.signum or signal.SIGINT)
+        print(f"implicit-verify run: interrupted ({rec['status_message']}); saved {out / 'checkpoint.npz'}; "
+              f"continue with: implicit-verify run --out {shlex.quote(str(out))} --resume", file=sys.stderr)
+        return code
     return 0

@@ -58,6 +58,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--data-seed", default=None, help="seed of the data split / synthetic draw")
     g.add_argument("--d", default=None, help="synthetic data: input dimension (default 8)")
     g.add_argument("--device", default=None, help="torch device of the tasks (default cpu)")
+    g.add_argument("--batched-seeds", action="store_true", default=None,
+                   help="gd: run the seeds of one (n, m) as one batched bare GD run (reached, "
+                        "steps to target, late rate; no instrumented outcomes) — for GPUs")
     e = p.add_argument_group("engine and output")
     e.add_argument("--out", required=True, help="sweep directory (sweep.json, results.parquet)")
     e.add_argument("--resume", action="store_true", help="continue the sweep in --out")
@@ -129,7 +132,9 @@ def build_spec(args: argparse.Namespace) -> Any:
         target=_num("--target", pick("target"), float), steps=_num("--steps", pick("steps"), int, 1),
         expensive_every=_num("--expensive-every", pick("expensive_every"), int, 1),
         hk_max_m=hk, data_seed=_num("--data-seed", pick("data_seed"), int, 0),
-        d=None if d is None else _num("--d", d, int, 1), device=str(pick("device")))
+        d=None if d is None else _num("--d", d, int, 1), device=str(pick("device")),
+        batched=bool(args.batched_seeds if args.batched_seeds is not None
+                     else saved.get("batched", False)))
 
 
 def run(args: argparse.Namespace) -> int:

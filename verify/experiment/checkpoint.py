@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -20,15 +22,23 @@ import numpy as np
 from bounds._errors import invalid
 from verify.experiment.config import RESUMABLE_CHANGES, RunConfig
 from verify.experiment.inputs import RunInputs
+from verify.experiment.observers import OBSERVABLE_NAMES
 from verify.experiment.record import (
     RUN_FILES,
+    DamagedRunFile,
+    RunLock,
     atomic_save_npz,
+    atomic_write_json,
     check_writable_dir,
+    damaged,
     jsonable,
-    read_npz,
+    read_run_npz,
 )
 
-__all__ = ["fingerprint", "open_run_dir", "save_checkpoint"]
+PARAM_NAMES = ("A", "W", "u", "v")
+
+__all__ = ["fingerprint", "open_run_dir", "save_checkpoint", "RunDirectory", "check_checkpoint",
+           "FIX_RESUME", "FIX_CHECKPOINT"]
 
 
 def fingerprint(*arrays: np.ndarray | None) -> str:
@@ -44,53 +54,178 @@ def fingerprint(*arrays: np.ndarray | None) -> str:
     return h.hexdigest()
 
 
-def open_run_dir(out_dir: str | Path | None, resume: bool, force: bool, config: RunConfig,
-                 inputs: RunInputs) -> tuple[Path | None, dict[str, np.ndarray] | None, dict[str, Any], str]:
-    """Check ``out_dir`` and the resume request: ``(out, checkpoint arrays or None, meta, fingerprint)``.
+#: what to do when a run file is damaged (the messages of :class:`DamagedRunFile`).
+FIX_RESUME = ("resume with --resume (resume=True) to rebuild record.json, trace.npz and the "
+              "parameter files from checkpoint.npz")
+FIX_CHECKPOINT = ("this run cannot be continued; start it again with --force (force=True); "
+                  "record.json and trace.npz, if intact, can still be read")
 
-    A checkpoint is accepted only for the same data and a configuration that differs at most in
-    :data:`~verify.experiment.config.RESUMABLE_CHANGES`; ``force`` without a checkpoint clears
-    the run files."""
-    out = None if out_dir is None else Path(out_dir)
-    ckpt: dict[str, np.ndarray] | None = None
-    if out is None and resume:
-        raise invalid("resume", True, "resuming needs the run directory", "pass out_dir")
-    if out is not None:
-        existing = [f for f in RUN_FILES if (out / f).exists()]
-        if existing and resume:
-            if not (out / "checkpoint.npz").is_file():
-                raise invalid("out_dir", str(out), "has a run but no checkpoint.npz to resume from",
-                              "use force=True (--force) to start over")
-            ckpt = read_npz(out / "checkpoint.npz")
-        elif existing and not force:
-            raise invalid("out_dir", str(out), f"already holds a run ({', '.join(existing)})",
-                          "pass force=True (--force) to overwrite or resume=True (--resume) to continue")
-        check_writable_dir(out, "out_dir")
-    fp = fingerprint(inputs.X, inputs.y, inputs.X_test, inputs.y_test)
-    meta: dict[str, Any] = {}
-    if ckpt is not None:
+
+def check_checkpoint(path: Path, ckpt: dict[str, np.ndarray], config: RunConfig) -> dict[str, Any]:
+    """Schema of a checkpoint: meta, parameters of the configured shapes, all finite, trace rows
+    of one length consistent with ``next_step``. Returns the parsed ``meta``."""
+    def bad(problem: str) -> DamagedRunFile:
+        return damaged(path, problem, FIX_CHECKPOINT)
+
+    try:
         meta = json.loads(str(ckpt["meta"]))
-        old = RunConfig.from_dict(meta["config"])
-        diffs = [f.name for f in fields(RunConfig)
-                 if f.name not in RESUMABLE_CHANGES and getattr(old, f.name) != getattr(config, f.name)]
-        if diffs:
-            raise invalid("config", {k: getattr(config, k) for k in diffs},
-                          f"differs from the checkpoint's ({', '.join(f'{k}={getattr(old, k)!r}' for k in diffs)}); "
-                          f"only {', '.join(RESUMABLE_CHANGES)} may change on resume",
-                          "resume with the original settings or start a new run directory")
-        if meta["fingerprint"] != fp:
-            raise invalid("X", "data differing from the checkpoint's", "a run can only be resumed on the same data",
-                          "pass the same X, y (and test set) as the original run")
-        if meta["next_step"] > config.steps:
-            raise invalid("steps", config.steps, f"the checkpoint is already at step {meta['next_step']}",
-                          f"pass steps ≥ {meta['next_step']}")
-    if out is not None and force and ckpt is None:
-        for f in RUN_FILES:
-            try:
-                (out / f).unlink()
-            except FileNotFoundError:
-                pass
-    return out, ckpt, meta, fp
+        next_step = int(meta["next_step"])
+        float(meta["L0"])
+        RunConfig.from_dict(meta["config"])
+        str(meta["fingerprint"])
+    except Exception:
+        raise bad("has no valid 'meta' (configuration, next step, initial loss, data fingerprint)") from None
+    m = int(meta["config"].get("m", -1))
+    shapes = {"A": (m, m), "u": (m,), "v": (m,)}
+    for k in PARAM_NAMES:
+        for key in (k, f"{k}0"):
+            if key not in ckpt:
+                raise bad(f"has no array {key!r}")
+            if k in shapes and ckpt[key].shape != shapes[k]:
+                raise bad(f"array {key!r} has shape {ckpt[key].shape}, expected {shapes[k]}")
+            if not np.isfinite(ckpt[key]).all():
+                raise bad(f"array {key!r} holds NaN/Inf: it cannot continue the run")
+    for key in ("D0", "E0"):
+        if key not in ckpt:
+            raise bad(f"has no array {key!r}")
+    rows = [ckpt.get(f"trace__{name}") for name in OBSERVABLE_NAMES]
+    if any(r is None or r.ndim != 1 for r in rows) or len({r.shape[0] for r in rows if r is not None}) != 1:
+        raise bad("has trace rows missing or of different lengths")
+    steps = ckpt["trace__step"]
+    if steps.size and (steps[-1] >= next_step or np.any(np.diff(steps) <= 0)):
+        raise bad(f"trace steps {steps[:3].tolist()}…{steps[-1:].tolist()} do not end before next_step "
+                  f"{next_step}")
+    if next_step < 0:
+        raise bad(f"next_step {next_step} is negative")
+    return meta
+
+
+class RunDirectory:
+    """The run directory of one :func:`~verify.run_gd` call, held under a :class:`RunLock`.
+
+    ``work`` is where the run writes: the target itself, or with ``force`` over an existing run
+    a staging directory ``.<name>.staging-<pid>`` beside it; :meth:`commit` swaps the staged run
+    into place with renames at the end, so the old run is untouched until the new one has
+    finished (or saved its checkpoint after SIGINT/SIGTERM). ``ckpt``/``meta`` are the checkpoint
+    resumed from (``None``/``{}`` for a fresh run)."""
+
+    def __init__(self, target: Path | None, work: Path | None, ckpt: dict[str, np.ndarray] | None,
+                 meta: dict[str, Any], fp: str, lock: RunLock | None) -> None:
+        self.target, self.work, self.ckpt, self.meta, self.fingerprint = target, work, ckpt, meta, fp
+        self._lock = lock
+        self.staged = target is not None and work is not None and work != target
+
+    def __enter__(self) -> RunDirectory:
+        return self
+
+    def commit(self) -> None:
+        """Swap a staged run into place (no-op when the run wrote to its target directly)."""
+        if not self.staged or self.target is None or self.work is None:
+            return
+        old = self.target.parent / f".{self.target.name}.old-{os.getpid()}"
+        os.replace(self.target, old)
+        os.replace(self.work, self.target)
+        self.staged = False
+        shutil.rmtree(old, ignore_errors=True)
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        try:
+            if self.staged and self.work is not None:  # the new run failed: the old one stays
+                shutil.rmtree(self.work, ignore_errors=True)
+        finally:
+            if self._lock is not None:
+                self._lock.__exit__(None, None, None)
+
+
+def _existing(out: Path) -> list[str]:
+    return [f for f in RUN_FILES if (out / f).exists()]
+
+
+def open_run_dir(out_dir: str | Path | None, resume: bool, force: bool, config: RunConfig,
+                 inputs: RunInputs, files: dict[str, Any] | None = None) -> RunDirectory:
+    """Check ``out_dir`` and the resume request, lock it and return the :class:`RunDirectory`.
+
+    A checkpoint is accepted only when its checksum and schema hold, for the same data and a
+    configuration that differs at most in :data:`~verify.experiment.config.RESUMABLE_CHANGES`.
+    Every check happens before anything is written; ``files`` (name → JSON object, e.g. the
+    CLI's ``cli_args.json``) are written into the run's working directory after them."""
+    out = None if out_dir is None else Path(out_dir)
+    fp = fingerprint(inputs.X, inputs.y, inputs.X_test, inputs.y_test)
+    if out is None:
+        if resume:
+            raise invalid("resume", True, "resuming needs the run directory", "pass out_dir")
+        return RunDirectory(None, None, None, {}, fp, None)
+    if force and resume:
+        raise invalid("force", True, "cannot be combined with resume", "pass only one of them")
+    check_writable_dir(out, "out_dir")
+    _check_request(out, resume, force)
+    lock = RunLock(out, "out_dir")
+    lock.__enter__()
+    try:
+        existing = _check_request(out, resume, force)  # again under the lock (races)
+        ckpt: dict[str, np.ndarray] | None = None
+        meta: dict[str, Any] = {}
+        if existing and resume:
+            path = out / "checkpoint.npz"
+            ckpt = read_run_npz(path, FIX_CHECKPOINT)
+            meta = check_checkpoint(path, ckpt, config)
+            _check_resume(meta, config, fp)
+        work = out
+        if existing and force:
+            work = out.parent / f".{out.name}.staging-{os.getpid()}"
+            shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True, exist_ok=True)
+        rd = RunDirectory(out, work, ckpt, meta, fp, lock)
+        try:
+            for name, obj in (files or {}).items():
+                atomic_write_json(work / name, obj)
+            if ckpt is not None:
+                _rebuild_params_init(work, ckpt)
+        except BaseException:
+            rd.__exit__(None)
+            raise
+        return rd
+    except BaseException:
+        lock.__exit__(None, None, None)
+        raise
+
+
+def _rebuild_params_init(out: Path, ckpt: dict[str, np.ndarray]) -> None:
+    """``params_init.npz`` missing or damaged: write it again from the (verified) checkpoint."""
+    path = out / "params_init.npz"
+    try:
+        read_run_npz(path, "")
+    except DamagedRunFile:
+        atomic_save_npz(path, **{k: np.asarray(ckpt[f"{k}0"], dtype=np.float64) for k in PARAM_NAMES})
+
+
+def _check_request(out: Path, resume: bool, force: bool) -> list[str]:
+    existing = _existing(out)
+    if existing and resume and not (out / "checkpoint.npz").is_file():
+        raise invalid("out_dir", str(out), "has a run but no checkpoint.npz to resume from",
+                      "start over with --force (library: force=True)")
+    if existing and not (force or resume):
+        raise invalid("out_dir", str(out), f"already holds a run ({', '.join(existing)})",
+                      "pass --force to overwrite or --resume to continue (library: force=True / resume=True)")
+    return existing
+
+
+def _check_resume(meta: dict[str, Any], config: RunConfig, fp: str) -> None:
+    old = RunConfig.from_dict(meta["config"])
+    diffs = [f.name for f in fields(RunConfig)
+             if f.name not in RESUMABLE_CHANGES and getattr(old, f.name) != getattr(config, f.name)]
+    if diffs:
+        k = diffs[0]
+        raise invalid(k, getattr(config, k),
+                      f"differs from the checkpoint's ({', '.join(f'{j}={getattr(old, j)!r}' for j in diffs)}); "
+                      f"only {', '.join(RESUMABLE_CHANGES)} may change on resume",
+                      "resume with the original settings or start a new run directory")
+    if meta["fingerprint"] != fp:
+        raise invalid("X", "data differing from the checkpoint's", "a run can only be resumed on the same data",
+                      "pass the same X, y (and test set) as the original run")
+    if meta["next_step"] > config.steps:
+        raise invalid("steps", config.steps, f"the checkpoint is already at step {meta['next_step']}",
+                      f"pass steps ≥ {meta['next_step']}")
 
 
 def save_checkpoint(out: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:

@@ -62,6 +62,8 @@ from typing import Any
 import numpy as np
 
 from bounds._errors import invalid
+from verify.experiment import evidence as ev
+from verify.experiment.rates import fit_rates  # re-exported (public API)
 
 __all__ = [
     "Verdict",
@@ -73,6 +75,10 @@ __all__ = [
     "check_init",
     "check_data",
     "fit_rates",
+    "explicit_hypotheses",
+    "HYPOTHESIS_SETS",
+    "DEFAULT_HIDDEN_RANGE",
+    "DEFAULT_GF_THRESHOLD",
 ]
 
 STATUSES = ("holds", "violated", "vacuous", "inconclusive")
@@ -241,7 +247,30 @@ def _symbol_values(symbols: Mapping[str, Any], hidden: Mapping[str, float]) -> d
     return vals
 
 
-def _condition_verdict(cond: Any, symvals: Mapping[str, Any], tol: float) -> Verdict:
+def _hidden_status(cond: Any, value: float, symvals: Mapping[str, Any], tol: float,
+                   hidden_range: tuple[float, float] | None) -> tuple[dict[str, Any], set[str]]:
+    """Break-even constants of ``cond`` and the statuses it takes over ``hidden_range``."""
+    info: dict[str, Any] = {}
+    statuses: set[str] = set()
+    for h in cond.bound.hidden:
+        try:
+            be = cond.break_even(h, value, **symvals)
+        except Exception as exc:  # noqa: BLE001 - a bound sympy cannot solve: say so, decide nothing
+            info[h] = {"constant": h, "break_even": None, "error": f"{type(exc).__name__}: {exc}"}
+            statuses.add("inconclusive")
+            continue
+        info[h] = be
+        if hidden_range is None:
+            continue
+        for C in (*hidden_range, float(symvals.get(h, 1.0))):
+            req = float(cond.bound.evaluate(**{**symvals, h: C}))
+            st = _compare(np.array([value]), np.array([req]), cond.sense, tol)["status"]
+            statuses.add(st or "inconclusive")
+    return info, statuses
+
+
+def _condition_verdict(cond: Any, symvals: Mapping[str, Any], tol: float,
+                       hidden_range: tuple[float, float] | None = None) -> Verdict:
     q = cond.quantity
     if q not in symvals:
         return Verdict(cond.name, cond.label, "condition", "inconclusive", observable=q,
@@ -255,11 +284,33 @@ def _condition_verdict(cond: Any, symvals: Mapping[str, Any], tol: float) -> Ver
     rel = "≤" if cond.sense == "le" else "≥"
     hid = f" (hidden constants {', '.join(cond.bound.hidden)} = " + ", ".join(
         f"{symvals.get(h, 1.0):g}" for h in cond.bound.hidden) + ")" if cond.bound.hidden else ""
-    if status == "holds":
-        msg = f"{q} = {value:.6g} {rel} {required:.6g} required{hid}"
+    details: dict[str, Any] = {"required": required, "value": value,
+                               "description": getattr(cond, "description", "")}
+    be_txt = ""
+    if cond.bound.hidden:
+        info, statuses = _hidden_status(cond, value, symvals, tol, hidden_range)
+        details["break_even"] = info
+        if hidden_range is not None:
+            details["hidden_range"] = list(hidden_range)
+        be_txt = "; " + "; ".join(
+            f"met exactly at {h} = {b['break_even']:.4g} (met for {b['satisfied_for']})"
+            if b.get("break_even") is not None else
+            f"{h}: {'met' if b.get('satisfied_for') == 'all' else 'not met'} for every value"
+            for h, b in info.items())
+        if len(statuses) > 1:
+            status = "inconclusive"
+            details["inconclusive_reason"] = "hidden constant"
+    if details.get("inconclusive_reason") == "hidden constant":
+        lo, hi = hidden_range or (math.nan, math.nan)
+        msg = (f"inconclusive (hidden constant): {q} = {value:.6g} {rel} {required:.6g} "
+               f"{'holds' if cmp['status'] == 'holds' else 'fails'}{hid}, but the verdict "
+               f"changes within the stated range [{lo:g}, {hi:g}] of the constant{be_txt}")
+    elif status == "holds":
+        msg = f"{q} = {value:.6g} {rel} {required:.6g} required{hid}{be_txt}"
     elif status == "violated":
         msg = (f"{q} = {value:.6g} does not satisfy {q} {rel} {required:.6g}{hid}: off by a "
-               f"factor {ratio:.3g} (a theory condition not met is a finding, not an error)")
+               f"factor {ratio:.3g} (a theory condition not met is a finding, not an error)"
+               f"{be_txt}")
     else:
         msg = f"{q} = {value:.6g} equals the requirement {required:.6g} within rounding{hid}"
     return Verdict(cond.name, cond.label, "condition", status, observable=q, sense=cond.sense,
@@ -267,17 +318,29 @@ def _condition_verdict(cond: Any, symvals: Mapping[str, Any], tol: float) -> Ver
                    slack=(1.0 / ratio if status == "holds" and ratio > 0 else None),
                    first_violation_step=None, worst_step=None, message=msg,
                    provenance=cond.bound.provenance.value, hidden=cond.bound.hidden,
-                   details={"required": required, "value": value,
-                            "description": getattr(cond, "description", "")})
+                   details=details)
+
+
+_PROB_TEXT = ("one run is one draw of the event; the lemma's statement P(event) ≥ 1 − δ is "
+              "checked by the event's frequency over seeds (a sweep) with its Clopper–Pearson "
+              "interval")
 
 
 def _claim_verdict(claim: Any, trace: Mapping[str, np.ndarray], symvals: Mapping[str, Any],
-                   tol: float, failed: Sequence[str]) -> Verdict:
+                   tol: float, failed: Sequence[str], unsure: Mapping[str, str] | None = None,
+                   *, gf_unchecked: str | None = None,
+                   lambda_max_H0: float | None = None) -> Verdict:
+    """One claim's verdict.  ``failed``: hypotheses not met; ``unsure``: hypotheses
+    ``inconclusive`` (name → reason), which are not met either — an observed violation then
+    stays ``inconclusive``; ``gf_unchecked``: why a gradient-flow claim is not checked on these
+    GD iterates (``inconclusive (discretisation)``)."""
+    unsure = dict(unsure or {})
     steps = np.asarray(trace["step"], dtype=np.float64)
     times = np.asarray(trace.get("time", steps * symvals.get("alpha", 1.0)), dtype=np.float64)
     base = dict(observable=claim.observable, sense=claim.sense,
                 provenance=claim.bound.provenance.value, hidden=claim.bound.hidden,
                 hypotheses_failed=tuple(failed))
+    event = bool(getattr(claim, "event", False))
     if claim.observable not in trace:
         return Verdict(claim.name, claim.label, "claim", "vacuous" if failed else "inconclusive",
                        message=f"observable {claim.observable!r} is not in the trace", **base)
@@ -288,35 +351,125 @@ def _claim_verdict(claim: Any, trace: Mapping[str, np.ndarray], symvals: Mapping
     k, t, o = steps[sel], times[sel], obs[sel]
     bnd = claim.bound.evaluate(**symvals, k=k, t=t)
     bnd = np.broadcast_to(np.asarray(bnd, dtype=np.float64), o.shape)
-    cmp = _compare(o, bnd, claim.sense, tol)
+    eig = ev.eig_atol(claim.observable, trace, symvals, sel, lambda_max_H0)
+    cert = ev.certificate(claim.observable, trace, symvals, sel)
+    dec = ev.step_decisions(o, bnd, claim.sense, tol, None if eig is None else eig[0], cert)
+    d_arr = dec["decision"]
+    n_total = int(o.size)
+    n_exact = int(dec["exact"].sum())
+    n_cert = int((dec["source"] == "certificate").sum())
+    n_undecided = int((d_arr == "undecided").sum())
     rel = "≤" if claim.sense == "le" else "≥"
     where = "at initialisation" if claim.at_init_only else "along the trajectory"
-    if cmp["status"] is None:
+    details: dict[str, Any] = {"steps_total": n_total, "steps_exact": n_exact,
+                               "steps_certified": n_cert, "steps_undecided": n_undecided,
+                               "steps_checked": n_exact + n_cert}
+    if eig is not None:
+        details["eig_error_bound"] = eig[1]
+    if cert is not None:
+        details["certificate"] = cert[2]
+    if event:
+        details["event"] = True
+    structural = ev.structural_note(claim.observable, symvals)
+    if structural is not None:
+        details["structural"] = structural
+    if n_exact + n_cert == 0:
         status = "vacuous" if failed else "inconclusive"
         return Verdict(claim.name, claim.label, "claim", status,
-                       message=f"{claim.observable} was never measured {where} (all NaN)", **base)
-    w = cmp["worst"]
-    ov, bv = float(o[w]), float(bnd[w])
-    ratio = _ratio(ov, bv, claim.sense)
-    first = None if cmp["first"] is None else int(k[cmp["first"]])
-    obs_status = cmp["status"]
-    status = "vacuous" if failed else obs_status
-    detail = (f"worst at step {int(k[w])}: {claim.observable} = {ov:.6g} {rel} bound {bv:.6g}"
+                       message=f"{claim.observable} was never measured {where} (all NaN)",
+                       details=details, **base)
+    viol = d_arr == "violated"
+    if viol.any():
+        obs_status = "violated"
+    elif (d_arr == "tie").any():
+        obs_status = "inconclusive"
+    else:
+        obs_status = "holds"
+    # worst step among the exactly computed ones (certificates give ranges, not values)
+    ex = np.flatnonzero(dec["exact"])
+    if ex.size:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ne = dec["excess"][ex] / dec["scale"][ex]
+        w = int(ex[np.argmax(np.where(np.isfinite(ne), ne, np.where(ne > 0, np.inf, -np.inf)))])
+        ov, bv = float(o[w]), float(bnd[w])
+        ratio: float | None = _ratio(ov, bv, claim.sense)
+        worst: int | None = int(k[w])
+    else:
+        ov = bv = math.nan
+        ratio, worst = None, None
+    first_i = int(np.flatnonzero(viol)[0]) if viol.any() else None
+    first = None if first_i is None else int(k[first_i])
+    if first_i is not None:
+        details["first_violation_exact"] = bool(not (d_arr[:first_i] == "undecided").any())
+        details["first_violation_source"] = str(dec["source"][first_i])
+    details["observed_status"] = obs_status
+    if event:
+        details["event_occurred"] = obs_status == "holds" if obs_status != "inconclusive" else None
+    reason = None
+    if failed:
+        status = "vacuous"
+    elif gf_unchecked is not None and not claim.at_init_only:
+        status, reason = "inconclusive", "discretisation"
+    elif obs_status == "violated" and unsure:
+        status = "inconclusive"
+        reason = ("hidden constant" if "hidden constant" in unsure.values()
+                  else "hypothesis inconclusive")
+    elif obs_status == "violated" and event and structural is None:
+        status, reason = "inconclusive", "event did not occur"
+    else:
+        status = obs_status
+    if reason is not None:
+        details["inconclusive_reason"] = reason
+    checked = (f"checked at {n_exact + n_cert} of {n_total} recorded steps ({n_exact} computed "
+               f"exactly" + (f", {n_cert} decided by the certificate {cert[2]}" if cert else "")
+               + (f", {n_undecided} undecided" if n_undecided else "") + ")")
+    detail = ("" if worst is None else
+              f"; worst at step {worst}: {claim.observable} = {ov:.6g} {rel} bound {bv:.6g}"
               f" (ratio {ratio:.4g})")
     if obs_status == "holds":
-        text = f"holds {where} ({cmp['n_valid']} steps checked; slack {1 / ratio if ratio > 0 else math.inf:.4g}); {detail}"
+        sl = (1 / ratio if ratio else math.inf) if ratio is not None else math.nan
+        text = f"holds {where}, {checked}; slack {sl:.4g}{detail}"
     elif obs_status == "violated":
-        text = f"violated {where}, first at step {first}; {detail}"
+        text = (f"violated {where}, first among the checked steps at step {first}"
+                + (" (certified)" if details.get("first_violation_source") == "certificate"
+                   else "") + f"; {checked}{detail}")
     else:
-        text = f"within rounding of the bound (tolerance {tol:.1e}); {detail}"
+        tol_txt = eig[1] if eig is not None else f"{tol:.1e}·|bound|"
+        text = f"within the rounding error of the bound ({tol_txt}); {checked}{detail}"
+    if event:
+        occurred = "event occurred" if obs_status == "holds" else (
+            "event did not occur" if obs_status == "violated" else "event undecided (rounding)")
+        text = f"{occurred} in this run ({text}); " + (
+            f"it is impossible for structural reasons: {structural}" if structural and
+            obs_status == "violated" else _PROB_TEXT)
+    elif structural is not None and obs_status == "violated":
+        text += f"; structural: {structural}"
     if failed:
-        text = (f"vacuous: hypotheses not met ({', '.join(failed)}); observed values: " + text)
-    return Verdict(claim.name, claim.label, "claim", status, observed=ov, bound=bv, ratio=ratio,
-                   slack=(1.0 / ratio if obs_status == "holds" and ratio > 0 else
-                          (math.inf if obs_status == "holds" else None)),
-                   first_violation_step=first, worst_step=int(k[w]), message=text,
-                   details={"observed_status": obs_status, "steps_checked": cmp["n_valid"]},
-                   **base)
+        text = f"vacuous: hypotheses not met ({', '.join(failed)}); observed values: " + text
+    elif reason == "discretisation":
+        text = f"inconclusive (discretisation): {gf_unchecked}; observed values: " + text
+    elif reason in ("hidden constant", "hypothesis inconclusive"):
+        text = (f"inconclusive ({reason}): the observation fails but hypotheses "
+                f"{', '.join(f'{h} ({r})' for h, r in unsure.items())} are not known to be "
+                "met, so no violation of the statement is shown; observed values: " + text)
+    return Verdict(claim.name, claim.label, "claim", status, observed=None if worst is None else ov,
+                   bound=None if worst is None else bv, ratio=ratio,
+                   slack=(None if ratio is None else (1.0 / ratio if obs_status == "holds" and
+                          ratio > 0 else (math.inf if obs_status == "holds" else None))),
+                   first_violation_step=first, worst_step=worst, message=text,
+                   details=details, **base)
+
+
+def explicit_hypotheses(spec: Any, hyps: Sequence[str]) -> tuple[str, ...]:
+    """``hyps`` with every condition ``X`` replaced by ``X_explicit`` where the spec has one
+    (the hypothesis set "under the paper's own explicit constants")."""
+    names = {c.name for c in spec.conditions}
+    return tuple(f"{h}_explicit" if f"{h}_explicit" in names else h for h in hyps)
+
+
+HYPOTHESIS_SETS = ("paper", "explicit")
+DEFAULT_HIDDEN_RANGE = (1e-3, 1e3)
+DEFAULT_GF_THRESHOLD = 0.1
 
 
 def check_spec(
@@ -329,6 +482,10 @@ def check_spec(
     params_init: Mapping[str, Any] | None = None,
     hidden: Mapping[str, float] | None = None,
     tol: float | None = None,
+    hidden_range: tuple[float, float] | None = DEFAULT_HIDDEN_RANGE,
+    hypotheses: str = "paper",
+    lambda_max_H0: float | None = None,
+    gf_threshold: float = DEFAULT_GF_THRESHOLD,
 ) -> tuple[Verdict, ...]:
     """All verdicts of ``spec`` on ``trace``: assumptions, conditions, claims (in that order).
 
@@ -341,9 +498,29 @@ def check_spec(
         params_init: initial ``A, W, u, v`` (Assumption 1).
         hidden: hidden-constant overrides (default ``spec.hidden``, i.e. 1).
         tol: comparison tolerance (default :func:`slack_tol` of float64).
+        hidden_range: ``(lo, hi)``: a condition with a hidden constant is decided only if its
+            verdict is the same for every value of the constant in ``[lo, hi]`` (and at the
+            configured value); otherwise it is ``inconclusive (hidden constant)`` and a claim
+            that depends on it cannot be ``violated``.  ``None``: the configured value only.
+            Default ``(1e-3, 1e3)``: six orders of magnitude around the default 1.
+        hypotheses: ``"paper"`` (the claims' hypotheses as stated, with hidden constants) or
+            ``"explicit"`` (each condition replaced by its ``*_explicit`` version where the spec
+            has one: "under the paper's own explicit constants").
+        lambda_max_H0: λ_max(H(0)) of the run: the eigenvalue error scale of ``λ_min(H)`` and,
+            in ``mode="gf"``, the discretisation criterion ``α·λ_max(H(0)) ≤ gf_threshold``;
+            above it (or unknown) gradient-flow claims are ``inconclusive (discretisation)``.
     """
     if "step" not in trace:
         raise invalid("trace", sorted(trace), "has no 'step' array", "record the step indices")
+    if hypotheses not in HYPOTHESIS_SETS:
+        raise invalid("hypotheses", hypotheses, "unknown hypothesis set",
+                      f"use one of {HYPOTHESIS_SETS}")
+    if hidden_range is not None:
+        lo, hi = (float(x) for x in hidden_range)
+        if not (0 < lo <= hi < math.inf):
+            raise invalid("hidden_range", hidden_range, "must be (lo, hi) with 0 < lo ≤ hi < ∞",
+                          "pass e.g. (1e-3, 1e3)")
+        hidden_range = (lo, hi)
     tol = slack_tol("float64") if tol is None else float(tol)
     hid = {**dict(spec.hidden), **dict(hidden or {})}
     symvals = _symbol_values(symbols, hid)
@@ -354,14 +531,31 @@ def check_spec(
     assum_by_name = {a.name: a for a in spec.assumptions}
     done: dict[str, Verdict] = {}
     active: set[str] = set()
+    gf_unchecked = None
+    if mode == "gf":
+        alpha = symvals.get("alpha")
+        disc = None if alpha is None or lambda_max_H0 is None else alpha * lambda_max_H0
+        if disc is None or not math.isfinite(disc) or disc > gf_threshold:
+            gf_unchecked = ("gradient-flow claims are checked on GD iterates only when "
+                            f"α·λ_max(H(0)) ≤ {gf_threshold:g}; here it is "
+                            + ("unknown" if disc is None or not math.isfinite(disc)
+                               else f"{disc:.3g}"))
 
     def status_of(name: str) -> str:
         if name not in done:
             evaluate(name)
         return done[name].status
 
+    def hyps_of(cl: Any) -> tuple[str, ...]:
+        return explicit_hypotheses(spec, cl.hypotheses) if hypotheses == "explicit" \
+            else tuple(cl.hypotheses)
+
     def failed_of(hyps: Sequence[str]) -> tuple[str, ...]:
         return tuple(h for h in hyps if h not in active and status_of(h) in ("violated", "vacuous"))
+
+    def unsure_of(hyps: Sequence[str]) -> dict[str, str]:
+        return {h: str(done[h].details.get("inconclusive_reason") or "inconclusive")
+                for h in hyps if h not in active and status_of(h) == "inconclusive"}
 
     def evaluate(name: str) -> None:
         if name in done or name in active:
@@ -369,12 +563,15 @@ def check_spec(
         active.add(name)
         try:
             if name in cond_by_name:
-                done[name] = _condition_verdict(cond_by_name[name], symvals, tol)
+                done[name] = _condition_verdict(cond_by_name[name], symvals, tol, hidden_range)
             elif name in assum_by_name:
                 done[name] = _assumption_verdict(assum_by_name[name])
             else:
                 cl = claim_by_name[name]
-                done[name] = _claim_verdict(cl, trace, symvals, tol, failed_of(cl.hypotheses))
+                hy = hyps_of(cl)
+                done[name] = _claim_verdict(cl, trace, symvals, tol, failed_of(hy), unsure_of(hy),
+                                            gf_unchecked=gf_unchecked,
+                                            lambda_max_H0=lambda_max_H0)
         finally:
             active.discard(name)
 
@@ -393,15 +590,22 @@ def check_spec(
             # the event itself is observed whether or not the checking claim is vacuous
             worst = max(obs_status, key=lambda s: _RANK.get(s, 1))
             status = "inconclusive" if worst not in _RANK else worst
-            msg = "; ".join(f"{s.label} [{s.name}]: {st}" for s, st in zip(subs, obs_status, strict=False))
+            msg = "; ".join(f"{s.label} [{s.name}]: {_event_word(s, st)}"
+                            for s, st in zip(subs, obs_status, strict=False))
             wv = max(subs, key=lambda s: -math.inf if s.ratio is None else s.ratio)
+            det: dict[str, Any] = {"checked_by": list(a.checked_by)}
+            if any(s.details.get("event") for s in subs):
+                det["event"] = True
+                det["event_occurred"] = status == "holds" if status != "inconclusive" else None
+            st_notes = [s.details["structural"] for s in subs if s.details.get("structural")]
+            if st_notes:
+                det["structural"] = st_notes[0]
             return Verdict(a.name, a.label, "assumption", status, observable=wv.observable,
                            sense=wv.sense, observed=wv.observed, bound=wv.bound, ratio=wv.ratio,
                            slack=wv.slack if status == "holds" else None,
                            first_violation_step=wv.first_violation_step,
                            worst_step=wv.worst_step,
-                           message=f"checked by {', '.join(a.checked_by)} — {msg}",
-                           details={"checked_by": list(a.checked_by)})
+                           message=f"checked by {', '.join(a.checked_by)} — {msg}", details=det)
         return Verdict(a.name, a.label, "assumption", "inconclusive",
                        message=f"no numerical check for this assumption: {a.description}")
 
@@ -418,114 +622,13 @@ def check_spec(
     return tuple(out)
 
 
-# ---------------------------------------------------------------- rates
-def fit_rates(
-    trace: Mapping[str, np.ndarray],
-    alpha: float,
-    lambda0: float,
-    *,
-    mode: str = "gd",
-    floor_rel: float = 1e-24,
-) -> dict[str, Any]:
-    r"""Observed geometric rate of ``‖ŷ(k) − y‖²`` and the two predicted rates.
+def _event_word(v: Verdict, observed_status: str) -> str:
+    if not v.details.get("event"):
+        return observed_status
+    if observed_status == "holds":
+        return "event occurred"
+    if observed_status == "violated":
+        return ("event impossible (" + str(v.details["structural"]) + ")"
+                if v.details.get("structural") else "event did not occur")
+    return "undecided"
 
-    **Observed.** Over the fit range, least squares of ``log residual_sq(k) = a + k log r`` on
-    the recorded steps; ``observed_rate = r`` (per GD step).  Fit range ``[k0, k1]``: from the
-    first recorded step up to the last one *before* the first recorded step whose residual is
-    non-finite, non-positive or below ``floor_rel · residual_sq(0)`` (float64 round-off floor),
-    NaN entries skipped.  Fewer than two points → ``None``.  The decay is usually not
-    geometric (the fast eigen-directions of H die out first), so ``observed_rate_tail`` repeats
-    the fit over the second half of the range (``fit_range_tail``): the late-time rate.
-
-    **Theory** (per step): GD ``1 − αλ0/2`` [G22 Lemma 3.6(vi)]; GF ``exp(−αλ0)``, the per-step
-    factor of ``exp(−λ0 t)`` at ``t = kα`` [Lemma 3.5(vi)].
-
-    **Path** (the theory's argument with the measured smallest eigenvalue in place of its lower
-    bound λ0/2): GD ``1 − α·λ_min(H(k))``; GF ``exp(−2α·λ_min(H(k)))`` (from
-    ``d‖e‖²/dt = −2eᵀHe``).  ``path_rate`` uses ``min_k λ_min(H(k))`` over the fit range (a
-    rate valid at every step, docs/CONTRACTS.md); ``path_rate_geomean`` is the geometric mean of
-    the per-step factors, ``λ_min(H)`` held constant from one measurement to the next.
-
-    **Tighter.** A predicted rate ρ is *valid* when ``ρ ≥ observed_rate`` (it promises no
-    faster decay than was seen: it is an upper bound on the per-step factor).  ``tighter`` is
-    the valid prediction closest to the observed rate, i.e. the smaller valid ρ
-    (``"theory"`` or ``"path"``, comparing ``theory_rate`` with ``path_rate``); ``"neither"``
-    when neither is valid; ``None`` when a rate is missing.  ``*_efficiency = log ρ / log r``
-    is the fraction of the observed decay speed that a prediction guarantees (≤ 1 when valid).
-    """
-    steps = np.asarray(trace["step"], dtype=np.float64)
-    r = np.asarray(trace["residual_sq"], dtype=np.float64)
-    out: dict[str, Any] = {"observed_rate": None, "theory_rate": None, "path_rate": None,
-                           "path_rate_geomean": None, "fit_range": None, "fit_points": 0,
-                           "tighter": None, "mode": mode}
-    # The theorem's per-step factor is read off the spec's claim (vi) bound (written once, in
-    # sympy): bound(one step) / bound(0) with ‖e0‖ = 1, i.e. 1 − αλ0/2 (GD) or e^{−αλ0} (GF).
-    from bounds import g22_spec
-
-    res_bound = g22_spec("gf" if mode == "gf" else "gd").bound("residual_sq_max")
-    one_step = {"alpha": alpha, "lambda0": lambda0, "e0_norm": 1.0, "k": 1.0, "t": alpha}
-    out["theory_rate"] = float(res_bound.evaluate(**one_step))
-    if mode == "gf":
-        out["theory_formula"] = "exp(-alpha*lambda0)"
-        out["path_formula"] = "exp(-2*alpha*lambda_min(H))"
-    else:
-        out["theory_formula"] = "1 - alpha*lambda0/2"
-        out["path_formula"] = "1 - alpha*lambda_min(H)"
-    if r.size == 0 or not np.isfinite(r[0]) or r[0] <= 0:
-        return out
-    floor = floor_rel * r[0]
-    bad = ~np.isfinite(r) | (r <= floor)
-    # NaN never appears in residual_sq for a recorded step, but skip it if it does.
-    stop = int(np.flatnonzero(bad & ~np.isnan(r))[0]) if (bad & ~np.isnan(r)).any() else r.size
-    idx = np.arange(stop)
-    idx = idx[np.isfinite(r[idx]) & (r[idx] > 0)]
-    if idx.size >= 2:
-        k, lr = steps[idx], np.log(r[idx])
-        slope = float(np.polyfit(k, lr, 1)[0])
-        out["observed_rate"] = float(math.exp(slope))
-        out["fit_range"] = [int(k[0]), int(k[-1])]
-        out["fit_points"] = int(idx.size)
-        out["observed_log_rate"] = slope
-        half = idx[k >= 0.5 * (k[0] + k[-1])]
-        if half.size >= 2:  # the late-time rate (fast modes have died out by then)
-            out["observed_rate_tail"] = float(math.exp(float(np.polyfit(steps[half], np.log(r[half]), 1)[0])))
-            out["fit_range_tail"] = [int(steps[half[0]]), int(steps[half[-1]])]
-    lam = np.asarray(trace.get("lambda_min_H", np.full(r.shape, np.nan)), dtype=np.float64)
-    if out["fit_range"] is not None:
-        k0, k1 = out["fit_range"]
-        m = (steps >= k0) & (steps <= k1) & np.isfinite(lam)
-        if m.any():
-            lam_min = float(lam[m].min())
-            out["lambda_min_H_min"] = lam_min
-            if mode == "gf":
-                out["path_rate"] = float(math.exp(-2 * alpha * lam_min))
-            else:
-                out["path_rate"] = float(1.0 - alpha * lam_min)
-            ks, ls = steps[m], lam[m]
-            if k1 > k0:
-                nxt = np.append(ks[1:], k1)
-                counts = np.maximum(nxt - ks, 0)
-                if mode == "gf":
-                    logs = -2 * alpha * ls
-                else:
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        logs = np.log(1.0 - alpha * ls)
-                if counts.sum() > 0 and np.all(np.isfinite(logs[counts > 0])):
-                    out["path_rate_geomean"] = float(math.exp(float((logs * counts).sum() / counts.sum())))
-    obs = out["observed_rate"]
-    if obs is not None:
-        def eff(rho: float | None) -> float | None:
-            if rho is None or rho <= 0 or obs >= 1 or obs <= 0:
-                return None
-            return float(math.log(rho) / math.log(obs))
-
-        out["theory_efficiency"] = eff(out["theory_rate"])
-        out["path_efficiency"] = eff(out["path_rate"])
-        valid = {k: out[f"{k}_rate"] for k in ("theory", "path")
-                 if out[f"{k}_rate"] is not None}
-        out["theory_valid"] = None if out["theory_rate"] is None else bool(out["theory_rate"] >= obs)
-        out["path_valid"] = None if out["path_rate"] is None else bool(out["path_rate"] >= obs)
-        if len(valid) == 2:
-            ok = {k: v for k, v in valid.items() if v >= obs}
-            out["tighter"] = min(ok, key=lambda q: ok[q]) if ok else "neither"
-    return out

@@ -18,7 +18,8 @@ from verify.model.validate import check_gamma
 __all__ = ["RunConfig", "auto_expensive_every", "RESUMABLE_CHANGES"]
 
 _SOLVERS = ("picard", "anderson")
-RESUMABLE_CHANGES = ("steps", "target_loss", "checkpoint_every")
+RESUMABLE_CHANGES = ("steps", "target_loss", "checkpoint_every", "hidden_range", "hypotheses",
+                     "gf_threshold", "checkpoint_seconds")
 
 
 def _is_int(x: Any) -> bool:
@@ -49,6 +50,14 @@ class RunConfig:
         checkpoint_every: checkpoint interval in steps (``None``: every 1000 steps, and always
             at the end). Only with an output directory.
         hidden: overrides of the theorem's hidden constants (default 1 each).
+        hidden_range: ``(lo, hi)``: a verdict that depends on a hidden constant is decided only
+            if it is the same over this range (``verify.experiment.checks.check_spec``).
+        hypotheses: ``"paper"`` or ``"explicit"`` (claims' hypotheses with the proof's explicit
+            width in place of the hidden-constant one).
+        gf_threshold: ``mode="gf"`` claims are checked only when ``α·λ_max(H(0))`` is at most
+            this.
+        checkpoint_seconds: also checkpoint when this much wall time has passed since the last
+            checkpoint (``None``: 60 s), so a kill loses at most about this much work.
     """
 
     m: int
@@ -69,6 +78,10 @@ class RunConfig:
     c_source: str = "measured"
     checkpoint_every: int | None = None
     hidden: Mapping[str, float] | None = None
+    hidden_range: tuple[float, float] = (1e-3, 1e3)
+    hypotheses: str = "paper"
+    gf_threshold: float = 0.1
+    checkpoint_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if not _is_int(self.m) or self.m < 1:
@@ -118,6 +131,13 @@ class RunConfig:
         if self.checkpoint_every is not None and (not _is_int(self.checkpoint_every) or self.checkpoint_every < 1):
             raise invalid("checkpoint_every", self.checkpoint_every, "must be an integer ≥ 1 or None",
                           "pass e.g. 1000")
+        if self.checkpoint_seconds is not None:
+            cs = self.checkpoint_seconds
+            if isinstance(cs, bool) or not isinstance(cs, (int, float)) or not (math.isfinite(cs) and cs > 0):
+                raise invalid("checkpoint_seconds", cs, "must be a positive number of seconds or None",
+                              "pass e.g. 60")
+        if self.seed > 2**63 - 1:
+            raise invalid("seed", self.seed, f"must be ≤ {2**63 - 1}", "pass e.g. seed=0")
         if self.hidden is not None:
             if not isinstance(self.hidden, Mapping):
                 raise invalid("hidden", self.hidden, "must be a mapping name → value",
@@ -130,6 +150,20 @@ class RunConfig:
                 if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
                     raise invalid(f"hidden[{k!r}]", v, "must be a positive number", "pass e.g. 1.0")
             object.__setattr__(self, "hidden", {str(k): float(v) for k, v in self.hidden.items()})
+        hr = self.hidden_range
+        if (not isinstance(hr, (tuple, list)) or len(hr) != 2
+                or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in hr)
+                or not (0 < hr[0] <= hr[1] < math.inf)):
+            raise invalid("hidden_range", hr, "must be (lo, hi) with 0 < lo ≤ hi < ∞",
+                          "pass e.g. (1e-3, 1e3)")
+        object.__setattr__(self, "hidden_range", (float(hr[0]), float(hr[1])))
+        if self.hypotheses not in ("paper", "explicit"):
+            raise invalid("hypotheses", self.hypotheses, "unknown hypothesis set",
+                          "use 'paper' or 'explicit'")
+        gt = self.gf_threshold
+        if isinstance(gt, bool) or not isinstance(gt, (int, float)) or not (0 < gt < math.inf):
+            raise invalid("gf_threshold", gt, "must be a positive number", "pass e.g. 0.1")
+        object.__setattr__(self, "gf_threshold", float(gt))
         object.__setattr__(self, "gamma", float(self.gamma))
         object.__setattr__(self, "step", float(self.step))
         object.__setattr__(self, "device", str(self.device))

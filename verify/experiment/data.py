@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from bounds import audit_data, load_data, validate_X, validate_y
+from bounds._args import check_memory, check_seed
 from bounds._errors import invalid
 
 __all__ = ["Dataset", "load_dataset", "synthetic_dataset", "digits_dataset", "file_dataset",
@@ -200,8 +201,11 @@ def _finish(X, y, X_test, y_test, *, name, source, notes, seed, normalised, pert
 # ---------------------------------------------------------------- sources
 def synthetic_dataset(n: int = 32, d: int = 8, seed: int = 0, *, labels: str = "pm1",
                       n_test: int = 0, perturb_parallel: bool = False,
-                      noise: float = 1e-3) -> Dataset:
-    """Unit-norm Gaussian inputs with ±1 (``labels="pm1"``) or Gaussian labels."""
+                      noise: float = 1e-3, allow_large: bool = False) -> Dataset:
+    """Unit-norm Gaussian inputs with ±1 (``labels="pm1"``) or Gaussian labels.
+
+    Refuses (``InvalidArgument``) sizes whose arrays exceed the available memory unless
+    ``allow_large``."""
     n = _check_int("n", n, 1)
     d = _check_int("d", d, 1)
     seed = _check_int("seed", seed, 0)
@@ -209,6 +213,11 @@ def synthetic_dataset(n: int = 32, d: int = 8, seed: int = 0, *, labels: str = "
     if labels not in _LABELS:
         raise invalid("labels", labels, f"unknown label law; choose one of {_LABELS}",
                       "use labels='pm1'")
+    check_seed(seed, "seed")
+    # the draws, the normalised copy and the labels: about 3 (n + n_test)·d floats
+    check_memory(24.0 * (n + n_test) * (d + 1), "n", n, f"synthetic data of {n + n_test}×{d}",
+                 allow_large=allow_large, override="allow_large=True",
+                 smaller="use fewer samples or dimensions")
     rng = np.random.default_rng(seed)
     total = n + n_test
     X = _normalise_rows(rng.standard_normal((total, d)))
@@ -334,10 +343,14 @@ def file_dataset(path: str | os.PathLike[str], *, normalise: bool = False,
                       "named 'y'")
     X_test = y_test = None
     if p.suffix.lower() == ".npz":
-        with np.load(p, allow_pickle=False) as z:
-            if "X_test" in z.files or "y_test" in z.files:
-                X_test = z["X_test"] if "X_test" in z.files else None
-                y_test = z["y_test"] if "y_test" in z.files else None
+        try:
+            with open(p, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # fh closed even when numpy fails
+                if "X_test" in z.files or "y_test" in z.files:
+                    X_test = z["X_test"] if "X_test" in z.files else None
+                    y_test = z["y_test"] if "y_test" in z.files else None
+        except Exception as exc:  # read once by load_data already; damaged test arrays
+            raise invalid("data", str(path), f"cannot read X_test/y_test ({type(exc).__name__})",
+                          "write the file again with numpy.savez") from None
     notes = []
     if normalise:
         X = _normalise_rows(X)
@@ -352,7 +365,8 @@ def file_dataset(path: str | os.PathLike[str], *, normalise: bool = False,
 def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int | None = None,
                  seed: int = 0, labels: str = "pm1", n_test: int = 0,
                  test_fraction: float = 0.5, normalise: bool = False,
-                 perturb_parallel: bool = False, noise: float = 1e-3) -> Dataset:
+                 perturb_parallel: bool = False, noise: float = 1e-3,
+                 allow_large: bool = False) -> Dataset:
     """Load ``"synthetic"``, ``"digits"``, ``"digits-all"``, ``"breast-cancer"`` or a file
     (module docstring).
 
@@ -364,7 +378,7 @@ def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int |
     if isinstance(name, str) and name == "synthetic":
         return synthetic_dataset(32 if n is None else n, 8 if d is None else d, seed,
                                  labels=labels, n_test=n_test, perturb_parallel=perturb_parallel,
-                                 noise=noise)
+                                 noise=noise, allow_large=allow_large)
     if isinstance(name, str) and name == "digits":
         if d is not None and d != 64:
             raise invalid("d", d, "the digits images have d = 64 pixels", "omit d for digits")

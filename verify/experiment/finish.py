@@ -49,6 +49,10 @@ def round_up_prod(value: float, factor: float, target: float) -> float:
 
 
 
+def fmt_num(x: float | None) -> str:
+    return "unknown" if x is None or not math.isfinite(x) else f"{x:.3g}"
+
+
 def finish_run(loop: GDLoop, wall: float, command: str | None, data_name: str | None,
                resumed: bool) -> RunResult:
     """Verdicts and record of a finished :class:`~verify.experiment.loop.GDLoop`; writes
@@ -83,8 +87,12 @@ def finish_run(loop: GDLoop, wall: float, command: str | None, data_name: str | 
                "delta": config.delta, "lambda0": lam0, "c": c, "c_source": config.c_source,
                "c_tail": c_tail, "c_measured": c_measured, "X_norm": X_norm, "e0_norm": e0_norm}
     hidden = {**dict(spec.hidden), **dict(config.hidden or {})}
+    lam_max_H0 = extra.get("lambda_max_H0", math.nan)
     verdicts = check_spec(spec, trace, symbols, mode=config.mode, audit=audit, params_init=P0n,
-                          hidden=hidden, tol=tol_cmp)
+                          hidden=hidden, tol=tol_cmp, hidden_range=config.hidden_range,
+                          hypotheses=config.hypotheses,
+                          lambda_max_H0=None if lam_max_H0 is None else float(lam_max_H0),
+                          gf_threshold=config.gf_threshold)
     rates = fit_rates(trace, alpha, lam0, mode=config.mode)
     symvals = {k_: v for k_, v in symbols.items() if k_ != "c_source" and k_ not in ("c_tail", "c_measured")}
     bounds_rec = []
@@ -97,15 +105,23 @@ def finish_run(loop: GDLoop, wall: float, command: str | None, data_name: str | 
                            "value": val, "provenance": b.provenance.value, "hidden": list(b.hidden),
                            "description": b.description,
                            "value_at": ("final step" if {"k", "t"} & set(b.free_symbols) else None)})
-    lam_max_H0 = extra.get("lambda_max_H0", math.nan)
+    disc = alpha * lam_max_H0 if lam_max_H0 is not None else None
     step_check = {"alpha_lambda_max_H0": alpha * lam_max_H0 if lam_max_H0 is not None else None,
                   "lambda_max_H0": lam_max_H0,
                   "gd_stable_quadratic": (alpha * lam_max_H0 < 2.0) if lam_max_H0 is not None and math.isfinite(lam_max_H0) else None,
                   "note": ("GD on the linearised dynamics e ← (I − αH)e is stable iff αλ_max(H) < 2; "
-                           "the GF reading of the same updates is faithful when αλ_max(H) ≪ 1")}
-    if config.mode == "gf" and lam_max_H0 is not None and math.isfinite(lam_max_H0) and alpha * lam_max_H0 > 0.1:
-        step_check["warning"] = (f"mode='gf' with α·λ_max(H(0)) = {alpha * lam_max_H0:.3g} > 0.1: the steps "
-                                 "are not small, so the run is GD rather than a discretised gradient flow")
+                           "the GF reading of the same updates is faithful when αλ_max(H) ≪ 1"),
+                  "gf_threshold": config.gf_threshold,
+                  "gf_checked": (None if config.mode != "gf" else
+                                 bool(disc is not None and math.isfinite(disc)
+                                      and disc <= config.gf_threshold))}
+    if config.mode == "gf" and not step_check["gf_checked"]:
+        step_check["warning"] = (f"mode='gf' with α·λ_max(H(0)) = {fmt_num(disc)}"
+                                 + (f" > {config.gf_threshold:g}" if disc is not None
+                                    and math.isfinite(disc) else "")
+                                 + ": the steps are not small, "
+                                 "so the run is GD rather than a discretised gradient flow; its "
+                                 "gradient-flow claims are inconclusive (discretisation)")
     solver_rec = {**solver_log, "last": last_states, "method": config.solver, "tol": tol_eff,
                   "max_iter": config.max_iter, "sigma_prime_at_zero": SIGMA_PRIME_AT_ZERO,
                   "contraction_init": float(trace["contraction"][0]) if trace["contraction"].size else None,
@@ -125,6 +141,9 @@ def finish_run(loop: GDLoop, wall: float, command: str | None, data_name: str | 
                     "label": spec.title.split(":")[0]},
         "symbols": symbols,
         "hidden_constants": hidden,
+        "verdict_options": {"hidden_range": list(config.hidden_range),
+                            "hypotheses": config.hypotheses,
+                            "gf_threshold": config.gf_threshold},
         "audit": audit.to_dict(),
         "bounds": bounds_rec,
         "verdicts": [v.to_dict() for v in verdicts],

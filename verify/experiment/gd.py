@@ -33,15 +33,16 @@ Stop statuses (checked in this order at every step k, before the update):
 ``diverged``       loss non-finite or ``> 1e6 ·`` initial loss;
 ``target_reached`` loss ``≤ target_loss``;
 ``max_steps``      k = ``steps``;
-``interrupted``    SIGINT (Ctrl-C) between two steps (a second Ctrl-C aborts at once).
+``interrupted``    SIGINT (Ctrl-C) or SIGTERM between two steps (a second Ctrl-C aborts at once).
 
 The trace is kept up to the stopping step in every case.  On ``solver_failed`` the observables
 that depend on the (unconverged) equilibrium are NaN at that step.
 
-Checkpoints (``checkpoint.npz``, written atomically every ``checkpoint_every`` steps and at the
-end) hold the parameters θ(k), the warm starts ``Z(k−1)``, ``B(k−1)``, the contraction tracker's
-reference (``A`` at its last SVD), the initial parameters, patterns and Gram matrix, and the
-trace *before* step k; ``resume=True`` recomputes step k from them, so a
+Checkpoints (``checkpoint.npz``, written atomically every ``checkpoint_every`` steps, at least
+every ``checkpoint_seconds`` of wall time (default 60 s) and at the end) hold the parameters
+θ(k), the warm starts ``Z(k−1)``, ``B(k−1)``, the contraction tracker's reference (``A`` at its
+last SVD), the initial parameters, patterns and Gram matrix, and the trace *before* step k;
+``resume=True`` recomputes step k from them, so a
 resumed run performs exactly the same floating-point operations as an uninterrupted one and,
 on the CPU, gives bit-identical parameters and traces (GD is deterministic: no RNG after the
 initialisation).  A resumed run may change ``steps``, ``target_loss`` and ``checkpoint_every``;
@@ -62,6 +63,7 @@ The pieces (docs/ARCHITECTURE.md): :mod:`~verify.experiment.inputs` (argument ch
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,7 @@ from verify.experiment.loop import GDLoop
 from verify.experiment.observers import OBSERVABLE_NAMES, OBSERVABLES, Observable, observables_table
 from verify.experiment.result import RunResult, load_run
 from verify.experiment.stopping import DIVERGENCE_FACTOR, STOP_STATUSES
+from verify.model.validate import check_network_memory, run_bytes
 
 __all__ = [
     "Observable",
@@ -103,6 +106,8 @@ def run_gd(
     progress: bool = True,
     spec: Any = None,
     command: str | None = None,
+    allow_large: bool = False,
+    files: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run instrumented GD (or small-step GF), check the theorem, write the run directory.
 
@@ -120,12 +125,27 @@ def run_gd(
         progress: progress lines on stderr (at most one per 5 s).
         spec: theorem spec (default ``bounds.g22_spec(config.mode)``).
         command: the command line to record (the CLI passes it).
+        allow_large: run even when the memory estimate
+            (:func:`~verify.model.validate.run_bytes`) exceeds the available memory.
+        files: extra JSON files (name → object) written into the run directory once every
+            check has passed (the CLI's ``cli_args.json``).
+
+    The directory is locked for the whole run (a second writer gets a clean error naming the
+    pid); ``force`` over an existing run writes the new run beside it and swaps it in at the end
+    (the old run stays untouched if the new one fails). SIGINT/SIGTERM stop the run between
+    steps after a checkpoint (status ``interrupted``; ``RunResult.signum`` says which).
 
     All input errors raise :class:`~bounds.InvalidArgument` before any computation.
     """
     t_start = time.monotonic()
     inputs = validate_inputs(X, y, config, X_test, y_test, spec)
-    out, ckpt, meta, fingerprint = open_run_dir(out_dir, resume, force, inputs.config, inputs)
-    loop = GDLoop.start_from(inputs.config, inputs, out, ckpt, meta, fingerprint, t_start)
-    wall = loop.run(progress)
-    return finish_run(loop, wall, command, data_name, resumed=ckpt is not None)
+    n, d = inputs.X.shape
+    n_test = 0 if inputs.X_test is None else inputs.X_test.shape[0]
+    check_network_memory(run_bytes(n, inputs.config.m, d, n_test), "m", inputs.config.m,
+                         f"a GD run at m = {inputs.config.m}, n = {n}", allow_large)
+    with open_run_dir(out_dir, resume, force, inputs.config, inputs, files) as rd:
+        loop = GDLoop.start_from(inputs.config, inputs, rd.work, rd.ckpt, rd.meta, rd.fingerprint, t_start)
+        wall = loop.run(progress)
+        res = finish_run(loop, wall, command, data_name, resumed=rd.ckpt is not None)
+        rd.commit()
+    return replace(res, out_dir=rd.target, signum=loop.signum)

@@ -25,6 +25,16 @@ def known_issues(spec: Any, verdicts: tuple[Verdict, ...], symbols: Mapping[str,
         value: Any = None
         if item == 3:
             value = {"m": m}
+            if spec.key.startswith("g22-") and all(
+                    symbols.get(k) is not None for k in ("X_norm", "lambda0")):
+                from bounds import g22_issue3_limits, symbol
+
+                sub = {symbol("X_norm"): float(symbols["X_norm"]),
+                       symbol("lambda0"): float(symbols["lambda0"])}
+                # for all data: the largest C_width_lemma compatible with (ii)/(iii) at k = 0,
+                # and the ratio of the proof's explicit width to the k = 0 limit (> 1: conflict)
+                value["all_data"] = {k: {"expr": str(e), "value": float(e.subs(sub))}
+                                     for k, e in g22_issue3_limits(spec.mode).items()}
             for obs in ("u_norm", "v_norm"):
                 cl = [c for c in spec.claims if c.observable == obs and c.mode in ("both", spec.mode)]
                 if not cl or cl[0].name not in by_name:

@@ -3,7 +3,8 @@
 :class:`GDLoop` holds everything that changes while a run proceeds (θ, the warm starts, the
 initial parameters/patterns/Gram, the trace rows, the solver log) and is built either fresh or
 from a checkpoint (:meth:`GDLoop.start`). :meth:`GDLoop.run` repeats, for k = start, start+1, …:
-SIGINT? → checkpoint on schedule → :func:`~verify.experiment.step.solve_state` →
+SIGINT/SIGTERM? → checkpoint on schedule (every ``checkpoint_every`` steps or
+``checkpoint_seconds`` of wall time) → :func:`~verify.experiment.step.solve_state` →
 :func:`~verify.experiment.stopping.stop_rule` → :func:`~verify.experiment.observers.observe`
 (expensive on the schedule) → :func:`~verify.experiment.step.gd_update`.
 """
@@ -26,7 +27,7 @@ from verify.experiment.inputs import RunInputs
 from verify.experiment.observers import OBSERVABLE_NAMES, observe
 from verify.experiment.record import atomic_save_npz, jsonable, to_numpy
 from verify.experiment.step import PARAMS, gd_update, new_solver_log, params_finite, solve_state
-from verify.experiment.stopping import Sigint, StopRule, stop_rule
+from verify.experiment.stopping import Sigint, StopRule, signal_name, stop_rule
 from verify.model.certified import ContractionTracker
 from verify.model.network import ImplicitNetwork
 
@@ -94,6 +95,11 @@ class GDLoop:
     status: str = "max_steps"
     status_msg: str = ""
     k: int = 0
+    #: checkpoint also when this many seconds passed since the last one (config.checkpoint_seconds)
+    checkpoint_seconds: float = 60.0
+    last_checkpoint: float = field(default_factory=time.monotonic)
+    #: the signal that interrupted the run (SIGINT/SIGTERM), else None
+    signum: int | None = None
     b_warm: torch.Tensor | None = None
     tracker: ContractionTracker | None = None
 
@@ -133,7 +139,8 @@ class GDLoop:
                    torch.as_tensor(inputs.X, dtype=dt, device=dev), torch.as_tensor(inputs.y, dtype=dt, device=dev),
                    None if inputs.X_test is None else torch.as_tensor(inputs.X_test, dtype=dt, device=dev),
                    None if inputs.y_test is None else torch.as_tensor(inputs.y_test, dtype=dt, device=dev),
-                   E_every, config.checkpoint_every or 1000, P0={}, extra=dict(meta.get("extra", {})))
+                   E_every, config.checkpoint_every or 1000, P0={}, extra=dict(meta.get("extra", {})),
+                   checkpoint_seconds=float(config.checkpoint_seconds or 60.0))
         loop.tracker = ContractionTracker(net.gamma_tilde)
         if ckpt is None:
             loop.P0 = net.parameters_dict()
@@ -187,6 +194,7 @@ class GDLoop:
             arrays["H0"] = to_numpy(self.H0)
         for name in OBSERVABLE_NAMES:
             arrays[f"trace__{name}"] = np.asarray(self.rows[name][:upto], dtype=np.float64)
+        self.last_checkpoint = time.monotonic()
         meta = {"config": self.config.to_dict(), "next_step": next_step, "L0": self.L0,
                 "fingerprint": self.fingerprint, "expensive_every": self.expensive_every,
                 "solver_log": self.solver_log, "status": status,
@@ -253,7 +261,7 @@ class GDLoop:
         return None, state
 
     def run(self, progress: bool, stop_rule: StopRule = stop_rule) -> float:
-        """Step until ``stop_rule`` or SIGINT says so; returns the run's wall time (s).
+        """Step until ``stop_rule`` or SIGINT/SIGTERM says so; returns the run's wall time (s).
 
         ``stop_rule`` has the signature of :func:`~verify.experiment.stopping.stop_rule` (a
         sweep may pass its own, e.g. stop at a threshold)."""
@@ -266,9 +274,12 @@ class GDLoop:
                 z_top, zt_top, b_top, c_top = self.z_warm, self.zt_warm, self.b_warm, self._tracker_snapshot()
                 n_rows_before_k = len(rows["step"])
                 if sig.flag:
-                    self.status, self.status_msg = "interrupted", f"interrupted before step {k}"
+                    self.signum = sig.signum
+                    self.status, self.status_msg = "interrupted", f"{signal_name(sig.signum)} before step {k}"
                     break
-                if self.out is not None and k > self.start and k % self.checkpoint_every == 0:
+                if self.out is not None and k > self.start and (
+                        k % self.checkpoint_every == 0
+                        or time.monotonic() - self.last_checkpoint >= self.checkpoint_seconds):
                     self.checkpoint(k, z_top, zt_top, n_rows_before_k, "running", bw=b_top, cref=c_top)
                 stop, state = self.advance(k, stop_rule)
                 if stop is not None:

@@ -1,4 +1,5 @@
-"""When a GD run stops: the stop rule checked before every update, and SIGINT between steps.
+"""When a GD run stops: the stop rule checked before every update, and SIGINT/SIGTERM between
+steps (the run saves its checkpoint and record, then the CLI exits 130/143).
 
 Statuses in :data:`STOP_STATUSES`; :func:`stop_rule` checks them in the order the module
 docstring of :mod:`verify.experiment.gd` lists. A different stop rule (a sweep's, say) is a
@@ -13,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["DIVERGENCE_FACTOR", "STOP_STATUSES", "STATUS_TEXT", "Sigint", "StopRule", "stop_rule"]
+__all__ = ["DIVERGENCE_FACTOR", "STOP_STATUSES", "STATUS_TEXT", "Sigint", "StopRule", "signal_name", "stop_rule"]
 
 DIVERGENCE_FACTOR = 1e6
 STOP_STATUSES = ("target_reached", "max_steps", "diverged", "solver_failed", "interrupted")
@@ -22,34 +23,54 @@ STATUS_TEXT = {
     "max_steps": "ran all steps",
     "diverged": "diverged",
     "solver_failed": "an equilibrium (forward or adjoint) solve did not converge",
-    "interrupted": "interrupted by the user (SIGINT); continue with resume=True / --resume",
+    "interrupted": "interrupted (SIGINT or SIGTERM); continue with resume=True / --resume",
 }
 
 
 class Sigint:
-    """Turns the first SIGINT into a flag checked between steps (main thread only)."""
+    """Turns the first SIGINT or SIGTERM into a flag checked between steps (main thread only).
+
+    ``signum`` is the signal received (``None`` before one arrives). A second SIGINT aborts at
+    once (``KeyboardInterrupt``); a second SIGTERM terminates as the default handler does."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.flag = False
-        self._old: Any = None
+        self.signum: int | None = None
+        self._old: dict[int, Any] = {}
         self._active = False
 
     def __enter__(self) -> Sigint:
         if threading.current_thread() is threading.main_thread():
             try:
-                self._old = signal.signal(signal.SIGINT, self._handle)
+                for s in self.SIGNALS:
+                    self._old[s] = signal.signal(s, self._handle)
                 self._active = True
             except ValueError:  # pragma: no cover
                 self._active = False
         return self
 
-    def _handle(self, signum: int, frame: Any) -> None:  # pragma: no cover - interactive
+    def _restore(self, s: int) -> None:
+        old = self._old.get(s)
+        if old is None:
+            old = signal.default_int_handler if s == signal.SIGINT else signal.SIG_DFL
+        signal.signal(s, old)
+
+    def _handle(self, signum: int, frame: Any) -> None:
         self.flag = True
-        signal.signal(signal.SIGINT, self._old if self._old is not None else signal.default_int_handler)
+        if self.signum is None:
+            self.signum = signum
+        self._restore(signum)
 
     def __exit__(self, *exc: Any) -> None:
         if self._active:
-            signal.signal(signal.SIGINT, self._old if self._old is not None else signal.default_int_handler)
+            for s in self.SIGNALS:
+                self._restore(s)
+
+
+def signal_name(signum: int | None) -> str:
+    return "a signal" if signum is None else signal.Signals(signum).name
 
 
 #: (state, k, params_finite, L0, steps, target_loss, solver_log) → (status or None, message)

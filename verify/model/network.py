@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from bounds._args import check_seed
 from bounds._errors import invalid
 from verify.model.equilibrium import (
     DEFAULT_MAX_ITER,
@@ -34,7 +35,9 @@ from verify.model.validate import (
     as_data_tensor,
     as_label_tensor,
     check_gamma,
+    check_network_memory,
     check_positive_int,
+    network_bytes,
     resolve_device,
     resolve_dtype,
 )
@@ -190,15 +193,21 @@ class ImplicitNetwork(torch.nn.Module):
         """Paper initialisation [G22 Assumption 1] from ``seed``.
 
         Draws happen on the CPU in float64 with ``torch.Generator().manual_seed(seed)`` and are
-        then moved, so a seed gives the same network on every device and dtype.
+        then moved, so a seed gives the same network on every device and dtype. A width whose
+        parameters would exceed the available memory is refused before allocating
+        (:func:`~verify.model.validate.network_bytes`) unless ``allow_large=True``.
         """
         m = check_positive_int(m, "m", "pass the width as an int ≥ 1, e.g. m=256")
         d = check_positive_int(d, "d", "pass the input dimension as an int ≥ 1")
         check_gamma(gamma)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise invalid("seed", seed, "expected a non-negative int", "pass e.g. seed=0")
+        check_seed(seed, "seed")
         dev = resolve_device(device)
         dt = resolve_dtype(dtype)
+        allow_large = bool(kwargs.pop("allow_large", False))
+        check_network_memory(network_bytes(m, d, torch.finfo(dt).bits // 8), "m", m,
+                             f"a network of width m = {m} (d = {d})", allow_large)
         g = torch.Generator().manual_seed(int(seed))
         A = torch.randn(m, m, generator=g, dtype=torch.float64)
         W = torch.randn(m, d, generator=g, dtype=torch.float64)

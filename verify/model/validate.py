@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from bounds._args import check_memory
+from bounds._data import _refuse_complex as refuse_complex
 from bounds._errors import invalid
 
 __all__ = [
@@ -22,6 +24,9 @@ __all__ = [
     "as_label_tensor",
     "check_gamma",
     "check_positive_int",
+    "network_bytes",
+    "run_bytes",
+    "check_network_memory",
 ]
 
 _DTYPES = {
@@ -111,6 +116,7 @@ def _to_tensor(value: Any, name: str, dtype: torch.dtype, device: torch.device) 
                 f"move it with {name}.to('{device}')",
             )
         return value
+    refuse_complex(value, name)  # a float conversion would drop the imaginary part silently
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -148,3 +154,29 @@ def as_label_tensor(y: Any, n: int, dtype: torch.dtype, device: torch.device, na
         raise invalid(name, f"array with {int((~torch.isfinite(t)).sum())} non-finite entries", "NaN or Inf labels",
                       "remove the samples with non-finite labels")
     return t
+
+
+def network_bytes(m: int, d: int, itemsize: int = 8) -> int:
+    """Bytes of one network's parameters (A: m², W: m·d, u, v) plus the float64 draws made on
+    the CPU before the cast (:meth:`~verify.ImplicitNetwork.init`). Python integers: no overflow."""
+    params = m * m + m * d + 2 * m
+    return int(itemsize * params + 8 * params)
+
+
+def run_bytes(n: int, m: int, d: int, n_test: int = 0, itemsize: int = 8) -> int:
+    """Rough upper count of the bytes a GD run holds at once (:func:`verify.run_gd`).
+
+    Parameters θ, θ(0), the gradients and the SVD of A (its copy and factors): about 8 m×m and
+    4 m×d arrays; the forward/adjoint states and patterns (Z, D, E, their warm starts, the
+    adjoint, the test state): about 10 (n + n_test)×m arrays; the Gram matrices G, H, K, G(0)
+    and the eigenvalue workspaces: about 8 n×n arrays.
+    """
+    nt = n + n_test
+    return int(itemsize * (8 * m * m + 4 * m * d + 10 * nt * m + 8 * n * n + 4 * m))
+
+
+def check_network_memory(nbytes: int, name: str, value: Any, what: str, allow_large: bool,
+                         override: str = "allow_large=True") -> None:
+    """:func:`bounds._args.check_memory` with the wording for widths."""
+    check_memory(nbytes, name, value, what, allow_large=allow_large, override=override,
+                 smaller="use a smaller width m (or fewer samples)")

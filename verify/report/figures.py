@@ -30,7 +30,7 @@ FIGURES: dict[str, str] = {
     ),
     "rate.png": (
         "Left: ‖ŷ(k) − y‖²/‖e0‖² against the theorem's guarantee (1 − αλ0/2)^k (black dashed) "
-        "and the path rate (1 − α·min λ_min(H))^k (dotted). Right: per-step decrease 1 − r of "
+        "and the path rate (1 − α·min λ_min(ZZᵀ + ΦΦᵀ))^k of the GD proof (eq. 43; dotted). Right: per-step decrease 1 − r of "
         "‖ŷ − y‖² — observed (fitted) against the theorem and the path rate, per width."
     ),
 }
@@ -315,7 +315,7 @@ def _figure_rate(runs: Sequence[ReportRun], dpi: int) -> bytes:
 
     plotted = False
     for vals, lab, mk, col in ((obs_l, "observed (fit)", "o", "#0072B2"),
-                               (path_l, "path: α·min λ_min(H)", "s", "#009E73"),
+                               (path_l, "path: α·min λ_min(K)", "s", "#009E73"),
                                (th_l, "theorem: αλ0/2", "^", "k")):
         yv = dec(vals)
         ok = np.isfinite(yv) & (yv > 0)

@@ -13,16 +13,33 @@ from verify.report.model import (
     _factor,
     _mset,
     _num,
-    _observed_ok,
     _ratio_of,
     _same,
     _short_label,
     _slack,
     _verdict_groups,
     fmt,
+    verdict_word,
 )
 
 _QUANTITY = {"m": ("width", "m"), "gamma": ("γ", "γ"), "alpha": ("step-size", "α")}
+
+
+def _break_even_text(per: Sequence[tuple[int, Mapping[str, Any]]]) -> str:
+    """"met only for C ≤ C*" over the widths (the least favourable width), from the verdicts."""
+    out = []
+    consts: dict[str, list[tuple[float, str]]] = {}
+    for _, v in per:
+        for h, be in ((v.get("details") or {}).get("break_even") or {}).items():
+            if be.get("break_even") is not None:
+                consts.setdefault(h, []).append((float(be["break_even"]), str(be["satisfied_for"])))
+    for h, vals in consts.items():
+        sides = {sd for _, sd in vals}
+        if sides == {"C <= C*"}:
+            out.append(f"met only for {h} ≤ {fmt(min(c for c, _ in vals))}")
+        elif sides == {"C >= C*"}:
+            out.append(f"met only for {h} ≥ {fmt(max(c for c, _ in vals))}")
+    return ", ".join(out)
 
 
 def _conditions_lines(runs: Sequence[ReportRun]) -> list[str]:
@@ -44,9 +61,11 @@ def _conditions_lines(runs: Sequence[ReportRun]) -> list[str]:
             for g in all_bad:
                 m_b, v_b = min(g["per_m"], key=lambda mv: _ratio_of(mv[1]) or math.inf)
                 sense = "≥" if v_b.get("sense") == "ge" else "≤"
+                be = _break_even_text(g["per_m"])
                 parts.append((_ratio_of(v_b) or math.inf,
                               f"{_short_label(v_b)} needs {sym} {sense} {fmt(_num(v_b.get('bound')))}"
-                              f" ({_factor(_ratio_of(v_b))} off at m = {m_b})"))
+                              f" ({_factor(_ratio_of(v_b))} off at m = {m_b}"
+                              + (f"; {be}" if be else "") + ")"))
             parts.sort(key=lambda t: t[0])
             n_bad = len(all_bad)
             head = (f"The {what} condition" if n_bad == 1 else
@@ -57,91 +76,210 @@ def _conditions_lines(runs: Sequence[ReportRun]) -> list[str]:
             v0 = g["per_m"][0][1]
             slacks = [s for s in (_slack(v) for _, v in g["per_m"]) if s is not None]
             sl = f" (slack ≥ {_factor(min(slacks))})" if slacks else ""
-            lines.append(f"The {what} condition of {_short_label(v0)} holds at every width{sl}.")
+            be = _break_even_text(g["per_m"])
+            lines.append(f"The {what} condition of {_short_label(v0)} holds at every width{sl}"
+                         + (f" ({be})" if be else "") + ".")
         for g in mixed:
             v0 = g["per_m"][0][1]
-            good = [m for m, v in g["per_m"] if v.get("status") == "holds"]
-            bad = [m for m, v in g["per_m"] if v.get("status") == "violated"]
-            lines.append(f"The {what} condition of {_short_label(v0)} holds at m ∈ {_mset(good)}"
-                         f" and fails at m ∈ {_mset(bad)}.")
+            by_w: dict[str, list[int]] = {}
+            for m, v in g["per_m"]:
+                by_w.setdefault(verdict_word(v), []).append(m)
+            be = _break_even_text(g["per_m"])
+            lines.append(f"The {what} condition of {_short_label(v0)}: " + "; ".join(
+                f"{w} at m ∈ {_mset(ms)}" for w, ms in by_w.items())
+                + (f" ({be})" if be else "") + ".")
     return lines
 
 
+_BUCKETS = (  # (category word, sentence after "k of the n claims")
+    ("holds", "held {where}"),
+    ("vacuous (observed: holds)", "are vacuous (a hypothesis is not met) but were observed to "
+     "hold {where}"),
+    ("vacuous (observed: fails)", "are vacuous and their observations fail — not a violation "
+     "of the statement, whose hypotheses are not met"),
+    ("VIOLATED", "were violated with every hypothesis met"),
+    ("inconclusive (hidden constant)", "are inconclusive (hidden constant): the observation "
+     "fails, but a hypothesis is met only for some values of a hidden constant in the stated "
+     "range"),
+    ("inconclusive (discretisation)", "are inconclusive (discretisation): gradient-flow "
+     "claims are not checked on GD iterates with α·λ_max(H(0)) above the stated threshold"),
+    ("inconclusive (hypothesis inconclusive)", "are inconclusive (hypothesis inconclusive): the "
+     "observation fails but a hypothesis could not be decided"),
+    ("inconclusive", "are inconclusive (not measured, or within the numerical error bound)"),
+)
+_EVENT_WORDS = ("vacuous (event occurred)", "vacuous (event did not occur)",
+                "vacuous (event impossible)", "inconclusive (event did not occur)",
+                "VIOLATED (event impossible)")
+
+
+def _agree(phrase: str, k: int) -> str:
+    """Subject–verb agreement for "k of the n claims …" (k = 1: singular)."""
+    if k != 1:
+        return phrase
+    for pl, sg in (("are ", "is "), ("were ", "was "), ("have ", "has ")):
+        if phrase.startswith(pl):
+            return sg + phrase[len(pl):]
+    return phrase
+
+
+def claim_categories(runs: Sequence[ReportRun]) -> list[tuple[str, str, list[tuple[int, str]]]]:
+    """``(name, label, [(m, verdict_word)])`` per claim: the classification that the summary
+    sentences count and the verdict table shows (:func:`~verify.report.model.verdict_word`)."""
+    out = []
+    for g in _verdict_groups(runs, "claim"):
+        per = g["per_m"]
+        lab = _short_label(per[0][1]) + _claim_suffix(per[0][1])
+        out.append((str(g["name"]), lab, [(m, verdict_word(v)) for m, v in per]))
+    return out
+
+
+def _by_construction(v: Mapping[str, Any], run: ReportRun) -> str | None:
+    """Why a claim holds by construction (its slack says nothing about the theory), or None."""
+    label = str(v.get("label") or "")
+    if ("Lemma 2.1" in label and v.get("observable") in ("A_norm", "W_norm")
+            and run.symbols.get("c_source") == "measured"):
+        return "c is measured from A(0), W(0)"
+    if _trivially_tight(v):
+        return "equality at k = 0"
+    return None
+
+
 def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list[str]:
-    groups = _verdict_groups(runs, "claim")
-    if not groups:
+    cats = claim_categories(runs)
+    if not cats:
         return ["The records contain no claim verdicts."]
+    n = len(cats)
+    vmap = {(str(g["name"]), m): v for g in _verdict_groups(runs, "claim") for m, v in g["per_m"]}
     labels: dict[str, str] = {}
     for r in runs:
         for v in r.verdicts():
             labels.setdefault(str(v.get("name")), _short_label(v))
+    where = "at every width" if len(runs) > 1 else "in the run"
     lines: list[str] = []
-    held_all: list[tuple[str, int, float | None]] = []  # label, m of min slack, slack
-    violated: list[tuple[str, list[tuple[int, Mapping[str, Any]]]]] = []
-    unknown: list[str] = []
-    vacuous_names: set[str] = set()
     failed_hyps: list[str] = []
-    for g in groups:
-        per = g["per_m"]
-        oks = [_observed_ok(v) for _, v in per]
-        lab = _short_label(per[0][1]) + _claim_suffix(per[0][1])
-        for _, v in per:
+    for r in runs:
+        for v in r.verdicts("claim"):
             if v.get("status") == "vacuous":
-                vacuous_names.add(str(g["name"]))
                 for h in v.get("hypotheses_failed") or []:
                     if str(h) not in failed_hyps:
                         failed_hyps.append(str(h))
-        if all(o is True for o in oks):
-            # equality at k = 0 by construction (e.g. ‖e(0)‖² ≤ ‖e0‖², or ‖A(0)‖ ≤ c√m with the
-            # measured c) says nothing about the theory's slack: leave it out of the range
-            sl_f = [(m, s) for m, s in ((m, _slack(v)) for m, v in per
-                                        if not _trivially_tight(v)) if s is not None]
-            m_min, s_min = min(sl_f, key=lambda t: t[1]) if sl_f else (per[0][0], None)
-            if not sl_f and not all(_trivially_tight(v) for _, v in per):
-                s_min = math.nan  # held, but no slack recorded
-            held_all.append((lab, m_min, s_min))
-        elif any(o is False for o in oks):
-            violated.append((lab, [(m, v) for (m, v), o in zip(per, oks, strict=True) if o is False]))
+    uniform: dict[str, list[tuple[str, str]]] = {}
+    mixed: list[tuple[str, str, list[tuple[int, str]]]] = []
+    events: list[tuple[str, str, list[tuple[int, str]]]] = []
+    for name, lab, per in cats:
+        words = {w for _, w in per}
+        if words & set(_EVENT_WORDS):
+            events.append((name, lab, per))
+        elif len(words) == 1:
+            uniform.setdefault(per[0][1], []).append((name, lab))
         else:
-            unknown.append(lab)
-    n = len(groups)
-    where = "at every width" if len(runs) > 1 else "in the run"
-    if vacuous_names:
+            mixed.append((name, lab, per))
+    n_vac = sum(1 for _, _, per in cats if all(w.startswith("vacuous") for _, w in per))
+    if failed_hyps:
         hyp = ", ".join(f"{h} [{labels[h]}]" if h in labels else h for h in failed_hyps)
-        lines.append(
-            f"Hypotheses of the lemma are not met ({hyp or 'see the verdict table'}), so "
-            f"{len(vacuous_names)} of the {n} claims are formally vacuous here; the statements "
-            "below describe what the trajectories showed.")
-    verb = "nevertheless held" if vacuous_names else "held"
-    if held_all:
-        finite = [(lab, m, s) for lab, m, s in held_all if s is not None and math.isfinite(s)]
-        tight = ""
-        if finite:
-            lab_min, m_min, s_min = min(finite, key=lambda t: t[2])
-            lab_max, m_max, s_max = max(finite, key=lambda t: t[2])
-            tight = (f"; slack ranges from {_factor(s_min)} ({lab_min}, m = {m_min}) to "
-                     f"{_factor(s_max)} ({lab_max}, m = {m_max})")
-            eq0 = [lab for lab, _, s_ in held_all if s_ is None]
-            if eq0:
-                tight += (f" (left out: {', '.join(eq0)}, which hold with equality at k = 0 by "
-                          "construction)")
-        if len(held_all) == n:
-            lines.append(f"All {n} claims of {theorem['label']} and its proof {verb} {where}{tight}.")
+        lines.append(f"Hypotheses not met: {hyp}; {n_vac} of the {n} claims are vacuous "
+                     f"{where} (below: what the trajectories showed).")
+    # slack among the claims observed to hold, leaving out those that hold by construction
+    held = [(nm, lab) for w in ("holds", "vacuous (observed: holds)") for nm, lab in uniform.get(w, [])]
+    sl: list[tuple[float, str, int]] = []
+    left_out: dict[str, str] = {}
+    for nm, lab in held:
+        for r in runs:
+            vh = vmap.get((nm, r.m))
+            if vh is None:
+                continue
+            why = _by_construction(vh, r)
+            if why:
+                left_out.setdefault(lab, why)
+                continue
+            s_ = _slack(vh)
+            if s_ is not None and math.isfinite(s_):
+                sl.append((s_, lab, r.m))
+    tight = ""
+    if sl:
+        lo, hi = min(sl), max(sl)
+        tight = (f"Among the {len(held)} claims observed to hold, slack ranges from {_factor(lo[0])} "
+                 f"({lo[1]}, m = {lo[2]}) to {_factor(hi[0])} ({hi[1]}, m = {hi[2]})")
+        if left_out:
+            tight += " (left out, holding by construction: " + "; ".join(
+                f"{lab}: {why}" for lab, why in left_out.items()) + ")"
+    for word, phrase in _BUCKETS:
+        items = uniform.get(word, [])
+        if not items:
+            continue
+        text = f"{len(items)} of the {n} claims {_agree(phrase.format(where=where), len(items))}"
+        if word in ("holds", "vacuous (observed: holds)"):
+            text += ": " + ", ".join(lab for _, lab in items)
+        elif word in ("vacuous (observed: fails)", "VIOLATED", "inconclusive (hidden constant)",
+                      "inconclusive (hypothesis inconclusive)"):
+            text += ": " + "; ".join(_fail_part(nm, lab, runs, vmap) for nm, lab in items)
         else:
-            lines.append(f"{len(held_all)} of the {n} claims {verb} {where}{tight}.")
-    if violated:
+            text += ": " + ", ".join(lab for _, lab in items)
+        lines.append(text + ".")
+    if tight:
+        lines.append(tight + ".")
+    if mixed:
+        lines.append(f"{len(mixed)} of the {n} claims "
+                     + _agree("have different verdicts at different ", len(mixed)) +
+                     "widths: " + "; ".join(
+                         f"{lab} (" + ", ".join(f"m = {m}: {w}" for m, w in per) + ")"
+                         for _, lab, per in mixed) + ".")
+    if events:
         parts = []
-        for lab, bad in violated:
-            m_w, v_w = max(bad, key=lambda mv: _ratio_of(mv[1]) or 0.0)
-            k = v_w.get("first_violation_step")
-            first = f", first at step {k}" if k is not None else ""
-            parts.append(f"{lab} at m ∈ {_mset(m for m, _ in bad)} (worst ratio "
-                         f"{_factor(_ratio_of(v_w))} at m = {m_w}{first})")
-        lines.append(f"{len(violated)} of the {n} claims were violated: " + "; ".join(parts) + ".")
-    if unknown:
-        lines.append("Inconclusive (not measured, or within the numerical tolerance): "
-                     + ", ".join(unknown) + ".")
+        for nm, lab, per in events:
+            groups: dict[str, list[int]] = {}
+            for m, w in per:
+                groups.setdefault(w, []).append(m)
+            txt = []
+            for w, ms in groups.items():
+                what = ("the event occurred" if "occurred" in w else "the event is impossible"
+                        if "impossible" in w else "the event did not occur"
+                        if "did not occur" in w else w)
+                extra = ""
+                if "impossible" in w:
+                    ve = vmap.get((nm, ms[0]))
+                    det = (ve or {}).get("details") or {}
+                    extra = f" ({det.get('structural', 'structural')})"
+                txt.append(f"{what} at m ∈ {_mset(ms)}{extra}")
+            parts.append(f"{lab}: " + ", ".join(txt))
+        lines.append(f"{len(events)} of the {n} claims "
+                     + ("is a probabilistic event (probability " if len(events) == 1 else
+                        "are probabilistic events (probability ") +
+                     "≥ 1 − δ): " + "; ".join(parts) + ". One run is one draw of an event; the "
+                     "lemma's probability statement is checked by the event's frequency over "
+                     "seeds (a sweep) with its Clopper–Pearson interval, and a structural "
+                     "impossibility holds for every draw.")
     return lines
+
+
+def _fail_part(nm: str, lab: str, runs: Sequence[ReportRun],
+               vmap: Mapping[tuple[str, int], Mapping[str, Any]]) -> str:
+    bad = [(r.m, vmap[(nm, r.m)]) for r in runs if (nm, r.m) in vmap]
+    m_w, v_w = max(bad, key=lambda mv: _ratio_of(mv[1]) or 0.0)
+    d = v_w.get("details") or {}
+    k = v_w.get("first_violation_step")
+    first = ""
+    if k is not None:
+        first = f", first among the checked steps at step {k}"
+        if d.get("first_violation_source") == "certificate":
+            first += f" (certified by {d.get('certificate')})"
+        if d.get("steps_total") is not None and d.get("steps_checked") != d.get("steps_total"):
+            first += f"; {d.get('steps_checked')} of {d.get('steps_total')} steps checked"
+    txt = (f"{lab} at m ∈ {_mset(m for m, _ in bad)} (worst ratio {_factor(_ratio_of(v_w))} at "
+           f"m = {m_w}{first})")
+    if d.get("structural") and not d.get("event"):
+        txt += f" [at m = {m_w}: {d['structural']}]"
+    if nm == "G_dev":
+        outside = []
+        for m, v in bad:
+            wr = vmap.get(("W_move_R", m))
+            k_g, k_r = v.get("first_violation_step"), (wr or {}).get("first_violation_step")
+            outside.append(k_g is not None and k_r is not None and k_r <= k_g)
+        if outside and all(outside):
+            txt += (" — only at steps where ‖W(k) − W(0)‖₂ > R already, outside Lemma 3.4's "
+                    "radius, where Lemma 3.4 does not apply: no failure of Lemma 3.4; what fails "
+                    "is the proof's step keeping W within R")
+    return txt
 
 
 def _trivially_tight(v: Mapping[str, Any]) -> bool:
@@ -158,47 +296,91 @@ def _claim_suffix(v: Mapping[str, Any]) -> str:
     return f" [{_MOVEMENT.get(str(obs), obs)}]" if obs else ""
 
 
+def _admissible(r: ReportRun) -> tuple[bool | None, Mapping[str, Any] | None]:
+    """Does the theorem's rate guarantee apply to this run?  GD: the step condition holds;
+    GF: the claims were checked (``step_check.gf_checked``)."""
+    if r.mode == "gf":
+        ck = (r.record.get("step_check") or {}).get("gf_checked")
+        return (None if ck is None else bool(ck)), None
+    v = r.verdict("step")
+    if v is None:
+        return None, None
+    return v.get("status") == "holds", v
+
+
 def _rate_line(runs: Sequence[ReportRun]) -> str | None:
     rows = []
     for r in runs:
         rates = r.record.get("rates") or {}
-        obs, th, path = (_num(rates.get(k)) for k in ("observed_rate", "theory_rate", "path_rate"))
+        obs = _num(rates.get("observed_rate_tail"))
+        late = obs is not None
+        if obs is None:
+            obs = _num(rates.get("observed_rate"))
+        th = _num(rates.get("theory_rate"))
         if obs is None or th is None:
             continue
-        rows.append((r.m, obs, th, path))
+        rows.append((r, obs, th, late, rates.get("fit_range_tail") if late else rates.get("fit_range")))
     if not rows:
         return None
-    th_all = _same(round(t, 15) for _, _, t, _ in rows)
-    dec_obs = [(m, 1 - o) for m, o, _, _ in rows]
+    th_all = _same(round(t, 15) for _, _, t, _, _ in rows)
+    dec_obs = [(r.m, 1 - o, rng) for r, o, _, _, rng in rows]
     lo = min(dec_obs, key=lambda t: t[1])
     hi = max(dec_obs, key=lambda t: t[1])
-    formula = _formula_text((runs[0].record.get("rates") or {}).get("theory_formula"))
-    th_txt = (f"the theorem guarantees {formula} = {fmt(rows[0][2], 8)} per step (a decrease of "
-              f"{fmt(1 - rows[0][2])})" if th_all is not None else
-              f"the theorem's factors {formula} differ between runs")
-    faster = min(1 - o for _, o, _, _ in rows) / max(1 - rows[0][2], 1e-300)
-    obs_txt = (f"‖ŷ − y‖² decreased per step by a fitted factor 1 − r between {fmt(lo[1])} "
+    late = all(x[3] for x in rows)
+    fit = ("late-time fit over the second half of the run" if late else "fit over the run")
+    obs_txt = (f"‖ŷ − y‖² decreased per step by a factor 1 − r ({fit}) between {fmt(lo[1])} "
                f"(m = {lo[0]}) and {fmt(hi[1])} (m = {hi[0]})" if len(rows) > 1 else
-               f"‖ŷ − y‖² decreased per step by a fitted factor 1 − r = {fmt(lo[1])}")
-    comp = ""
-    if th_all is not None and math.isfinite(faster) and faster > 0:
+               f"‖ŷ − y‖² decreased per step by a factor 1 − r = {fmt(lo[1])} ({fit})")
+    formula = _formula_text((runs[0].record.get("rates") or {}).get("theory_formula"))
+    adm = [(_admissible(r)) for r, *_ in rows]
+    if all(a is True for a, _ in adm) and th_all is not None:
+        faster = min(1 - o for _, o, _, _, _ in rows) / max(1 - rows[0][2], 1e-300)
         comp = (f" — at least {_factor(faster)} faster than guaranteed" if faster >= 1 else
                 f" — slower than the guarantee (by {_factor(1 / faster)}) at some width")
-    below = []
-    for r in runs:
-        x, y = r.series("residual_sq")
-        th = _num((r.record.get("rates") or {}).get("theory_rate"))
-        e0 = _num(r.symbols.get("e0_norm"))
-        if y.size and th and e0 and y[-1] > 0:
-            below.append((r.m, int(x[-1]), e0 * e0 * th ** x[-1] / y[-1]))
-    fin = ""
-    if below:
-        lo_b = min(below, key=lambda t: t[2])
-        hi_b = max(below, key=lambda t: t[2])
-        fin = (f" After {lo_b[1]} steps ‖ŷ − y‖² is {_factor(lo_b[2])} (m = {lo_b[0]})"
-               + (f" to {_factor(hi_b[2])} (m = {hi_b[0]})" if len(below) > 1 else "")
-               + " below the guaranteed value.")
-    return f"Rate: {obs_txt}; {th_txt}{comp}.{fin}"
+        th_txt = (f"the theorem guarantees {formula} = {fmt(rows[0][2], 8)} per step (a decrease "
+                  f"of {fmt(1 - rows[0][2])})")
+        below = []
+        for r, *_ in rows:
+            x, y = r.series("residual_sq")
+            th = _num((r.record.get("rates") or {}).get("theory_rate"))
+            e0 = _num(r.symbols.get("e0_norm"))
+            if y.size and th and e0 and y[-1] > 0:
+                below.append((r.m, int(x[-1]), e0 * e0 * th ** x[-1] / y[-1]))
+        fin = ""
+        if below:
+            lo_b = min(below, key=lambda t: t[2])
+            hi_b = max(below, key=lambda t: t[2])
+            fin = (f" After {lo_b[1]} steps ‖ŷ − y‖² is {_factor(lo_b[2])} (m = {lo_b[0]})"
+                   + (f" to {_factor(hi_b[2])} (m = {hi_b[0]})" if len(below) > 1 else "")
+                   + " below the guaranteed value.")
+        return f"Rate: {obs_txt}; {th_txt}{comp}.{fin}"
+    # no guarantee applies (inadmissible step, or GF claims not checked on these iterates)
+    if runs[0].mode == "gf":
+        return (f"Rate: {obs_txt}; the gradient-flow guarantee {formula} is not compared: the GD "
+                "steps are too coarse for a gradient-flow reading (α·λ_max(H(0)) above the "
+                "stated threshold) at some width.")
+    step_vs = [v for _, v in adm if v is not None]
+    if not step_vs:
+        return f"Rate: {obs_txt}; the step condition was not evaluated, so no guarantee is compared."
+    amax = min(float(_num(v.get("bound")) or math.inf) for v in step_vs)
+    lam = _num(runs[0].symbols.get("lambda0"))
+    word = ("is not met" if all(v.get("status") == "violated" for v in step_vs) else
+            "is not known to be met (it depends on a hidden constant)"
+            if all(v.get("status") in ("inconclusive", "holds") for v in step_vs) else
+            "is not met at some width")
+    hid = ", ".join(sorted({h for v in step_vs for h in (v.get("hidden") or [])}))
+    txt = (f"Rate: {obs_txt}; no guarantee applies to this α: the step condition "
+           f"{word}" + (f" ({_break_even_text([(0, v) for v in step_vs])})" if hid else ""))
+    if lam is not None and math.isfinite(amax):
+        from bounds import g22_spec  # the guaranteed factor from the spec's claim (vi), in sympy
+
+        res = g22_spec("gd").bound("residual_sq_max")
+        rho = float(res.evaluate(alpha=amax, lambda0=lam, e0_norm=1.0, k=1.0, t=amax))
+        txt += (f". At the largest admissible step α = {fmt(amax)}"
+                + (f" ({hid} = 1)" if hid else "")
+                + f" the theorem would guarantee a per-step decrease of {fmt(1 - rho)} "
+                f"({formula})")
+    return txt + "."
 
 
 def _formula_text(f: Any) -> str:

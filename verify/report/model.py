@@ -206,6 +206,41 @@ def _observed_ok(v: Mapping[str, Any]) -> bool | None:
     return o <= b if v.get("sense") == "le" else o >= b
 
 
+def verdict_word(v: Mapping[str, Any] | None) -> str:
+    """The one wording of a verdict used by the tables *and* the summary sentences.
+
+    ``holds``, ``VIOLATED``, ``vacuous (observed: holds|fails)``, ``vacuous (event occurred|did
+    not occur|impossible)``, ``inconclusive (<reason>)`` or ``inconclusive``.  (Conditions and
+    assumptions use the same words.)"""
+    if v is None:
+        return "—"
+    st = str(v.get("status"))
+    d = v.get("details") or {}
+    d = d if isinstance(d, Mapping) else {}
+    word = _STATUS_WORD.get(st, st)
+    if st == "vacuous":
+        ok = _observed_ok(v)
+        if d.get("event"):
+            if ok is True:
+                word += " (event occurred)"
+            elif ok is False:
+                word += (" (event impossible)" if d.get("structural") else
+                         " (event did not occur)")
+        elif ok is True:
+            word += " (observed: holds)"
+        elif ok is False:
+            word += " (observed: fails)"
+    elif st == "violated" and d.get("event") and v.get("kind") == "assumption":
+        # an event hypothesis that did not occur in this draw: not met, not a "violation"
+        word = "not met (event impossible)" if d.get("structural") else \
+            "not met (event did not occur)"
+    elif st == "violated" and d.get("event") and d.get("structural"):
+        word += " (event impossible)"
+    elif st == "inconclusive" and d.get("inconclusive_reason"):
+        word += f" ({d['inconclusive_reason']})"
+    return word
+
+
 def _ratio_of(v: Mapping[str, Any]) -> float | None:
     """The record's ratio; ∞ when the record has none but the observation violates."""
     r = _num(v.get("ratio"))

@@ -94,10 +94,22 @@ def build_summary(runs: Sequence[ReportRun], meta: ReportMeta | None = None, *,
                    if v.get("status") == "violated"]
     if viol_assump:
         by_a: dict[str, list[int]] = {}
+        ev_a: dict[str, dict[str, list[int]]] = {}
         for m, v in viol_assump:
-            by_a.setdefault(_short_label(v), []).append(m)
-        lines.append("Assumptions not met: " + "; ".join(
-            f"{a} at m ∈ {_mset(ms)}" for a, ms in by_a.items()) + ".")
+            det = v.get("details") or {}
+            if det.get("event"):
+                key = ("is impossible (" + str(det["structural"]).split(",")[0] + ")"
+                       if det.get("structural") else "did not occur")
+                ev_a.setdefault(_short_label(v), {}).setdefault(key, []).append(m)
+            else:
+                by_a.setdefault(_short_label(v), []).append(m)
+        if by_a:
+            lines.append("Assumptions not met: " + "; ".join(
+                f"{a} at m ∈ {_mset(ms)}" for a, ms in by_a.items()) + ".")
+        for a, ks in ev_a.items():
+            lines.append(f"Hypothesis {a} not met: the event " + " and ".join(
+                f"{k} at m ∈ {_mset(ms)}" for k, ms in ks.items()) + " (one draw per width; "
+                "the lemma's probability is a statement about the frequency over seeds).")
 
     env = dict(first.get("environment") or {})
     hidden: dict[str, Any] = {}

@@ -33,6 +33,13 @@ directory), with ``step = "auto"`` meaning α = 1/λ_max(H(0)) of the cell.  Out
 observables were recorded: every step with ``expensive_every = 1``), ``loss0``, ``loss_final``,
 ``alpha``, ``gd_status`` and ``claim_<name>`` = each claim's verdict status.
 
+``gd`` with ``spec.batched``: the seeds of one (n, m) run as one batched bare GD
+(:func:`verify.experiment.batched_gd.run_members_to_target`, each member to its own stop by the
+GD loop's stop rule); per seed the same ``reached``, ``steps_to_target``, ``loss0``,
+``loss_final``, ``alpha`` and ``gd_status`` as a separate run (``rate_late`` from the same
+:func:`verify.experiment.rates.fit_rates` on the loss history); the instrumented outcomes are
+NaN and the claims empty.
+
 :func:`run_cell` turns any exception of a task into an ``error`` row (``status="error"``, the
 message in ``error``); it never raises an ``Exception``.
 """
@@ -47,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["run_cell", "run_cells", "group_key", "init_outcomes", "gd_outcomes", "INIT_COLUMNS", "GD_COLUMNS",
+__all__ = ["run_cell", "run_cells", "group_key", "init_outcomes", "gd_outcomes", "gd_batched_outcomes", "INIT_COLUMNS", "GD_COLUMNS",
            "CONFIG_COLUMNS", "claim_names"]
 
 #: configuration columns, in this order, first in every row.
@@ -215,7 +222,67 @@ def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
     return out
 
 
-_TASKS: dict[str, Callable[..., dict[str, Any]]] = {"init": init_outcomes, "gd": gd_outcomes}
+def _auto_alpha(net: Any, st: Any) -> float:
+    import torch
+
+    from verify.model.gram import gram_blocks
+
+    H = gram_blocks(net, st).H.detach().to(torch.float64)
+    return 1.0 / float(torch.linalg.eigvalsh(0.5 * (H + H.T))[-1])
+
+
+def gd_batched_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
+                        shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``gd`` outcomes of one seed of a batched group (module docstring).  The whole group
+    (``shared["group_seeds"]``, set by :func:`run_cells`) runs on the group's first call; the
+    rows are read from ``shared`` after that."""
+    from verify.experiment.batched_gd import run_members_to_target
+    from verify.experiment.rates import fit_rates
+
+    shared = {} if shared is None else shared
+    cache = shared.setdefault("batched", {})
+    if seed not in cache:
+        seeds = list(shared.get("group_seeds", [seed]))
+        X = _tensor(data["X"], spec.device)
+        y = _tensor(data["y"], spec.device)
+        lam0 = float(data["lambda0"])
+        runnable, alphas, targets = [], [], []
+        for s in seeds:
+            net = _network(spec, m, X.shape[1], s)
+            st = net.state(X, y)
+            if not st.ok:
+                cache[s] = {"lambda0": lam0, "reached": False, "gd_status": "solver_failed",
+                            "loss0": math.nan, "alpha": math.nan}
+                continue
+            runnable.append((s, net))
+            alphas.append(_auto_alpha(net, st) if spec.step == "auto" else float(spec.step))
+            targets.append(spec.target * st.loss)
+        if runnable:
+            runs = run_members_to_target([n for _, n in runnable], X, y, alphas, steps=spec.steps,
+                                         target_loss=targets)
+            for (s, _), a, r in zip(runnable, alphas, runs, strict=True):
+                loss = np.asarray(r.loss, dtype=np.float64)
+                rates = fit_rates({"step": np.arange(loss.size, dtype=np.float64),
+                                   "residual_sq": 2.0 * loss}, a, lam0)
+                tail = rates.get("observed_rate_tail")
+                finite = loss[np.isfinite(loss)]
+                cache[s] = {"lambda0": lam0, "reached": r.status == "target_reached",
+                            "steps_to_target": (float(r.steps_to_target)
+                                                if r.steps_to_target is not None else math.nan),
+                            "rate_late": math.nan if tail is None else float(tail),
+                            "loss0": float(loss[0]) if loss.size else math.nan,
+                            "loss_final": float(finite[-1]) if finite.size else math.nan,
+                            "alpha": a, "gd_status": r.status}
+    return dict(cache[seed])
+
+
+def _gd(spec: Any, m: int, seed: int, data: dict[str, Any],
+        shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    fn = gd_batched_outcomes if getattr(spec, "batched", False) else gd_outcomes
+    return fn(spec, m, seed, data, shared)
+
+
+_TASKS: dict[str, Callable[..., dict[str, Any]]] = {"init": init_outcomes, "gd": _gd}
 
 
 def run_cell(spec: Any, cell: Any, data: dict[str, Any],
@@ -246,15 +313,20 @@ def run_cell(spec: Any, cell: Any, data: dict[str, Any],
 
 def group_key(spec: Any, cell: Any) -> tuple[int, ...]:
     """Cells with the same group key run in one task: (m, seed) for ``init`` (the network and
-    ‖A(0)‖₂ are built once for all n), the cell itself for ``gd``."""
-    return (cell.m, cell.seed) if spec.kind == "init" else (cell.n, cell.m, cell.seed)
+    ‖A(0)‖₂ are built once for all n), (n, m) for batched ``gd`` (the seeds as one batched
+    run), the cell itself for ``gd``."""
+    if spec.kind == "init":
+        return (cell.m, cell.seed)
+    if getattr(spec, "batched", False):
+        return (cell.n, cell.m)
+    return (cell.n, cell.m, cell.seed)
 
 
 def run_cells(spec: Any, cells: list[Any], data_by_n: dict[int, dict[str, Any]],
               cell_fn: Callable[..., dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Run a group of cells (:func:`group_key`) in order, sharing what does not depend on n."""
     fn = run_cell if cell_fn is None else cell_fn
-    shared: dict[str, Any] = {}
+    shared: dict[str, Any] = {"group_seeds": [c.seed for c in cells]}
     try:
         return [fn(spec, c, data_by_n[c.n], shared) for c in cells]
     finally:

@@ -24,7 +24,7 @@ from verify.report.blocks import (
     _Table,
 )
 from verify.report.figures import _MOVEMENT, FIGURE_ALT, FIGURE_HINTS, FIGURES
-from verify.report.model import _STATUS_WORD, _num, _observed_ok, _ratio_of, _slack, fmt
+from verify.report.model import _num, _ratio_of, _slack, fmt, verdict_word
 
 
 def frame(s: Mapping[str, Any]) -> tuple[list[Any], list[int], tuple[str, ...]]:
@@ -35,15 +35,15 @@ def frame(s: Mapping[str, Any]) -> tuple[list[Any], list[int], tuple[str, ...]]:
 def _status_cell(v: Mapping[str, Any] | None) -> _Inline:
     if v is None:
         return "—"
-    st = str(v.get("status"))
-    word = _STATUS_WORD.get(st, st)
-    if st == "vacuous":
-        ok = _observed_ok(v)
-        if ok is True:
-            word += " (observed: holds)"
-        elif ok is False:
-            word += " (observed: fails)"
-    return _Strong(word) if st == "violated" else word
+    word = verdict_word(v)
+    return _Strong(word) if str(v.get("status")) == "violated" else word
+
+
+def _checked_cell(v: Mapping[str, Any]) -> str:
+    d = v.get("details") or {}
+    if not isinstance(d, Mapping) or d.get("steps_total") is None:
+        return "—"
+    return f"{d.get('steps_checked')}/{d.get('steps_total')}"
 
 
 def _ratio_cell(v: Mapping[str, Any] | None) -> str:
@@ -87,8 +87,12 @@ def _first_message(per: Sequence[Mapping[str, Any] | None]) -> str:
 
 def _rate_inline(rates: Mapping[str, Any]) -> tuple[_Inline, ...]:
     parts: list[_Inline] = []
-    for k, lab in (("observed_rate", "observed"), ("theory_rate", "theorem 1 − αλ0/2"),
-                   ("path_rate", "path 1 − α·min λ_min(H)")):
+    path = {"1 - alpha*lambda_min(K)": "path 1 − α·min λ_min(ZZᵀ + ΦΦᵀ) (eq. 43)",
+            "exp(-2*alpha*lambda_min(H))": "path exp(−2α·min λ_min(H))"}.get(
+        str(rates.get("path_formula")), "path 1 − α·min λ_min(H)")
+    for k, lab in (("observed_rate", "observed (whole range)"),
+                   ("observed_rate_tail", "observed (late-time)"),
+                   ("theory_rate", "theorem 1 − αλ0/2"), ("path_rate", path)):
         if k in rates:
             parts.append(f"{lab} = {fmt(_num(rates.get(k)), 8)}; ")
     if rates.get("fit_range") is not None:
@@ -266,7 +270,13 @@ def verdicts_section(s: Mapping[str, Any]) -> list[Any]:
     B.append(_H(2, "Verdicts", "verdicts"))
     B.append(_P("ratio = observed/bound for ≤ and bound/observed for ≥ (worst over the run; "
                  "> 1 means violated); slack = 1/ratio. A claim is vacuous when a hypothesis of "
-                 "its lemma is not met — the table still shows what was observed. Per-width "
+                 "its lemma is not met — the table still shows what was observed. A claim is "
+                 "VIOLATED only when the observation fails with every hypothesis met over the "
+                 "whole stated range of the hidden constants; a failed observation whose "
+                 "hypotheses depend on a hidden constant is inconclusive (hidden constant); a "
+                 "probabilistic event that did not occur in one run is not a violation of its "
+                 "lemma. \"first violation\" is the first among the checked steps (exactly "
+                 "computed, or decided by a certificate such as ‖M‖_F/√rank ≤ ‖M‖₂ ≤ ‖M‖_F). Per-width "
                  "details (observed, bound, first violation, rates) are at the end."))
     for kind, title in (("condition", "Conditions on the configuration"),
                         ("claim", "Claims along the trajectory")):
@@ -303,12 +313,13 @@ def details_section(s: Mapping[str, Any]) -> list[Any]:
                 _Code(f"{v.get('observable') or ''} {sense} bound"),
                 _status_cell(v), fmt(_num(v.get("observed"))), fmt(_num(v.get("bound"))),
                 _ratio_cell(v), fmt(_slack(v), 3),
-                fmt(v.get("first_violation_step")), fmt(v.get("worst_step")),
+                _checked_cell(v), fmt(v.get("first_violation_step")), fmt(v.get("worst_step")),
                 ", ".join(v.get("hypotheses_failed") or []) or "—",
             ))
         if rows:
             B.append(_Table(("statement", "name", "inequality", "status", "observed", "bound",
-                             "ratio", "slack", "first violation", "worst step",
+                             "ratio", "slack", "steps checked", "first violation (checked steps)",
+                             "worst step",
                              "hypotheses failed"), tuple(rows)))
         rates = r.get("rates") or {}
         if rates:

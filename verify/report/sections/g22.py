@@ -73,36 +73,75 @@ def _width_issue(runs: Sequence[ReportRun]) -> list[dict[str, Any]]:
     return out
 
 
+def _expr_text(e: Any) -> str:
+    """A sympy expression in the report's notation (λ0, ‖X‖²)."""
+    t = str(e).replace("X_norm**2", "‖X‖²").replace("lambda0", "λ0").replace("*", "")
+    return t
+
+
+def issue3_general(runs: Sequence[ReportRun]) -> dict[str, Any] | None:
+    """Known issue 3 for all data: the range of the hidden width constant for which (ii)/(iii)
+    at k = 0 and the width hypothesis can both hold, and the ratio under the proof's explicit
+    constant (:func:`bounds.g22_issue3_limits`, derived in sympy from the spec)."""
+    if not runs:
+        return None
+    import sympy as sp
+
+    from bounds import g22_issue3_limits, symbol
+
+    mode = runs[0].mode if runs[0].mode in ("gd", "gf") else "gd"
+    lim = g22_issue3_limits(mode)
+    worst: dict[str, float] = {}
+    for r in runs:
+        X, lam = _num(r.symbols.get("X_norm")), _num(r.symbols.get("lambda0"))
+        if X is None or lam is None:
+            return None
+        subs = {symbol("X_norm"): X, symbol("lambda0"): lam}
+        for k_, e in lim.items():
+            val = float(e.subs(subs))
+            worst[k_] = max(worst.get(k_, -math.inf), val) if k_.startswith("C_max") else \
+                min(worst.get(k_, math.inf), val)
+    # any data: unit rows give ‖X‖ ≥ 1 and G∞_ii = ½ gives λ0 ≤ ½; both expressions are
+    # monotone (C·λ0/‖X‖²), so the extreme is at ‖X‖ = 1, λ0 = ½
+    anyd = {k_: float(e.subs({symbol("X_norm"): 1, symbol("lambda0"): sp.Rational(1, 2)}))
+            for k_, e in lim.items()}
+    return {"mode": mode, "expr": {k_: _expr_text(e) for k_, e in lim.items()},
+            "this_data": worst, "any_data": anyd}
+
+
 def _issue_lines(init: Sequence[Mapping[str, Any]], width: Sequence[Mapping[str, Any]],
-                 widths: Sequence[int]) -> list[str]:
+                 widths: Sequence[int], general: Mapping[str, Any] | None = None,
+                 findings: Sequence[Mapping[str, Any]] = ()) -> list[str]:
     lines = []
-    need = {w["m"]: (w.get("binding_printed_width"), w.get("binding_printed_label")) for w in width}
-    parts = []
+    i1 = [(f.get("m"), (f.get("value") or {}).get("rel_diff_printed_vs_corrected"))
+          for f in findings if int(f.get("item", 0)) == 1 and f.get("value")]
+    i1 = [(m, x) for m, x in i1 if x is not None]
+    if i1:
+        lines.append("Known issue 1 (eq. 14 prints I_n where the derivation gives 𝟙𝟙ᵀ): "
+                     "‖H_printed − H‖₂/‖H‖₂ = " + ", ".join(f"{fmt(x)} (m = {m})" for m, x in i1)
+                     + " at the final parameters; immaterial to the proofs, which use only "
+                     "G = ΦΦᵀ (and ZZᵀ + ΦΦᵀ), since both forms are ⪰ ΦΦᵀ.")
     fails_any: list[str] = []
-    conflict_all = True
-    m_last = None
     for obs in ("u_norm", "v_norm"):
         rows = [r for r in init if r["observable"] == obs]
-        if not rows:
-            continue
-        r = rows[-1]  # the largest width
-        m_last = r["m"]
-        parts.append(f"{_short_label(r)} needs m ≤ {fmt(r['m_limit'])}")
         fails = [x["m"] for x in rows if x["fails_at_init"]]
         if fails:
-            fails_any.append(f"{_short_label(r)} fails at initialisation at m ∈ {_mset(fails)}")
-        W = need.get(r["m"], (None, None))[0]
-        if W is None or r["m_limit"] is None or not r["m_limit"] < W:
-            conflict_all = False
-    if parts:
-        txt = ("Known issue 3: at k = 0, where ‖u(0)‖ = ‖v(0)‖ = √m, "
-               + " and ".join(parts) + f" (values at m = {m_last})")
-        txt += ("; " + "; ".join(fails_any)) if fails_any else \
-            "; both hold at initialisation at the widths used"
-        W, lab = need.get(m_last, (None, None))
-        if conflict_all and W is not None:
-            txt += (f", but {_short_label({'label': lab})} requires m ≥ {fmt(W)}: no width "
-                    "satisfies both")
+            fails_any.append(f"{_short_label(rows[-1])} fails at initialisation at m ∈ "
+                             f"{_mset(fails)}")
+    if general is not None:
+        e, td, ad = general["expr"], general["this_data"], general["any_data"]
+        lem = "3.6" if general["mode"] == "gd" else "3.5"
+        txt = (f"Known issue 3: at k = 0, ‖u(0)‖ = ‖v(0)‖ = √m, so Lemma {lem}(ii)/(iii) put an "
+               f"upper limit on m, and some width meets both it and the width hypothesis only if "
+               f"C_width_lemma ≤ {e['C_max_ii']} ((ii)) and ≤ {e['C_max_iii']} ((iii)) — here "
+               f"≤ {fmt(td['C_max_ii'])} and ≤ {fmt(td['C_max_iii'])}, and for any data at "
+               f"most {fmt(ad['C_max_ii'])} and {fmt(ad['C_max_iii'])} (‖X‖ ≥ 1, λ0 ≤ ½). "
+               f"With the proof's explicit constant the required width exceeds the limit by "
+               f"{e['explicit_ratio_ii']} = {fmt(td['explicit_ratio_ii'])} ((ii)) and "
+               f"{e['explicit_ratio_iii']} = {fmt(td['explicit_ratio_iii'])} ((iii)), at least "
+               f"{fmt(ad['explicit_ratio_ii'])} and {fmt(ad['explicit_ratio_iii'])} for any "
+               "data: no width satisfies both")
+        txt += ("; " + "; ".join(fails_any)) if fails_any else ""
         lines.append(txt + ".")
     if width:
         w = width[-1]
@@ -230,7 +269,16 @@ def known_issues_section(s: Mapping[str, Any]) -> list[Any]:
         for f in findings:
             if int(f.get("item", 0)) == idx:
                 B.append(_P(str(f.get("text"))))
+        if idx == 1:
+            B.append(_P("Immaterial to the proofs: (γ²M + I_n)∘ZZᵀ and (γ²M + 𝟙𝟙ᵀ)∘ZZᵀ are both "
+                        "positive semidefinite (Schur products of PSD matrices), so both forms of "
+                        "H are ⪰ ΦΦᵀ = G, and the proofs use only G (and ZZᵀ + ΦΦᵀ for GD). It "
+                        "matters for anyone who computes H from eq. 14 (the relative errors "
+                        "above, per width)."))
         if idx == 3:
+            gen = [ln for ln in _issue_lines([], [], widths, ki.get("issue3_general"))
+                   if ln.startswith("Known issue 3")]
+            B.extend(_P(ln.replace("Known issue 3: ", "For all data: ", 1)) for ln in gen)
             B.extend(_issue3_blocks(ki.get("init_norm") or [], ki.get("width_conditions") or []))
         if idx == 4:
             B.extend(_issue4_blocks(ki.get("width_conditions") or [], widths))
@@ -257,13 +305,15 @@ def summarise_known_issues(runs: Sequence[ReportRun], meta: ReportMeta) -> dict[
         "record": known_record,
         "init_norm": _init_issue(runs),
         "width_conditions": _width_issue(runs),
+        "issue3_general": issue3_general(runs),
         "findings": [dict(f) for f in meta.findings],
     }}
 
 
 def known_issue_lines(part: Mapping[str, Any], widths: Sequence[int]) -> list[str]:
     ki = part["known_issues"]
-    return _issue_lines(ki["init_norm"], ki["width_conditions"], widths)
+    return _issue_lines(ki["init_norm"], ki["width_conditions"], widths, ki.get("issue3_general"),
+                        ki.get("findings") or ())
 
 
 KNOWN_ISSUES = Section("known_issues", known_issues_section, summarise_known_issues, known_issue_lines)

@@ -27,7 +27,8 @@ def compute_findings(record: Mapping[str, Any], params: Mapping[str, Any], datas
     * issue 1 — eq. 14 as printed (``I_n``) against the corrected Gram (``𝟙𝟙ᵀ``):
       ``‖H_printed − H‖₂/‖H‖₂`` and both λ_min; with ``jacobian=True`` also the relative
       distance of each to the Jacobian Gram ``JJᵀ`` (``verify.gram.jacobian_gram``, unrolled).
-    * issue 2 — eq. 16 as printed (inverse instead of transpose-inverse) for the W block.
+    * issue 2 — eq. 16 as printed (inverse instead of transpose-inverse in the first factor of
+      Q only, as the paper prints it) for the W block.
     * issue 5 — count of pre-activations exactly 0 (where σ'(0) matters).
 
     Returns ``{"m", "checked": bool, "loss_check", "issue1", "issue2", "issue5", "note"}``.
@@ -99,12 +100,21 @@ def compute_findings(record: Mapping[str, Any], params: Mapping[str, Any], datas
     out["issue1"] = i1
     if eq16:
         try:
-            p16 = paper_eq16_as_printed(net, state, inverse="printed", factors="both")
-            Wn = opn(gb.H_W)
+            # as printed: the inverse stands in the FIRST factor of Q only (digest A §9 item 2);
+            # the result is not symmetric, so its distance is measured in the spectral norm of
+            # the full matrix and λ_min is that of its symmetric part
+            p16 = paper_eq16_as_printed(net, state, inverse="printed", factors="first")
+
+            def spec2(M: torch.Tensor) -> float:
+                return float(torch.linalg.matrix_norm(M, ord=2))
+
+            Wn = spec2(gb.H_W)
             out["issue2"] = {
-                "rel_diff_W_block": opn(p16.block - gb.H_W) / max(Wn, 1e-300),
-                "rel_diff_H": opn(p16.H - gb.H) / Hn,
-                "lambda_min_H_printed": lambda_min(p16.H),
+                "factors": "first",
+                "rel_diff_W_block": spec2(p16.block - gb.H_W) / max(Wn, 1e-300),
+                "rel_diff_H": spec2(p16.H - gb.H) / spec2(gb.H),
+                "lambda_min_H_printed": lambda_min(0.5 * (p16.H + p16.H.T)),
+                "asymmetry": spec2(p16.H - p16.H.T) / spec2(gb.H),
             }
         except Exception as exc:
             out["issue2"] = {"error": f"{type(exc).__name__}: {exc}"}
@@ -144,10 +154,11 @@ def findings_meta(per_run: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any],
             else:
                 out.append({"item": 2, "m": f["m"], "value": i2, "text": (
                     f"m = {f['m']} (final parameters): eq. 16 as printed (inverse instead of "
-                    f"transpose-inverse, both factors) changes the W block by "
-                    f"{fmt(i2['rel_diff_W_block'])} and H by {fmt(i2['rel_diff_H'])} (relative, "
-                    f"spectral norm); λ_min of the printed H = "
-                    f"{fmt(i2['lambda_min_H_printed'])}.")})
+                    f"transpose-inverse in the first factor of Q, as in the paper's text) "
+                    f"changes the W block by {fmt(i2['rel_diff_W_block'])} and H by "
+                    f"{fmt(i2['rel_diff_H'])} (relative, spectral norm) and makes H "
+                    f"non-symmetric (‖H − Hᵀ‖₂/‖H‖₂ = {fmt(i2.get('asymmetry'))}); λ_min of "
+                    f"its symmetric part = {fmt(i2['lambda_min_H_printed'])}.")})
         i5 = f.get("issue5") or {}
         if i5:
             out.append({"item": 5, "m": f["m"], "value": i5, "text": (

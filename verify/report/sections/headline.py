@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from verify.report.blocks import Section, _Card, _Inline, _Lead, _Link
-from verify.report.model import _num, _observed_ok, _ratio_of, fmt
+from verify.report.model import _num, _observed_ok, _ratio_of, fmt, verdict_word
 
 __all__ = ["HEADLINE", "headline_lines", "status_class"]
 
@@ -40,32 +40,38 @@ _CLASS_WORDS = {
     "violated": "violated",
     "failed_vacuous": "had observed values that failed (claim vacuous: hypotheses not met)",
     "inconclusive": "inconclusive",
-    "event_not_occurred": "event did not occur",
+    "event_not_occurred": "event did not occur (or impossible)",
     "vacuous": "vacuous, nothing observed",
 }
 
 
 def status_class(v: Mapping[str, Any] | None) -> str | None:
-    """The class of one verdict (see :data:`_CLASSES`); ``None`` for a missing verdict."""
+    """The class of one verdict (see :data:`_CLASSES`); ``None`` for a missing verdict.
+    Classified on the verdict's wording (:func:`~verify.report.model.verdict_word`, the one the
+    tables use) by prefix, so qualified statuses need no list of their own."""
     if v is None:
         return None
+    word = verdict_word(v).strip().lower()
     st = str(v.get("status") or "").strip().lower()
-    if st.startswith("holds"):
-        return "held"
-    if st.startswith("violated"):
-        return "violated"
-    if st.startswith("inconclusive"):
-        return "inconclusive"
-    if st.startswith("event did not occur") or st.startswith("event not"):
-        return "event_not_occurred"
-    if st.startswith("vacuous"):
-        if "observed: fails" in st or "observed: violated" in st:
-            return "failed_vacuous"
-        if "observed: holds" in st:
+    for w in (word, st):
+        if w.startswith("holds"):
             return "held"
-        ok = _observed_ok(v)
-        return "held" if ok is True else ("failed_vacuous" if ok is False else "vacuous")
-    return "inconclusive"
+        if w.startswith("violated"):
+            return "violated"
+        if w.startswith("inconclusive"):
+            return "inconclusive"
+        if w.startswith("event did not occur") or w.startswith("event impossible"):
+            return "event_not_occurred"
+        if w.startswith("vacuous"):
+            if "did not occur" in w or "event impossible" in w:
+                return "event_not_occurred"
+            if "observed: fails" in w or "observed: violated" in w:
+                return "failed_vacuous"
+            if "observed: holds" in w or "event occurred" in w:
+                return "held"
+    ok = _observed_ok(v) if st.startswith("vacuous") else None
+    return "held" if ok is True else ("failed_vacuous" if ok is False else
+                                      ("vacuous" if st.startswith("vacuous") else "inconclusive"))
 
 
 def _by_name(runs: Sequence[Mapping[str, Any]], kind: str) -> dict[str, list[tuple[int, Any]]]:
