@@ -45,6 +45,9 @@ _CLASS_WORDS = {
 }
 
 
+_QUANTITY = {"m": "width", "gamma": "γ", "alpha": "step size", "step": "step size"}
+
+
 def status_class(v: Mapping[str, Any] | None) -> str | None:
     """The class of one verdict (see :data:`_CLASSES`); ``None`` for a missing verdict.
     Classified on the verdict's wording (:func:`~verify.report.model.verdict_word`, the one the
@@ -113,7 +116,8 @@ def _hypotheses_line(s: Mapping[str, Any]) -> _Inline | None:
             for m, v in per:
                 r = _ratio_of(v)
                 if status_class(v) == "violated" and r is not None and (best is None or r < best[0]):
-                    best = (r, _label(v), m)
+                    q = _QUANTITY.get(str(v.get("observable")), "")
+                    best = (r, f"{_label(v)}{f' ({q})' if q else ''}", m)
         if best is not None:
             txt += f"; closest unmet: {best[1]}, {_times(best[0])} off (m = {best[2]})"
     elif met:
