@@ -6,10 +6,10 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from verify.report.blocks import _H, _P, _UL, _Code, _Fig, _Inline, _Math, _Pre, _Strong, _Table
+from verify.report.blocks import _H, Section, _P, _UL, _Code, _Fig, _Inline, _Math, _Pre, _Strong, _Table
 from verify.report.figures import latex_to_png
 from verify.report.sections import document
 
@@ -54,12 +54,12 @@ def _html_inline(x: _Inline, math_images: bool) -> str:
 
 
 def render_html(summary: Mapping[str, Any], figures: Mapping[str, bytes],
-                math_images: bool = True) -> str:
+                math_images: bool = True, sections: Sequence[Section] | None = None) -> str:
     """One self-contained HTML page: figures and formulas embedded as base64 PNG, inline CSS,
     no scripts and no external resources."""
     body: list[str] = []
     toc: list[str] = []
-    for b in document(summary):
+    for b in (document(summary) if sections is None else document(summary, sections)):
         if isinstance(b, _H):
             anchor = html.escape(b.anchor or re.sub(r"\W+", "-", b.text.lower()))
             body.append(f'<h{b.level} id="{anchor}">{html.escape(b.text)}</h{b.level}>')

@@ -16,8 +16,10 @@ __all__ = ["make_report"]
 
 def make_report(runs: Sequence[Any], *, command: str, findings: Sequence[Mapping[str, Any]] = (),
                 wall: float | None = None, made_here: bool = True, formats: Sequence[str] = (
-                    "md", "html", "json"), dpi: int = 80) -> tuple[dict[str, bytes], dict[str, Any]]:
-    """Render ``runs`` (:class:`~verify.report.render.ReportRun`): ``({relative path: bytes}, summary)``."""
+                    "md", "html", "json"), dpi: int = 80, sweeps: Sequence[Any] = ()
+                ) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Render ``runs`` (:class:`~verify.report.render.ReportRun`): ``({relative path: bytes}, summary)``.
+    ``sweeps``: analysed sweeps (``verify.sweep.analysis.SweepAnalysis``) → width-scaling section."""
     meta = ReportMeta(
         command=command,
         generated=_dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -25,5 +27,6 @@ def make_report(runs: Sequence[Any], *, command: str, findings: Sequence[Mapping
         wall_time_s=wall,
         findings=findings_meta(findings),
         paper_setup=paper_setup(runs),
+        sweeps=tuple(sweeps),
     )
     return render_report(runs, meta, formats=formats, dpi=dpi), build_summary(runs, meta)

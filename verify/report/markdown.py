@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from verify.report.blocks import _H, _P, _UL, _Code, _Fig, _Inline, _Math, _Pre, _Strong, _Table
+from verify.report.blocks import _H, Section, _P, _UL, _Code, _Fig, _Inline, _Math, _Pre, _Strong, _Table
 from verify.report.sections import document
 
 
@@ -40,10 +40,12 @@ def _md_inline(x: _Inline, in_table: bool = False) -> str:
     return _md_escape(str(x), in_table)
 
 
-def render_markdown(summary: Mapping[str, Any], figure_dir: str = "figures") -> str:
-    """The report as GitHub-flavoured Markdown; figures are linked as ``figure_dir/<name>``."""
+def render_markdown(summary: Mapping[str, Any], figure_dir: str = "figures",
+                    sections: Sequence[Section] | None = None) -> str:
+    """The report as GitHub-flavoured Markdown; figures are linked as ``figure_dir/<name>``.
+    ``sections``: the document's sections (default :data:`~verify.report.sections.SECTIONS`)."""
     out: list[str] = []
-    for b in document(summary):
+    for b in (document(summary) if sections is None else document(summary, sections)):
         if isinstance(b, _H):
             out.append("#" * b.level + " " + b.text)
         elif isinstance(b, _P):

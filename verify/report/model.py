@@ -117,6 +117,8 @@ class ReportMeta:
     wall_time_s: float | None = None
     findings: tuple[Mapping[str, Any], ...] = ()
     paper_setup: tuple[tuple[str, str, str], ...] = ()
+    #: analysed sweeps (``verify.sweep.analysis.SweepAnalysis``) for the width-scaling section.
+    sweeps: tuple[Any, ...] = ()
 
 
 def _num(x: Any) -> float | None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from verify.report.figures import render_figures
+from verify.report.figures_scaling import render_scaling_figures
 from verify.report.html import render_html
 from verify.report.jsonout import render_json
 from verify.report.markdown import render_markdown
@@ -54,6 +55,7 @@ def render_report(runs: Sequence[ReportRun], meta: ReportMeta | None = None, *,
     figs: dict[str, bytes] = {}
     if formats & {"md", "html"}:
         figs = render_figures(runs, dpi=dpi)
+        figs.update(render_scaling_figures(summary.get("width_scaling"), dpi=dpi))
     if "md" in formats:
         out["report.md"] = render_markdown(summary, figure_dir).encode("utf-8")
         for name, data in figs.items():

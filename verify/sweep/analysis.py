@@ -66,6 +66,9 @@ class SweepAnalysis:
     theory: dict[int, list[dict[str, Any]]]
     comparisons: dict[str, TheoryComparison] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: measured wall time of the sweep when the caller ran it (else None), and a display label.
+    wall_s: float | None = None
+    label: str | None = None
 
     def records(self) -> list[dict[str, Any]]:
         """One JSON-ready row per (outcome, q, n): :meth:`WidthThresholds.to_records` plus
@@ -129,7 +132,8 @@ def _theory_rows(X: np.ndarray, y: np.ndarray, delta: float) -> list[dict[str, A
 def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, Any]], *,
                   outcomes: Sequence[str] | None = None, q: Sequence[float] = DEFAULT_Q,
                   n_boot: int = 200, seed: int = 0, theory: bool = True,
-                  delta: float = 0.01) -> SweepAnalysis:
+                  delta: float = 0.01, wall_s: float | None = None,
+                  label: str | None = None) -> SweepAnalysis:
     """Fit every applicable outcome of a sweep (module docstring).
 
     ``sweep``: a sweep directory or ``(spec, table, sweep.json dict)``; ``outcomes`` defaults to
@@ -197,4 +201,5 @@ def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, A
     return SweepAnalysis(source=source, spec=spec, table=table, meta=dict(meta),
                          q=tuple(float(v) for v in q), n_boot=int(n_boot), seed=int(seed),
                          lambda0=dict(sorted(lam.items())), fits=fits, skipped=skipped,
-                         theory=theory_rows, comparisons=comps, notes=tuple(notes))
+                         theory=theory_rows, comparisons=comps, notes=tuple(notes),
+                         wall_s=wall_s, label=label)

@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from verify.report.blocks import Section
-from verify.report.sections import core, g22
+from verify.report.sections import core, g22, width_scaling
 
-SECTIONS: tuple[Section, ...] = (*core.SECTIONS, g22.KNOWN_ISSUES)
+SECTIONS: tuple[Section, ...] = (*core.SECTIONS, width_scaling.WIDTH_SCALING, g22.KNOWN_ISSUES)
 
 
 def document(summary: Mapping[str, Any], sections: Sequence[Section] = SECTIONS) -> list[Any]:
