@@ -391,9 +391,9 @@ def _scaling(args: argparse.Namespace, stage: Path, out: Path, log: _Log) -> lis
     log(f"width scaling: init sweep, n ∈ {list(spec.n)}, {len(spec.m)} widths "
         f"{spec.m[0]}…{spec.m[-1]}, {len(spec.seeds)} seeds (serial) …")
     t1 = time.monotonic()
-    res = run_sweep(spec, dest, serial=True, progress=False, command=cmd)
+    done = run_sweep(spec, dest, serial=True, progress=False, command=cmd)
     wall = time.monotonic() - t1
-    log(f"width scaling: {len(res.table)} cells in {wall:.1f} s; fitting thresholds …")
+    log(f"width scaling: {len(done.table)} cells in {wall:.1f} s; fitting thresholds …")
     return [analyse_sweep(dest, n_boot=int(args.n_boot), wall_s=wall,
                           label=str(out / SCALING_DIR))]
 

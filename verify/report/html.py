@@ -9,7 +9,19 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from verify.report.blocks import _H, Section, _P, _UL, _Code, _Fig, _Inline, _Math, _Pre, _Strong, _Table
+from verify.report.blocks import (
+    _H,
+    _P,
+    _UL,
+    Section,
+    _Code,
+    _Fig,
+    _Inline,
+    _Math,
+    _Pre,
+    _Strong,
+    _Table,
+)
 from verify.report.figures import latex_to_png
 from verify.report.sections import document
 

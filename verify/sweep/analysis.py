@@ -74,7 +74,7 @@ class SweepAnalysis:
         """One JSON-ready row per (outcome, q, n): :meth:`WidthThresholds.to_records` plus
         ``source``, ``lambda0``, ``C`` (= m*/n), the exponent's generated ``words``."""
         out = []
-        for name, res in self.fits.items():
+        for res in self.fits.values():
             for r in res.to_records():
                 law = res.law(r["q"])
                 thr = res.thresholds

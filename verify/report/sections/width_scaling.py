@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.report.blocks import _H, _P, _UL, _Code, _Fig, _Table, Section
+from verify.report.blocks import _H, _P, _UL, Section, _Code, _Fig, _Table
 from verify.report.figures_scaling import mstar_name, phase_name
 from verify.report.model import fmt
 
@@ -92,6 +92,7 @@ def _sweep_part(an: Any) -> dict[str, Any]:
             "command": an.meta.get("command"), "grid": {"n": list(spec.n), "m": list(spec.m),
                                                         "seeds": len(spec.seeds)},
             "spec": spec.to_dict(), "cells": len(an.table),
+            "cells_planned": len(spec.n) * len(spec.m) * len(spec.seeds),
             "errors": int((an.table.get("status", "done") != "done").sum())
             if "status" in an.table.columns else 0,
             "wall": _wall(an), "lambda0": {str(k): v for k, v in lam.items()},
@@ -151,7 +152,11 @@ def _mtext(r: Mapping[str, Any]) -> str:
     if k == "above_grid":
         return f"> {fmt(r['m_star_lo'])} (never succeeded)"
     if k == "bracket":
-        return f"in [{fmt(r['m_star_lo'])}, {fmt(r['m_star_hi'])}] (separated)"
+        if not r["m_star_lo"]:
+            return f"≤ {fmt(r['m_star_hi'])} (separated: no finite fit)"
+        if r["m_star_hi"] is None:
+            return f"> {fmt(r['m_star_lo'])} (separated: no finite fit)"
+        return f"in [{fmt(r['m_star_lo'])}, {fmt(r['m_star_hi'])}] (separated: no finite fit)"
     return "no threshold (success does not rise with m)"
 
 
@@ -168,6 +173,9 @@ def _sweep_blocks(i: int, sw: Mapping[str, Any]) -> list[Any]:
                        f"m ∈ {_range(g['m'])}, {g['seeds']} seeds per cell")]
     w = sw["wall"]
     made = [f"{sw['cells']} cells ({sw['errors']} errors)"]
+    if sw.get("cells_planned") and sw["cells"] < sw["cells_planned"]:
+        made[0] = (f"PARTIAL: {sw['cells']} of {sw['cells_planned']} planned cells finished "
+                   f"({sw['errors']} errors; thresholds use the finished cells only)")
     if w.get("measured_s") is not None:
         made.append(f"wall time {fmt(w['measured_s'], 3)} s")
     if w.get("elapsed_s") is not None:
