@@ -165,3 +165,19 @@ def test_section_inside_full_report(analysis):
     js = json.loads(files["summary.json"])
     assert js["width_scaling"]["sweeps"][0]["outcomes"]
     assert any(s.startswith("Width scaling of lemma33_init") for s in js["summary"])
+
+
+def test_claim_outcome_reads_its_status_column():
+    """``claim_<name>`` is both a registered outcome and a string column: the registry wins."""
+    from verify.sweep import fit_width_threshold
+    from verify.sweep.outcomes import OUTCOMES
+
+    name = next(k for k in OUTCOMES if k.startswith("claim_"))
+    ms, seeds = (4, 8, 16, 32), range(6)
+    rows = [{"n": 10, "m": m, "seed": s,
+             name: "holds" if m >= 16 else ("violated" if s % 2 else "vacuous (violated)")}
+            for m in ms for s in seeds]
+    res = fit_width_threshold(pd.DataFrame(rows), outcome=name, n_boot=0)
+    cells = res.cells.set_index("m")
+    assert list(cells["successes"]) == [0, 0, 6, 6] and list(cells["trials"]) == [6] * 4
+    assert res.thresholds["kind"].iloc[0] == "bracket"

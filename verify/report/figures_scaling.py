@@ -102,8 +102,8 @@ def _phase(sweep: Mapping[str, Any], dpi: int) -> bytes:
     cols = min(3, k)
     rows_ = int(math.ceil(k / cols))
     fig = Figure(figsize=(4.2 * cols, 3.6 * rows_ + 0.3))
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.1 / rows_, top=1 - 0.12 / rows_,
-                        wspace=0.28, hspace=0.55)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.1 / rows_, top=1 - 0.2 / rows_,
+                        wspace=0.28, hspace=0.75)
     cmap = colormaps["RdYlGn"]
     ns = [int(v) for v in sweep["grid"]["n"]]
     ms = [int(v) for v in sweep["grid"]["m"]]
@@ -129,13 +129,13 @@ def _phase(sweep: Mapping[str, Any], dpi: int) -> bytes:
         ax.plot(xs, xs ** 2, "--", color="tab:purple", lw=1.2, label="m = n²")
         ax.set_xlim(*xs)
         ax.set_ylim(ylo, yhi)
-        above = [f"{lab}: {max(w for _, w in pts):.2g}" for lab, pts in theory.items()
-                 if pts and min(w for _, w in pts) > yhi]
-        title = o["name"]
-        ax.set_title(title, fontsize=9)
+        above = [f"{lab}: {min(w for _, w in pts):.2g}…{max(w for _, w in pts):.2g}"
+                 for lab, pts in theory.items() if pts and min(w for _, w in pts) > yhi]
+        ax.set_title(o["name"], fontsize=9, pad=4 + 8 * len(above))
         if above:
-            ax.text(0.02, 0.98, "theory above the grid (max over n):\n" + "\n".join(above),
-                    transform=ax.transAxes, fontsize=6, va="top", color="tab:red")
+            ax.text(0.5, 1.01, "theory widths above the grid:\n" + "\n".join(above),
+                    transform=ax.transAxes, fontsize=5.5, va="bottom", ha="center",
+                    color="tab:red")
         ax.set_xlabel("n", fontsize=8)
         ax.set_ylabel("m", fontsize=8)
         ax.tick_params(labelsize=7)

@@ -274,6 +274,10 @@ def scaling_words(p: float | None, lo: float | None, hi: float | None, ci: float
 
 
 def _indicator(table: pd.DataFrame, outcome: str) -> tuple[pd.Series, str]:
+    # A registered outcome whose columns are present wins over a same-named column: the
+    # claim outcomes ``claim_<name>`` read the string column of the same name.
+    if outcome in OUTCOMES and all(c in table.columns for c in get_outcome(outcome).columns):
+        return outcome_indicator(table, outcome), get_outcome(outcome).source
     if outcome in table.columns:
         col = table[outcome]
         vals = np.full(len(col), np.nan)
