@@ -139,6 +139,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "('implicit-verify sweep --out'): thresholds m*(n), exponents, theory")
     p.add_argument("--sweep-only", action="store_true",
                    help="with --sweep: a report of the sweeps alone (no GD runs at widths)")
+    p.add_argument("--note", action="append", default=None, metavar="TEXT",
+                   help="with --sweep-only: a paragraph placed under the title, e.g. the "
+                        "machine the sweeps ran on (repeatable; printed as given)")
     p.add_argument("--no-sweep", action="store_true",
                    help="skip the default report's small init-kind width-scaling sweep")
     p.add_argument("--n-boot", type=int, default=200,
@@ -185,6 +188,8 @@ def _reproduce_command(args: argparse.Namespace, out: Path) -> str:
             parts += ["--dtype", args.dtype]
     if getattr(args, "sweep", None):
         parts += ["--sweep", *args.sweep] + (["--sweep-only"] if args.sweep_only else [])
+        for t in getattr(args, "note", None) or []:
+            parts += ["--note", t]
     elif getattr(args, "no_sweep", False):
         parts += ["--no-sweep"]
     if getattr(args, "n_boot", 200) != 200:
@@ -353,6 +358,9 @@ def main(args: argparse.Namespace) -> int:
 def _check_sweep_args(args: argparse.Namespace) -> None:
     if args.n_boot < 0:
         raise invalid("n-boot", args.n_boot, "must be ≥ 0", "use e.g. --n-boot 200")
+    if args.note and not args.sweep_only:
+        raise invalid("note", args.note[0], "is used by --sweep-only reports only",
+                      "drop --note or add --sweep DIR --sweep-only")
     if args.sweep_only and not args.sweep:
         raise invalid("sweep-only", True, "needs --sweep DIR", "pass --sweep SWEEP_DIR")
     if args.sweep_only and args.from_dirs:
@@ -525,8 +533,9 @@ def _sweep_only(args: argparse.Namespace, out: Path, stage: Path, command: str,
         log("rendering report …")
         machine = (f"{platform.machine()}, {os.cpu_count()} CPU core(s) visible to this process "
                    f"({platform.platform()})")
-        notes = [f"Rendered on: {machine}. The sweeps' own environment and timing are stated per "
-                 "sweep below."]
+        notes = [f"Note (given on the command line): {t}" for t in (args.note or [])]
+        notes.append(f"Rendered on: {machine}. The sweeps' own environment and timing are "
+                     "stated per sweep below.")
         generated = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
         files = render_scaling_report(sweeps, command=command, generated=generated, notes=notes,
                                       formats=formats, dpi=int(args.dpi))

@@ -185,6 +185,11 @@ def _sweep_blocks(i: int, sw: Mapping[str, Any]) -> list[Any]:
         made.append(f"Σ cell wall time {fmt(w['cells_wall_sum_s'], 3)} s")
     b.append(_P(("Command: ", _Code(str(sw.get("command") or "(not recorded)")), ". "
                  + "; ".join(made) + f". Directory: {sw['source']}.")))
+    env = sw.get("environment") or {}
+    if env:
+        b.append(_P("Sweep environment (sweep.json): " + ", ".join(
+            f"{k} {v}" for k, v in env.items() if k in ("platform", "python", "torch", "numpy",
+                                                        "dask", "implicit-verify")) + ".", "meta"))
     if sw["kind"] == "gd":
         b.append(_P(f"GD outcome: loss ≤ {fmt(spec['target'])}·loss(0) within {spec['steps']} "
                     f"steps, step {spec['step']} ('auto' = 1/λ_max(H(0)) per cell), γ = "
