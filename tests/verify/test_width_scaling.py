@@ -181,3 +181,26 @@ def test_claim_outcome_reads_its_status_column():
     cells = res.cells.set_index("m")
     assert list(cells["successes"]) == [0, 0, 6, 6] and list(cells["trials"]) == [6] * 4
     assert res.thresholds["kind"].iloc[0] == "bracket"
+
+
+def test_gd_claim_columns_keep_observed_status(tmp_path):
+    """A gd cell's vacuous claims carry what was observed, and the claim outcomes read it."""
+    from verify.sweep.outcomes import OUTCOMES
+
+    spec = SweepSpec(kind="gd", data="digits", n=(6,), m=(64,), seeds=(0,), steps=200,
+                     target=1e-3)
+    t = run_sweep(spec, tmp_path / "gd", serial=True, progress=False).table
+    assert t["status"].iloc[0] == "done", t["error"].iloc[0]
+    claims = [k for k in OUTCOMES if k.startswith("claim_") and k in t.columns]
+    assert claims
+    decided = 0
+    for k in claims:
+        v = str(t[k].iloc[0])
+        ind = float(outcome_indicator(t, k).iloc[0])
+        want = {"holds": 1.0, "violated": 0.0}.get(v.removeprefix("vacuous (").rstrip(")"))
+        if want is None:
+            assert math.isnan(ind)
+        else:
+            decided += 1
+            assert ind == want
+    assert decided >= 1  # hypotheses fail at this width, yet the inequalities were observed

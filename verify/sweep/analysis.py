@@ -170,7 +170,8 @@ def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, A
                 continue
         res = fit_width_threshold(table, outcome=name, q=tuple(q), n_boot=n_boot, seed=seed)
         if res.cells.empty or int(res.cells["trials"].sum()) == 0:
-            skipped[name] = "no decidable cell (all NaN: e.g. not computed at these widths)"
+            skipped[name] = ("no decidable cell (every cell NaN: not computed at these widths, an "
+                             "error row, or a claim that was vacuous without an observed status)")
             continue
         fits[name] = res
     notes: list[str] = []
