@@ -69,10 +69,12 @@ def _draw_thresholds(ax: Any, outcome: Mapping[str, Any], color: Any, label: str
         m = np.array([r["m_star"] for r in fit], float)
         lo = np.array([_f(r["m_star_lo"]) for r in fit])
         hi = np.array([_f(r["m_star_hi"]) for r in fit])
-        ax.plot(n, m, "o-", color=color, lw=1.6, ms=5, label=label, zorder=5)
+        # connect the points (and shade the band) only when every n of the row has a fit
+        joined = len(fit) == len(rows)
+        ax.plot(n, m, "o-" if joined else "o", color=color, lw=1.6, ms=5, label=label, zorder=5)
         labelled = True
         okb = np.isfinite(lo) & np.isfinite(hi) & (lo > 0)
-        if okb.sum() >= 2:
+        if joined and okb.all() and okb.sum() >= 2:
             ax.fill_between(n[okb], lo[okb], hi[okb], color=color, alpha=0.25, lw=0, zorder=4)
         for i in np.where(okb)[0]:
             ax.plot([n[i], n[i]], [lo[i], hi[i]], color=color, lw=1, zorder=5)
@@ -131,11 +133,8 @@ def _phase(sweep: Mapping[str, Any], dpi: int) -> bytes:
         ax.set_ylim(ylo, yhi)
         above = [f"{lab}: {min(w for _, w in pts):.2g}…{max(w for _, w in pts):.2g}"
                  for lab, pts in theory.items() if pts and min(w for _, w in pts) > yhi]
-        ax.set_title(o["name"], fontsize=9, pad=4 + 8 * len(above))
-        if above:
-            ax.text(0.5, 1.01, "theory widths above the grid:\n" + "\n".join(above),
-                    transform=ax.transAxes, fontsize=5.5, va="bottom", ha="center",
-                    color="tab:red")
+        ax.set_title("\n".join([o["name"], *(["theory widths above the grid (n range):", *above]
+                                             if above else [])]), fontsize=6.5)
         ax.set_xlabel("n", fontsize=8)
         ax.set_ylabel("m", fontsize=8)
         ax.tick_params(labelsize=7)

@@ -62,8 +62,12 @@ def _sweep_part(an: Any) -> dict[str, Any]:
         cells = [{"n": int(r.n), "m": int(r.m), "trials": int(r.trials),
                   "successes": int(r.successes), "freq": _js(r.freq), "cp_lo": _js(r.cp_lo),
                   "cp_hi": _js(r.cp_hi)} for r in res.cells.itertuples(index=False)]
-        thr = [{k: v for k, v in r.items() if k in ("q", "n", "kind", "m_star", "m_star_lo",
-                                                  "m_star_hi")} for r in res.to_records()]
+        ext = {(int(r.n), float(r.q)): bool(r.extrapolated)
+               for r in res.thresholds.itertuples(index=False)}
+        thr = [{**{k: v for k, v in r.items() if k in ("q", "n", "kind", "m_star", "m_star_lo",
+                                                     "m_star_hi")},
+                "extrapolated": ext.get((int(r["n"]), float(r["q"])), False)}
+               for r in res.to_records()]
         laws = [{"q": w.q, "p": _js(w.p), "p_lo": _js(w.p_lo), "p_hi": _js(w.p_hi),
                  "a": _js(w.a), "words": w.words, "reason": w.reason,
                  "n_used": list(w.n_used)} for w in res.scaling]
@@ -124,13 +128,14 @@ def summary_lines(ws: Mapping[str, Any]) -> list[str]:
             law = next((w for w in o["laws"] if math.isclose(w["q"], 0.5)), None)
             if law is None:
                 continue
+            where = f"{sw['kind']} sweep {sw['source']}, {sw['data']}"
             if law["p"] is None:
                 b = _bounds_text(o)
-                out.append(f"Width scaling of {o['name']} ({sw['kind']} sweep, {sw['data']}): "
-                           f"no exponent — {b}.")
+                out.append(f"Width scaling of {o['name']} ({where}): no exponent — {b}.")
             else:
-                out.append(f"Width scaling of {o['name']} ({sw['kind']} sweep, {sw['data']}): "
-                           f"median threshold m*½(n) ∝ n^p with {law['words']}.")
+                out.append(f"Width scaling of {o['name']} ({where}): median threshold "
+                           f"m*½(n) ∝ n^p with {law['words']}; fitted on n = "
+                           f"{law['n_used']}.")
     return out
 
 
@@ -146,7 +151,8 @@ def _bounds_text(o: Mapping[str, Any]) -> str:
 def _mtext(r: Mapping[str, Any]) -> str:
     k = r["kind"]
     if k == "fit":
-        return f"{fmt(r['m_star'], 3)} [{fmt(r['m_star_lo'], 3)}, {fmt(r['m_star_hi'], 3)}]"
+        return (f"{fmt(r['m_star'], 3)} [{fmt(r['m_star_lo'], 3)}, {fmt(r['m_star_hi'], 3)}]"
+                + (" (extrapolated beyond the grid)" if r.get("extrapolated") else ""))
     if k == "below_grid":
         return f"< {fmt(r['m_star_hi'])} (never failed)"
     if k == "above_grid":
@@ -235,8 +241,10 @@ def _sweep_blocks(i: int, sw: Mapping[str, Any]) -> list[Any]:
         for law in o["laws"]:
             p = "—" if law["p"] is None else (
                 f"{fmt(law['p'], 3)} [{fmt(law['p_lo'], 3)}, {fmt(law['p_hi'], 3)}]")
-            erows.append((_Code(o["name"]), o["source"], fmt(law["q"]), p, law["words"]))
-    b.append(_Table(("outcome", "statement", "q", "p [95% CI]", "comparison"), tuple(erows)))
+            erows.append((_Code(o["name"]), o["source"], fmt(law["q"]), p, law["words"],
+                          law["reason"]))
+    b.append(_Table(("outcome", "statement", "q", "p [95% CI]", "comparison", "fit"),
+                    tuple(erows)))
     b.append(_H(4, "Thresholds per n"))
     trows = []
     for o in sw["outcomes"]:
