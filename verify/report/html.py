@@ -7,23 +7,14 @@ import base64
 import html
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from verify.report.blocks import (
-    _H,
-    _P,
-    _UL,
-    Section,
-    _Code,
-    _Fig,
-    _Inline,
-    _Math,
-    _Pre,
-    _Strong,
-    _Table,
-)
+from verify.report.blocks import _H, _P, _UL, _Code, _Fig, _Inline, _Math, _Pre, _Strong, _Table
 from verify.report.figures import latex_to_png
 from verify.report.sections import document
+
+if TYPE_CHECKING:
+    from verify.report.blocks import Section
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1200px;margin:2em auto;

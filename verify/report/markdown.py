@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from verify.report.blocks import (
-    _H,
-    _P,
-    _UL,
-    Section,
-    _Code,
-    _Fig,
-    _Inline,
-    _Math,
-    _Pre,
-    _Strong,
-    _Table,
-)
+from verify.report.blocks import _H, _P, _UL, _Code, _Fig, _Inline, _Math, _Pre, _Strong, _Table
 from verify.report.sections import document
+
+if TYPE_CHECKING:
+    from verify.report.blocks import Section
 
 
 def _md_escape(text: str, in_table: bool) -> str:
