@@ -96,11 +96,14 @@ __all__ = [
     "theory_vs_measured",
     "TheoryComparison",
     "ConstantTrend",
+    "analyse_sweep",
+    "SweepAnalysis",
 ]
 
 _SWEEP = ("SweepSpec", "SweepResult", "run_sweep", "Outcome", "OUTCOMES", "register_outcome",
           "outcome_indicator", "fit_width_threshold", "WidthThresholds", "ScalingLaw",
-          "clopper_pearson", "theory_vs_measured", "TheoryComparison", "ConstantTrend")
+          "clopper_pearson", "theory_vs_measured", "TheoryComparison", "ConstantTrend",
+          "analyse_sweep", "SweepAnalysis")
 
 
 def __getattr__(name: str) -> object:

@@ -55,6 +55,17 @@ DEFAULTS: dict[str, Any] = {
 
 FINDINGS_FILE = "report_findings.json"
 
+#: The default report's small width-scaling sweep (init kind: Lemma 3.3's event and the NTK's
+#: rank at initialisation): half-octave widths that bracket the Lemma 3.3 threshold at each n
+#: (measured on digits-all: m*½ ≈ 80, 160, 400 at n = 16, 32, 64), run serially in the report's
+#: folder (``OUT/sweeps/init``) so that ``--sweep`` can re-render it.
+SCALING_SWEEP: dict[str, Any] = {
+    "kind": "init", "data": "digits-all", "n": (16, 32, 64),
+    "m": (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 724, 1024, 1448),
+    "seeds": tuple(range(10)), "hk_max_m": 64,
+}
+SCALING_DIR = "sweeps/init"
+
 
 # ============================================================================ argument parsing
 def _widths(text: str) -> tuple[int, ...]:
@@ -138,6 +149,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dpi", type=int, default=d["dpi"], help="resolution of the PNG figures (default: %(default)s)")
     p.add_argument("--allow-large", action="store_true",
                    help="run even when the memory estimate exceeds the available memory")
+    p.add_argument("--sweep", nargs="+", metavar="SWEEP_DIR", default=None,
+                   help="add a width-scaling section from these sweep directories "
+                        "('implicit-verify sweep --out'): thresholds m*(n), exponents, theory")
+    p.add_argument("--sweep-only", action="store_true",
+                   help="with --sweep: a report of the sweeps alone (no GD runs at widths)")
+    p.add_argument("--note", action="append", default=None, metavar="TEXT",
+                   help="with --sweep-only: a paragraph placed under the title, e.g. the "
+                        "machine the sweeps ran on (repeatable; printed as given)")
+    p.add_argument("--no-sweep", action="store_true",
+                   help="skip the default report's small init-kind width-scaling sweep")
+    p.add_argument("--n-boot", type=int, default=200,
+                   help="bootstrap replicates of the width thresholds (default: %(default)s)")
     p.add_argument("--no-findings", action="store_true",
                    help="skip the known-issue computations on the final parameters "
                         "(eq. 14/16 Gram variants, exact zeros of pre-activations)")
@@ -175,6 +198,8 @@ def _reproduce_command(args: argparse.Namespace, out: Path) -> str:
     parts = ["implicit-verify", "report"]
     if args.from_dirs:
         parts += ["--from", *args.from_dirs]
+    elif getattr(args, "sweep_only", False):
+        pass
     else:
         parts += ["--theorem", args.theorem, "--data", str(args.data)]
         if args.n is not None or args.data in ("digits", "synthetic", "digits-all", "breast-cancer"):
@@ -184,6 +209,14 @@ def _reproduce_command(args: argparse.Namespace, out: Path) -> str:
                   "--steps", str(args.steps), "--seed", str(args.seed), "--device", args.device]
         if args.dtype != DEFAULTS["dtype"]:
             parts += ["--dtype", args.dtype]
+    if getattr(args, "sweep", None):
+        parts += ["--sweep", *args.sweep] + (["--sweep-only"] if args.sweep_only else [])
+        for t in getattr(args, "note", None) or []:
+            parts += ["--note", t]
+    elif getattr(args, "no_sweep", False):
+        parts += ["--no-sweep"]
+    if getattr(args, "n_boot", 200) != 200:
+        parts += ["--n-boot", str(args.n_boot)]
     if args.format != DEFAULTS["format"]:
         parts += ["--format", args.format]
     if args.dpi != DEFAULTS["dpi"]:
@@ -384,6 +417,7 @@ def main(args: argparse.Namespace) -> int:
             if not (Path(d) / "record.json").is_file():
                 raise invalid("--from", d, "has no record.json",
                               "pass run directories written by 'implicit-verify run' or a report")
+    _check_sweep_args(args)
     out = Path(args.out) if args.out else _default_out(args.theorem, str(args.data))
     if out.exists() and not args.force:
         raise invalid("--out", str(out), "already exists",
@@ -404,6 +438,57 @@ def main(args: argparse.Namespace) -> int:
         return 128 + int(stop.signum or 2)
     finally:
         torch.set_num_threads(threads0)
+
+
+def _check_sweep_args(args: argparse.Namespace) -> None:
+    if args.n_boot < 0:
+        raise invalid("n-boot", args.n_boot, "must be ≥ 0", "use e.g. --n-boot 200")
+    if args.note and not args.sweep_only:
+        raise invalid("note", args.note[0], "is used by --sweep-only reports only",
+                      "drop --note or add --sweep DIR --sweep-only")
+    if args.sweep_only and not args.sweep:
+        raise invalid("sweep-only", True, "needs --sweep DIR", "pass --sweep SWEEP_DIR")
+    if args.sweep_only and args.from_dirs:
+        raise invalid("sweep-only", True, "renders sweeps alone; --from adds runs",
+                      "drop --sweep-only or --from")
+    for d in args.sweep or ():
+        if not (Path(d) / "sweep.json").is_file():
+            raise invalid("sweep", d, "has no sweep.json (not a sweep directory)",
+                          "pass the --out directory of an 'implicit-verify sweep' run")
+
+
+def _scaling(args: argparse.Namespace, stage: Path, out: Path, log: _Log) -> list[Any]:
+    """Analysed sweeps for the width-scaling section: ``--sweep`` dirs, or the default small
+    init sweep run into the report's folder (not with ``--from`` / ``--no-sweep``)."""
+    from verify.sweep.analysis import analyse_sweep
+
+    if args.sweep:
+        res = []
+        for d in args.sweep:
+            log(f"width scaling: fitting thresholds of the sweep in {d} …")
+            res.append(analyse_sweep(d, n_boot=int(args.n_boot), label=str(d)))
+        return res
+    if args.from_dirs or args.no_sweep:
+        return []
+    from verify.sweep.engine import run_sweep
+    from verify.sweep.spec import SweepSpec
+
+    sp = SCALING_SWEEP
+    spec = SweepSpec(kind=sp["kind"], data=sp["data"], n=sp["n"], m=sp["m"], seeds=sp["seeds"],
+                     hk_max_m=sp["hk_max_m"], gamma=float(args.gamma))
+    dest = stage / SCALING_DIR
+    cmd = (f"implicit-verify sweep --kind {spec.kind} --data {spec.data} --n "
+           f"{','.join(map(str, spec.n))} --m {','.join(map(str, spec.m))} --seeds "
+           f"{len(spec.seeds)} --gamma {spec.gamma!r} --hk-max-m {spec.hk_max_m} --serial "
+           f"--out {out / SCALING_DIR}")
+    log(f"width scaling: init sweep, n ∈ {list(spec.n)}, {len(spec.m)} widths "
+        f"{spec.m[0]}…{spec.m[-1]}, {len(spec.seeds)} seeds (serial) …")
+    t1 = time.monotonic()
+    done = run_sweep(spec, dest, serial=True, progress=False, command=cmd)
+    wall = time.monotonic() - t1
+    log(f"width scaling: {len(done.table)} cells in {wall:.1f} s; fitting thresholds …")
+    return [analyse_sweep(dest, n_boot=int(args.n_boot), wall_s=wall,
+                          label=str(out / SCALING_DIR))]
 
 
 def _set_threads(threads: int | None, log: _Log) -> None:
@@ -442,6 +527,8 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
     runs: list[ReportRun] = []
     findings: list[dict[str, Any]] = []
     stage = _stage_dir(out)
+    if args.sweep_only:
+        return _sweep_only(args, out, stage, command, formats, log, t0)
     try:
         if args.from_dirs:
             loaded = [(d, load_run(d)) for d in args.from_dirs]
@@ -506,11 +593,12 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
                                       run_dir=f"runs/m{m}"))
             made_here = True
         kern = _kernels_for(ds if made_here else _data_for_record(runs[0].record), runs, log)
+        sweeps = _scaling(args, stage, out, log)
         log("rendering report …")
         wall = time.monotonic() - t0
         files, summary = make_report(runs, command=command, findings=findings, wall=wall,
-                            made_here=made_here, formats=formats, dpi=int(args.dpi),
-                            kernels=kern)
+                                     made_here=made_here, formats=formats, dpi=int(args.dpi),
+                                     kernels=kern, sweeps=sweeps)
         _write_files(stage, files)
         _commit(stage, out, bool(args.force))
     except BaseException:
@@ -523,6 +611,39 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
     if not args.quiet:
         print("\n".join("  • " + line for line in summary["summary"]), file=sys.stderr)
     for rel in ("report.md", "report.html", "summary.json", "report.pdf"):
+        if rel in files:
+            print(out / rel)
+    log(f"done in {time.monotonic() - t0:.1f} s")
+    return 0
+
+
+def _sweep_only(args: argparse.Namespace, out: Path, stage: Path, command: str,
+                formats: Sequence[str], log: _Log, t0: float) -> int:
+    """``--sweep DIR … --sweep-only``: the width-scaling report of the sweeps alone."""
+    import platform
+
+    from verify.report.scaling_report import render_scaling_report, scaling_summary
+
+    try:
+        sweeps = _scaling(args, stage, out, log)
+        log("rendering report …")
+        machine = (f"{platform.machine()}, {os.cpu_count()} CPU core(s) visible to this process "
+                   f"({platform.platform()})")
+        notes = [f"Note (given on the command line): {t}" for t in (args.note or [])]
+        notes.append(f"Rendered on: {machine}. The sweeps' own environment and timing are "
+                     "stated per sweep below.")
+        generated = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        files = render_scaling_report(sweeps, command=command, generated=generated, notes=notes,
+                                      formats=formats, dpi=int(args.dpi))
+        _write_files(stage, files)
+        _commit(stage, out, bool(args.force))
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    if not args.quiet:
+        lines = scaling_summary(sweeps)["summary"]
+        print("\n".join("  • " + line for line in lines), file=sys.stderr)
+    for rel in ("report.md", "report.html", "summary.json"):
         if rel in files:
             print(out / rel)
     log(f"done in {time.monotonic() - t0:.1f} s")

@@ -62,7 +62,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="gd: run the seeds of one (n, m) as one batched bare GD run (reached, "
                         "steps to target, late rate; no instrumented outcomes) — for GPUs")
     e = p.add_argument_group("engine and output")
-    e.add_argument("--out", required=True, help="sweep directory (sweep.json, results.parquet)")
+    e.add_argument("--out", default=None, help="sweep directory (sweep.json, results.parquet)")
     e.add_argument("--resume", action="store_true", help="continue the sweep in --out")
     e.add_argument("--scheduler", default=None,
                    help="address of a running dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
@@ -71,6 +71,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     e.add_argument("--serial", action="store_true", help="run in this process, without dask")
     e.add_argument("--retries", default="3", help="retries per task / worker losses tolerated")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
+    f = p.add_argument_group("fitted thresholds of a finished (or running) sweep")
+    f.add_argument("--from", dest="from_dir", default=None, metavar="DIR",
+                   help="print the fitted width thresholds m*(n) and exponents p of every "
+                        "outcome of the sweep in DIR (nothing is run)")
+    f.add_argument("--format", default="table", choices=("table", "json"),
+                   help="with --from: a text table (default) or JSON rows")
+    f.add_argument("--n-boot", default="200", help="with --from: bootstrap replicates (default 200)")
+    f.add_argument("--boot-seed", default="0", help="with --from: bootstrap seed (default 0)")
     p.set_defaults(func=run)
     return p
 
@@ -137,9 +145,36 @@ def build_spec(args: argparse.Namespace) -> Any:
                      else saved.get("batched", False)))
 
 
+def show_fits(args: argparse.Namespace) -> int:
+    """``--from DIR``: fitted thresholds and exponents of every applicable outcome."""
+    import json
+
+    from verify.sweep.analysis import analyse_sweep
+
+    n_boot = _num("--n-boot", args.n_boot, int, 0)
+    seed = _num("--boot-seed", args.boot_seed, int, 0)
+    an = analyse_sweep(args.from_dir, n_boot=n_boot, seed=seed, theory=False)
+    if args.format == "json":
+        print(json.dumps(an.records(), indent=1, ensure_ascii=False, allow_nan=False))
+        return 0
+    print(f"sweep {args.from_dir}: kind {an.spec.kind}, data {an.spec.data}, "
+          f"{len(an.table)} cells; λ0 per n: "
+          + ", ".join(f"{n}: {v:.3g}" for n, v in an.lambda0.items()))
+    for res in an.fits.values():
+        print(res.summary())
+    for name, why in an.skipped.items():
+        print(f"outcome {name}: not fitted ({why})")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from verify.sweep.engine import command_line, run_sweep
 
+    if args.from_dir is not None:
+        return show_fits(args)
+    if args.out is None:
+        raise invalid("--out", None, "is required to run a sweep",
+                      "pass --out DIR (or --from DIR to print a finished sweep's thresholds)")
     spec = build_spec(args)
     workers = None if args.workers is None else _num("--workers", args.workers, int, 1)
     retries = _num("--retries", args.retries, int, 0)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import html
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from verify.report.blocks import (
     _H,
@@ -32,6 +32,9 @@ from verify.report.blocks import (
 )
 from verify.report.figures import latex_to_png
 from verify.report.sections import document
+
+if TYPE_CHECKING:
+    from verify.report.blocks import Section
 
 _CSS = """
 html{scroll-padding-top:3.2em}
@@ -157,12 +160,15 @@ def _figure_html(b: _Fig, figures: Mapping[str, bytes]) -> str:
 
 
 def render_html(summary: Mapping[str, Any], figures: Mapping[str, bytes],
-                math_images: bool = True, *, open_details: bool = False) -> str:
+                math_images: bool = True, *, open_details: bool = False,
+                sections: Sequence[Section] | None = None) -> str:
     """One self-contained HTML page: figures and formulas embedded as base64 PNG, inline CSS,
     no scripts and no external resources.  ``open_details``: render the folded parts open
-    (for printing to PDF)."""
+    (for printing to PDF).  ``sections``: the document's sections (default
+    :data:`~verify.report.sections.SECTIONS`)."""
     toc: list[str] = []
-    body = _blocks_html(document(summary), figures, math_images, open_details, toc)
+    doc = document(summary) if sections is None else document(summary, sections)
+    body = _blocks_html(doc, figures, math_images, open_details, toc)
     title = html.escape(str(summary.get("title", "Verification report")))
     nav = (f'<nav class="toc" aria-label="Contents">{"".join(toc)}</nav>') if toc else ""
     # the title and its generation line stay above the contents bar

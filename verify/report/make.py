@@ -17,9 +17,11 @@ __all__ = ["make_report"]
 def make_report(runs: Sequence[Any], *, command: str, findings: Sequence[Mapping[str, Any]] = (),
                 wall: float | None = None, made_here: bool = True, formats: Sequence[str] = (
                     "md", "html", "json"), dpi: int = 80,
-                kernels: Mapping[str, Any] | None = None) -> tuple[dict[str, bytes], dict[str, Any]]:
+                kernels: Mapping[str, Any] | None = None, sweeps: Sequence[Any] = ()
+                ) -> tuple[dict[str, bytes], dict[str, Any]]:
     """Render ``runs`` (:class:`~verify.report.render.ReportRun`): ``({relative path: bytes}, summary)``.
-    ``kernels``: :func:`verify.report.sections.kernels.compute_kernels` of the runs' data."""
+    ``kernels``: :func:`verify.report.sections.kernels.compute_kernels` of the runs' data;
+    ``sweeps``: analysed sweeps (``verify.sweep.analysis.SweepAnalysis``) → width-scaling section."""
     meta = ReportMeta(
         command=command,
         generated=_dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -28,5 +30,6 @@ def make_report(runs: Sequence[Any], *, command: str, findings: Sequence[Mapping
         findings=findings_meta(findings),
         paper_setup=paper_setup(runs),
         kernels=kernels,
+        sweeps=tuple(sweeps),
     )
     return render_report(runs, meta, formats=formats, dpi=dpi), build_summary(runs, meta)

@@ -6,8 +6,8 @@ an HTML anchor before each target (GitHub keeps ``<a id>``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from verify.report.blocks import (
     _H,
@@ -26,6 +26,9 @@ from verify.report.blocks import (
     _Table,
 )
 from verify.report.sections import document
+
+if TYPE_CHECKING:
+    from verify.report.blocks import Section
 
 
 def _md_escape(text: str, in_table: bool) -> str:
@@ -99,8 +102,11 @@ def _md_blocks(blocks: Any, figure_dir: str, out: list[str]) -> None:
         out.append("")
 
 
-def render_markdown(summary: Mapping[str, Any], figure_dir: str = "figures") -> str:
-    """The report as GitHub-flavoured Markdown; figures are linked as ``figure_dir/<name>``."""
+def render_markdown(summary: Mapping[str, Any], figure_dir: str = "figures",
+                    sections: Sequence[Section] | None = None) -> str:
+    """The report as GitHub-flavoured Markdown; figures are linked as ``figure_dir/<name>``.
+    ``sections``: the document's sections (default :data:`~verify.report.sections.SECTIONS`)."""
     out: list[str] = []
-    _md_blocks(document(summary), figure_dir, out)
+    _md_blocks(document(summary) if sections is None else document(summary, sections),
+               figure_dir, out)
     return "\n".join(out).rstrip() + "\n"

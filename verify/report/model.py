@@ -120,6 +120,8 @@ class ReportMeta:
     findings: tuple[Mapping[str, Any], ...] = ()
     paper_setup: tuple[tuple[str, str, str], ...] = ()
     kernels: Mapping[str, Any] | None = None
+    #: analysed sweeps (``verify.sweep.analysis.SweepAnalysis``) for the width-scaling section.
+    sweeps: tuple[Any, ...] = ()
 
 
 def _num(x: Any) -> float | None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from verify.report.figures import render_figures
+from verify.report.figures_scaling import render_scaling_figures
 from verify.report.html import render_html
 from verify.report.jsonout import render_json
 from verify.report.markdown import render_markdown
@@ -64,6 +65,7 @@ def render_report(runs: Sequence[ReportRun], meta: ReportMeta | None = None, *,
         for sec in SECTIONS:  # sections' own figures (e.g. the kernels section)
             if sec.figures is not None:
                 figs.update(sec.figures(summary, dpi))
+        figs.update(render_scaling_figures(summary.get("width_scaling"), dpi=dpi))
     if "md" in formats:
         out["report.md"] = render_markdown(summary, figure_dir).encode("utf-8")
         for name, data in figs.items():

@@ -11,11 +11,13 @@ Modules: :mod:`.spec` (grid, keys), :mod:`.tasks` (the ``init`` and ``gd`` cells
 (``implicit-verify bench sweep``); the statistics of a sweep table: :mod:`.outcomes` (named
 success indicators, as data), :mod:`.thresholds` (per-n width thresholds with Clopper–Pearson
 and bootstrap intervals, the scaling exponent), :mod:`.width_theory` (the theory's widths and
-implied hidden constants vs the measured thresholds). The command line is
+implied hidden constants vs the measured thresholds), :mod:`.analysis` (a sweep directory →
+thresholds of every applicable outcome and the theory, for ``sweep --from`` and the report). The command line is
 :mod:`verify.cli.sweep`. Imports :mod:`verify.model`, :mod:`verify.experiment` and
 :mod:`bounds` only.
 """
 
+from .analysis import SweepAnalysis, analyse_sweep, applicable_outcomes
 from .engine import SweepResult, load_sweep, prepare_data, run_sweep
 from .outcomes import OUTCOMES, Outcome, outcome_indicator, register_outcome
 from .spec import KINDS, Cell, SweepSpec, parse_int_list
@@ -28,4 +30,5 @@ __all__ = ["SweepSpec", "Cell", "KINDS", "parse_int_list", "run_sweep", "SweepRe
            "load_sweep", "prepare_data", "read_table", "run_cell",
            "Outcome", "OUTCOMES", "register_outcome", "outcome_indicator", "fit_width_threshold",
            "WidthThresholds", "ScalingLaw", "clopper_pearson", "theory_vs_measured",
-           "TheoryComparison", "ConstantTrend"]
+           "TheoryComparison", "ConstantTrend", "analyse_sweep", "SweepAnalysis",
+           "applicable_outcomes"]

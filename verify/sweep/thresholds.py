@@ -145,6 +145,9 @@ def _classify(k: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return code, lo, hi
 
 
+_LOG_MAX = 0.9 * float(np.log(np.finfo(np.float64).max))
+
+
 def _thresholds_from(code: np.ndarray, lo_i: np.ndarray, hi_i: np.ndarray, theta: np.ndarray,
                      widths: np.ndarray, mu: float, sd: float, q: float
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -157,7 +160,9 @@ def _thresholds_from(code: np.ndarray, lo_i: np.ndarray, hi_i: np.ndarray, theta
     fit = code == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         logm = mu + sd * (stats.norm.ppf(q) - theta[:, 0]) / theta[:, 1]
-    good = fit & (theta[:, 1] > 0)
+    # a (nearly) flat fitted curve puts m* beyond any float: that replicate locates nothing and
+    # keeps the uninformative bounds [0, ∞) (it widens the CI instead of producing inf)
+    good = fit & (theta[:, 1] > 0) & (np.abs(logm) < _LOG_MAX)
     point[good] = np.exp(logm[good])
     lower[good] = upper[good] = point[good]
     br = code == 1
@@ -274,6 +279,10 @@ def scaling_words(p: float | None, lo: float | None, hi: float | None, ci: float
 
 
 def _indicator(table: pd.DataFrame, outcome: str) -> tuple[pd.Series, str]:
+    # A registered outcome whose columns are present wins over a same-named column: the
+    # claim outcomes ``claim_<name>`` read the string column of the same name.
+    if outcome in OUTCOMES and all(c in table.columns for c in get_outcome(outcome).columns):
+        return outcome_indicator(table, outcome), get_outcome(outcome).source
     if outcome in table.columns:
         col = table[outcome]
         vals = np.full(len(col), np.nan)

@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from verify.report.blocks import Section
-from verify.report.sections import core, g22, headline, kernels
+from verify.report.sections import core, g22, headline, kernels, width_scaling
 
 SECTIONS: tuple[Section, ...] = (*core.SECTIONS, headline.HEADLINE, g22.KNOWN_ISSUES,
-                                 kernels.KERNELS)
+                                 kernels.KERNELS, width_scaling.WIDTH_SCALING)
 
 #: section key → place in the document; a key not listed goes where ``None`` stands.
 READING_ORDER: tuple[str | None, ...] = (
