@@ -7,6 +7,11 @@ Every quantitative statement of a paper is stored **once**, as a sympy expressio
 :class:`Claim` what must hold along a training trajectory (``observable(k) ≤ bound(k)``), and a
 :class:`TheoremSpec` collects them with the paper's assumptions and known issues.
 
+Length (~520 lines): the symbol table, :class:`Bound` and the three statement kinds built on it
+(:class:`Condition` with its break-even solve for a hidden constant, :class:`Claim`,
+:class:`Assumption`) and :class:`TheoremSpec` form one small type system that every spec module
+and the verdict engine read together; splitting it would scatter one vocabulary over files.
+
 Symbol names (sympy symbols with exactly these names, see ``docs/CONTRACTS.md``):
 
 ==============  ==========================================================================
