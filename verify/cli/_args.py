@@ -69,7 +69,7 @@ def cli_message(exc: InvalidArgument, options: dict[str, str] | None = None) -> 
     """The library's ``name=value: …`` message with ``name`` replaced by the CLI option."""
     msg = str(exc)
     head, sep, rest = msg.partition("=")
-    if not sep or " " in head:
+    if not sep or " " in head or head.startswith("--"):
         return exc
     opts = {**_OPTION, **(options or {})}
     if head.startswith("hidden["):
