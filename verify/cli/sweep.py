@@ -12,6 +12,14 @@ Grid grammar: ``--n``/``--m`` take comma lists and ranges ``START:STOP:xFACTOR``
 or ``START:STOP:+STEP`` (arithmetic); ``--seeds N`` is seeds 0…N−1 (a list or range with a
 comma or colon lists the seeds themselves).  With ``--resume`` the options not given again
 come from the sweep's ``sweep.json``.
+
+Every option is checked before any work (ranges before any arithmetic that could overflow:
+grid values ≤ 2**62, at most 10**7 values per axis; ``--workers`` ≤ 4 × the CPUs); the largest
+cell (max n, max m), times the cells a local cluster runs at once, must fit in the available
+memory (estimate in the message; ``--allow-large`` overrides; not checked for a remote
+``--scheduler``).  A bad option, a damaged ``sweep.json`` or result file, or a sweep that
+cannot be resumed with the options given is one line naming the option (exit 2); nothing in
+the sweep directory is changed.
 """
 
 from __future__ import annotations
