@@ -3,8 +3,9 @@ and never prints a traceback; an error is exactly one line.
 
 The computations behind the validation (``run_gd``, the report, the benchmarks, the bounds
 report) are replaced by a stub that records that they were reached: the fuzz exercises every
-check *before* the work, in seconds. The default run is small (``max_examples`` below); the
-``slow`` run tries many more.
+check *before* the work, in seconds (``sweep``: :func:`verify.sweep.engine.run_sweep`, so no
+data are loaded; ``sweep --from`` reads the given directory for real). The default run is small
+(``max_examples`` below); the ``slow`` run tries many more.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import verify.cli.bench
 import verify.cli.report
 import verify.experiment.gd
 import verify.sweep.bench
+import verify.sweep.engine
 from verify.cli import main
 
 
@@ -47,6 +49,8 @@ VALUES = st.sampled_from([
     "4e20", "1" + "0" * 30, "123456789012345678901234567890123456789", "1,2", "0.1,abc", "8x",
     "4x8", "8x1000000000", "x", "auto", "cpu", "cuda", "cuda:7", "tpu", "float16", "md,pdf",
     "C_width=2", "C-width=3", "C_width=-1", "λ", "synthetic", "digits",
+    "8:2:x2", "8:64:x1", "8:64:x2", "1:100000000000:+1", "5,1", "0.5,2", "1e-3,1e3", "explicit",
+    "paper", "init", "gd", "json", "table", "xml", "all", str(_DIR),
     str(_DIR / "empty.npz"), str(_DIR / "garbled.npy"), str(_DIR / "ok.npz"),
     str(_DIR / "complex.npz"), str(_DIR / "missing.csv"), str(_DIR / "a_file" / "x"),
 ])
@@ -63,9 +67,14 @@ OPTIONS = {
               "--warmup", "--alpha", "--workers"],
     "report": ["--from", "--theorem", "--data", "--n", "--widths", "--gamma", "--step", "--steps",
                "--seed", "--device", "--dtype", "--threads", "--out", "--force", "--format", "--dpi",
-               "--allow-large", "--no-findings"],
+               "--allow-large", "--no-findings", "--hidden-range", "--hypotheses", "--gf-threshold"],
+    "sweep": ["--kind", "--data", "--n", "--m", "--seeds", "--gamma", "--step", "--target", "--steps",
+              "--expensive-every", "--hk-max-m", "--data-seed", "--d", "--device", "--batched-seeds",
+              "--out", "--resume", "--workers", "--serial", "--retries", "--quiet", "--allow-large",
+              "--from", "--format", "--n-boot", "--boot-seed"],
 }
-FLAGS = {"--resume", "--force", "--allow-large", "--normalise", "--no-findings"}
+FLAGS = {"--resume", "--force", "--allow-large", "--normalise", "--no-findings", "--batched-seeds",
+         "--serial", "--quiet"}
 
 
 @st.composite
@@ -90,6 +99,7 @@ def _check(args, monkeypatch, capsys):
     monkeypatch.setattr(verify.bench.step, "run", _stub)
     monkeypatch.setattr(verify.sweep.bench, "run_bench", _stub)
     monkeypatch.setattr(bounds._cli, "bounds_report", _stub)
+    monkeypatch.setattr(verify.sweep.engine, "run_sweep", _stub)
     cwd = os.getcwd()
     os.chdir(_DIR)  # default output directories land here
     try:

@@ -224,3 +224,111 @@ def test_report_stops_when_a_run_is_interrupted(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert rc == 143 and "SIGTERM" in err and "Traceback" not in err
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- sweep (issue 12 for ``sweep``)
+SWEEP_BASE = ["--n", "8", "--m", "8", "--seeds", "2", "--serial", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def sweeps(tmp_path_factory):
+    """A finished tiny sweep, and copies with a truncated results.parquet / garbled sweep.json."""
+    import shutil
+
+    d = tmp_path_factory.mktemp("sweep-catalogue")
+    (d / "a_file").write_text("x")
+    assert main(["sweep", *SWEEP_BASE, "--out", str(d / "sweep")]) == 0
+    shutil.copytree(d / "sweep", d / "trunc")
+    res = d / "trunc" / "results.parquet"
+    res.write_bytes(res.read_bytes()[: res.stat().st_size // 2])
+    shutil.copytree(d / "sweep", d / "garbled")
+    (d / "garbled" / "sweep.json").write_text('{"spec": [1,')
+    shutil.copytree(d / "sweep", d / "edited")
+    (d / "edited" / "sweep.json").write_text('{"spec": {"kind": "init"}}')
+    return d
+
+
+def _tree(d):
+    """Every file under ``d`` with its bytes' hash (to show that a refused command lost nothing)."""
+    import hashlib
+
+    return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+G = ["--n", "8", "--seeds", "1", "--serial"]
+# (id, argv with {d} for the sweeps directory, option that must be named, value shown)
+SWEEP_CASES = [
+    ("empty-grid", ["--m", "", *G, "--out", "{d}/o"], "--m", "''"),
+    ("m-0", ["--m", "0", *G, "--out", "{d}/o"], "--m", "0"),
+    ("m-stop-below-start", ["--m", "8:2:x2", *G, "--out", "{d}/o"], "--m", "8:2:x2"),
+    ("m-factor-1", ["--m", "8:64:x1", *G, "--out", "{d}/o"], "--m", "8:64:x1"),
+    ("m-10**30-text", ["--m", "10**30", *G, "--out", "{d}/o"], "--m", "10**30"),
+    ("m-1e30", ["--m", BIG, *G, "--out", "{d}/o"], "--m", BIG),
+    ("m-39-digits", ["--m", DIGITS39, *G, "--out", "{d}/o"], "--m", DIGITS39),
+    ("m-range-to-1e30", ["--m", f"8:{BIG}:x2", *G, "--out", "{d}/o"], "--m", BIG),
+    ("m-arith-range-to-1e30", ["--m", f"8:{BIG}:+1", *G, "--out", "{d}/o"], "--m", BIG),
+    ("m-arith-range-too-many", ["--m", "1:100000000000:+1", *G, "--out", "{d}/o"], "--m", "+1"),
+    ("m-too-large-to-allocate", ["--m", "1000000000", *G, "--out", "{d}/o"], "--m", "1000000000"),
+    ("n-larger-than-data", ["--n", "5000", "--m", "8", "--seeds", "1", "--serial", "--out", "{d}/o"],
+     "--n", "5000"),
+    ("n-too-large-to-allocate", ["--n", "10000000", "--m", "8", "--seeds", "1", "--serial", "--out",
+                                 "{d}/o"], "--n", "10000000"),
+    ("seeds-0", ["--m", "8", "--n", "8", "--seeds", "0", "--out", "{d}/o"], "--seeds", "0"),
+    ("seeds-1e30", ["--m", "8", "--n", "8", "--seeds", BIG, "--out", "{d}/o"], "--seeds", BIG),
+    ("seeds-negative", ["--m", "8", "--n", "8", "--seeds=-1,2", "--out", "{d}/o"], "--seeds", "-1,2"),
+    ("gamma-1.5", ["--m", "8", *G, "--gamma", "1.5", "--out", "{d}/o"], "--gamma", "1.5"),
+    ("gamma-text", ["--m", "8", *G, "--gamma", "abc", "--out", "{d}/o"], "--gamma", "abc"),
+    ("step-negative", ["--m", "8", *G, "--kind", "gd", "--step", "-1", "--out", "{d}/o"], "--step", "-1"),
+    ("target-2", ["--m", "8", *G, "--kind", "gd", "--target", "2", "--out", "{d}/o"], "--target", "2"),
+    ("steps-1e30", ["--m", "8", *G, "--kind", "gd", "--steps", BIG, "--out", "{d}/o"], "--steps", BIG),
+    ("workers-0", ["--m", "8", "--n", "8", "--seeds", "1", "--workers", "0", "--out", "{d}/o"],
+     "--workers", "0"),
+    ("workers-100000", ["--m", "8", "--n", "8", "--seeds", "1", "--workers", "100000", "--out",
+                        "{d}/o"], "--workers", "100000"),
+    ("retries-negative", ["--m", "8", *G, "--retries", "-1", "--out", "{d}/o"], "--retries", "-1"),
+    ("data-seed-negative", ["--m", "8", *G, "--data-seed", "-1", "--out", "{d}/o"], "--data-seed", "-1"),
+    ("d-1e30", ["--m", "8", *G, "--data", "synthetic", "--d", BIG, "--out", "{d}/o"], "--d", BIG),
+    ("hk-max-m-text", ["--m", "8", *G, "--hk-max-m", "abc", "--out", "{d}/o"], "--hk-max-m", "abc"),
+    ("device-tpu", ["--m", "8", *G, "--device", "tpu", "--out", "{d}/o"], "--device", "tpu"),
+    ("data-missing-file", ["--m", "8", *G, "--data", "{d}/missing.npz", "--out", "{d}/o"], "--data",
+     "missing.npz"),
+    ("batched-seeds-with-init", ["--m", "8", *G, "--batched-seeds", "--kind", "init", "--out", "{d}/o"],
+     "--batched-seeds", "True"),
+    ("out-unwritable", ["--m", "8", *G, "--out", "{d}/a_file/x"], "--out", "a_file"),
+    ("out-missing", ["--m", "8", *G], "--out", "None"),
+    ("serial-and-workers", ["--m", "8", *G, "--workers", "2", "--out", "{d}/o"], "--serial", "True"),
+    ("out-existing-sweep-no-resume", [*SWEEP_BASE, "--out", "{d}/sweep"], "--out", "sweep"),
+    ("resume-changed-grid", ["--n", "8", "--m", "16", "--seeds", "2", "--serial", "--quiet", "--out",
+                             "{d}/sweep", "--resume"], "--resume", "m=[8]"),
+    ("resume-truncated-results", [*SWEEP_BASE, "--out", "{d}/trunc", "--resume"], "--out",
+     "results.parquet"),
+    ("resume-garbled-sweep-json", [*SWEEP_BASE, "--out", "{d}/garbled", "--resume"], "--out", "sweep.json"),
+    ("resume-edited-sweep-json", ["--out", "{d}/edited", "--resume"], "--out", "sweep.json"),
+    ("from-missing-dir", ["--from", "{d}/missing"], "--from", "missing"),
+    ("from-not-a-sweep", ["--from", "{d}"], "--from", "sweep-catalogue"),
+    ("from-a-file", ["--from", "{d}/a_file"], "--from", "a_file"),
+    ("from-truncated-results", ["--from", "{d}/trunc", "--format", "json"], "--from", "trunc"),
+    ("from-garbled-sweep-json", ["--from", "{d}/garbled", "--format", "table"], "--from", "garbled"),
+    ("from-edited-sweep-json", ["--from", "{d}/edited"], "--from", "edited"),
+    ("from-format-xml", ["--from", "{d}/sweep", "--format", "xml"], "--format", "xml"),
+    ("from-n-boot-negative", ["--from", "{d}/sweep", "--n-boot", "-1"], "--n-boot", "-1"),
+    ("from-boot-seed-huge", ["--from", "{d}/sweep", "--boot-seed", BIG], "--boot-seed", BIG),
+]
+
+
+@pytest.mark.parametrize(("argv", "option", "value"), [c[1:] for c in SWEEP_CASES],
+                         ids=[c[0] for c in SWEEP_CASES])
+def test_sweep_bad_input_is_one_clean_line(sweeps, capsys, argv, option, value):
+    before = _tree(sweeps)
+    rc = main(["sweep", *[a.format(d=sweeps) for a in argv]])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert rc == 2, err
+    assert "Traceback" not in err
+    assert len(lines) == 1, err
+    line = lines[0]
+    assert line.startswith("implicit-verify") and ": error: " in line
+    assert option in line and value in line, line
+    assert "; " in line
+    assert _tree(sweeps) == before  # nothing lost, changed or written

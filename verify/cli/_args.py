@@ -2,11 +2,17 @@
 ``sweep``): one import for option parsing with range checks, seeds, memory estimates and the
 library-to-option renaming of error messages.
 
+``run`` and ``report`` share the verdict options (:func:`add_verdict_options`,
+:func:`verdict_options`, :func:`verdict_argv`) and :func:`cli_message`.
+
 The pure-Python parts live in :mod:`bounds._args` (so ``implicit-verify bounds`` uses them
 without torch); the estimates of the torch side in :mod:`verify.model.validate`.
 """
 
 from __future__ import annotations
+
+import argparse
+from typing import Any
 
 from bounds._args import (
     MAX_DIM,
@@ -22,11 +28,14 @@ from bounds._args import (
     parse_int,
     parse_int_list,
 )
-from verify.cli.run import cli_message
+from bounds._errors import InvalidArgument, invalid
 from verify.experiment.record import RunLock, check_writable_dir
 from verify.model.validate import check_network_memory, network_bytes, run_bytes
 
 __all__ = [
+    "add_verdict_options",
+    "verdict_argv",
+    "verdict_options",
     "MAX_DIM",
     "MAX_SEED",
     "available_memory",
@@ -46,3 +55,66 @@ __all__ = [
     "run_bytes",
     "RunLock",
 ]
+
+
+#: library argument / RunConfig field → the option that sets it.
+_OPTION = {"n": "--n", "d": "--d", "seed": "--seed", "n_test": "--n-test", "labels": "--labels",
+           "test_fraction": "--test-fraction", "data": "--data", "path": "--data", "X": "--data",
+           "y": "--data", "X_test": "--data", "y_test": "--data", "out_dir": "--out",
+           "force": "--force", "resume": "--resume", "config": "--out", "m": "--m",
+           "step": "--step", "steps": "--steps", "hidden": "--hidden"}
+
+
+def cli_message(exc: InvalidArgument, options: dict[str, str] | None = None) -> InvalidArgument:
+    """The library's ``name=value: …`` message with ``name`` replaced by the CLI option."""
+    msg = str(exc)
+    head, sep, rest = msg.partition("=")
+    if not sep or " " in head or head.startswith("--"):
+        return exc
+    opts = {**_OPTION, **(options or {})}
+    if head.startswith("hidden["):
+        head = "hidden"
+    option = opts.get(head, "--" + head.replace("_", "-"))
+    return type(exc)(option + sep + rest)
+
+
+# ---------------------------------------------------------------- verdict options (run, report)
+def add_verdict_options(group: Any) -> None:
+    """``--hidden-range``, ``--hypotheses``, ``--gf-threshold`` (see :class:`verify.RunConfig`)."""
+    group.add_argument("--hidden-range", default=None, metavar="LO,HI",
+                       help="a verdict that depends on a hidden constant is decided only if it is "
+                       "the same for every value in [LO, HI] (default 1e-3,1e3)")
+    group.add_argument("--hypotheses", default="paper", choices=("paper", "explicit"),
+                       help="claims' hypotheses as stated (paper) or with the proof's explicit "
+                       "width constant (explicit)")
+    group.add_argument("--gf-threshold", default=None,
+                       help="mode gf: check claims only when α·λ_max(H(0)) ≤ this (default 0.1)")
+
+
+def verdict_options(args: argparse.Namespace) -> dict[str, object]:
+    """The :class:`~verify.RunConfig` keywords of the verdict options, checked (option named)."""
+    out: dict[str, object] = {"hypotheses": getattr(args, "hypotheses", "paper")}
+    if getattr(args, "hidden_range", None) is not None:
+        fix = "pass e.g. --hidden-range 1e-3,1e3 (0 < LO ≤ HI)"
+        lo_hi = str(args.hidden_range).split(",")
+        if len(lo_hi) != 2:
+            raise invalid("--hidden-range", args.hidden_range, "expected LO,HI", fix)
+        lo, hi = (parse_float("--hidden-range", x, low=0.0, low_open=True, fix=fix) for x in lo_hi)
+        if lo > hi:
+            raise invalid("--hidden-range", args.hidden_range, "LO is larger than HI", fix)
+        out["hidden_range"] = (lo, hi)
+    if getattr(args, "gf_threshold", None) is not None:
+        out["gf_threshold"] = parse_float("--gf-threshold", args.gf_threshold, low=0.0, low_open=True,
+                                          fix="pass e.g. --gf-threshold 0.1")
+    return out
+
+
+def verdict_argv(args: argparse.Namespace) -> list[str]:
+    """The verdict options as given, for a reproduce command (defaults left out)."""
+    parts: list[str] = []
+    for opt in ("hidden_range", "gf_threshold"):
+        if getattr(args, opt, None) is not None:
+            parts += ["--" + opt.replace("_", "-"), str(getattr(args, opt))]
+    if getattr(args, "hypotheses", "paper") != "paper":
+        parts += ["--hypotheses", args.hypotheses]
+    return parts

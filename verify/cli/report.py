@@ -30,6 +30,7 @@ from typing import Any
 
 from bounds._args import MAX_DIM, MAX_SEED, check_memory, parse_float, parse_int, parse_int_list
 from bounds._errors import invalid
+from verify.cli._args import add_verdict_options, verdict_argv, verdict_options
 from verify.experiment.stopping import signal_name
 from verify.report.make import make_report
 from verify.report.sections.g22_findings import compute_findings
@@ -161,6 +162,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="skip the default report's small init-kind width-scaling sweep")
     p.add_argument("--n-boot", type=int, default=200,
                    help="bootstrap replicates of the width thresholds (default: %(default)s)")
+    add_verdict_options(p.add_argument_group(
+        "verdicts (as in 'implicit-verify run'; passed to every run of the report)"))
     p.add_argument("--no-findings", action="store_true",
                    help="skip the known-issue computations on the final parameters "
                         "(eq. 14/16 Gram variants, exact zeros of pre-activations)")
@@ -209,6 +212,7 @@ def _reproduce_command(args: argparse.Namespace, out: Path) -> str:
                   "--steps", str(args.steps), "--seed", str(args.seed), "--device", args.device]
         if args.dtype != DEFAULTS["dtype"]:
             parts += ["--dtype", args.dtype]
+        parts += verdict_argv(args)
     if getattr(args, "sweep", None):
         parts += ["--sweep", *args.sweep] + (["--sweep-only"] if args.sweep_only else [])
         for t in getattr(args, "note", None) or []:
@@ -341,7 +345,7 @@ def _run_one(ds: Any, args: argparse.Namespace, m: int, run_dir: Path, command: 
     auto = str(args.step).lower() == "auto"
     cfg = RunConfig(m=m, gamma=float(args.gamma), step=1.0 if auto else _step_value(args.step),
                     steps=int(args.steps), seed=int(args.seed), mode=mode, device=args.device,
-                    dtype=args.dtype)
+                    dtype=args.dtype, **verdict_options(args))  # type: ignore[arg-type]
     if auto:
         from verify.cli.run import auto_step
 
@@ -394,7 +398,13 @@ def main(args: argparse.Namespace) -> int:
     parse_int("--dpi", args.dpi, 20, 600, "use e.g. --dpi 80")
     if args.threads is not None:
         parse_int("--threads", args.threads, 1, 4 * (os.cpu_count() or 1), "use e.g. --threads 1")
+    given = verdict_argv(args)
+    if given and (args.from_dirs or getattr(args, "sweep_only", False)):
+        raise invalid(given[0], given[1], "applies to the runs a report makes, not to "
+                      + ("--from" if args.from_dirs else "--sweep-only"),
+                      "drop it, or re-run the runs with 'implicit-verify run' and these options")
     if not args.from_dirs:  # validate everything before any work
+        verdict_options(args)
         from verify.model.validate import resolve_device
 
         resolve_device(args.device, "--device")

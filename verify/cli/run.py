@@ -24,8 +24,9 @@ from typing import Any
 
 from bounds._args import MAX_DIM, MAX_SEED, parse_float, parse_int
 from bounds._errors import InvalidArgument, invalid
+from verify.cli._args import add_verdict_options, cli_message, verdict_argv, verdict_options
 
-__all__ = ["add_parser", "main", "format_verdict_table", "auto_step"]
+__all__ = ["add_parser", "main", "format_verdict_table", "auto_step", "cli_message"]
 
 _RUN_FILES_CHECK = ("record.json", "checkpoint.npz")
 
@@ -69,14 +70,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="c from A(0), W(0) or from the Gaussian tail bound")
     c.add_argument("--hidden", action="append", default=[], metavar="NAME=VALUE",
                    help="hidden constant override, e.g. C_width_lemma=8192 (repeatable)")
-    c.add_argument("--hidden-range", default=None, metavar="LO,HI",
-                   help="a verdict that depends on a hidden constant is decided only if it is the "
-                   "same for every value in [LO, HI] (default 1e-3,1e3)")
-    c.add_argument("--hypotheses", default="paper", choices=("paper", "explicit"),
-                   help="claims' hypotheses as stated (paper) or with the proof's explicit width "
-                   "constant (explicit)")
-    c.add_argument("--gf-threshold", default=None,
-                   help="mode gf: check claims only when α·λ_max(H(0)) ≤ this (default 0.1)")
+    add_verdict_options(c)
     o = p.add_argument_group("output")
     o.add_argument("--out", default=None, help="run directory (default runs/<data>_<mode>_m<m>_s<seed>)")
     o.add_argument("--resume", action="store_true", help="continue from the run directory's checkpoint")
@@ -154,27 +148,6 @@ def _float(name: str, s: Any) -> float:
     return parse_float(name, s)
 
 
-#: library argument / RunConfig field → the option that sets it.
-_OPTION = {"n": "--n", "d": "--d", "seed": "--seed", "n_test": "--n-test", "labels": "--labels",
-           "test_fraction": "--test-fraction", "data": "--data", "path": "--data", "X": "--data",
-           "y": "--data", "X_test": "--data", "y_test": "--data", "out_dir": "--out",
-           "force": "--force", "resume": "--resume", "config": "--out", "m": "--m",
-           "step": "--step", "steps": "--steps", "hidden": "--hidden"}
-
-
-def cli_message(exc: InvalidArgument, options: dict[str, str] | None = None) -> InvalidArgument:
-    """The library's ``name=value: …`` message with ``name`` replaced by the CLI option."""
-    msg = str(exc)
-    head, sep, rest = msg.partition("=")
-    if not sep or " " in head:
-        return exc
-    opts = {**_OPTION, **(options or {})}
-    if head.startswith("hidden["):
-        head = "hidden"
-    option = opts.get(head, "--" + head.replace("_", "-"))
-    return type(exc)(option + sep + rest)
-
-
 def _config(args: argparse.Namespace) -> tuple[Any, bool]:
     from verify.experiment.gd import RunConfig
 
@@ -212,15 +185,7 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
             raise invalid("--hidden", item, "expected NAME=VALUE", "pass e.g. --hidden C_width_lemma=8192")
         k, v = item.split("=", 1)
         hidden[k.strip()] = _float("--hidden", v)
-    verdict_opts: dict[str, object] = {"hypotheses": args.hypotheses}
-    if args.hidden_range is not None:
-        lo_hi = str(args.hidden_range).split(",")
-        if len(lo_hi) != 2:
-            raise invalid("--hidden-range", args.hidden_range, "expected LO,HI",
-                          "pass e.g. --hidden-range 1e-3,1e3")
-        verdict_opts["hidden_range"] = tuple(_float("--hidden-range", x) for x in lo_hi)
-    if args.gf_threshold is not None:
-        verdict_opts["gf_threshold"] = _float("--gf-threshold", args.gf_threshold)
+    verdict_opts = verdict_options(args)
     from verify.model.validate import resolve_device
 
     resolve_device(args.device, "--device")
@@ -348,11 +313,7 @@ def _command(args: argparse.Namespace, out: Path) -> str:
         parts += ["--checkpoint-seconds", str(args.checkpoint_seconds)]
     for h in args.hidden:
         parts += ["--hidden", h]
-    for opt in ("hidden_range", "gf_threshold"):
-        if getattr(args, opt, None) is not None:
-            parts += ["--" + opt.replace("_", "-"), str(getattr(args, opt))]
-    if getattr(args, "hypotheses", "paper") != "paper":
-        parts += ["--hypotheses", args.hypotheses]
+    parts += verdict_argv(args)
     if args.normalise:
         parts.append("--normalise")
     if args.perturb_parallel:

@@ -12,6 +12,14 @@ Grid grammar: ``--n``/``--m`` take comma lists and ranges ``START:STOP:xFACTOR``
 or ``START:STOP:+STEP`` (arithmetic); ``--seeds N`` is seeds 0…N−1 (a list or range with a
 comma or colon lists the seeds themselves).  With ``--resume`` the options not given again
 come from the sweep's ``sweep.json``.
+
+Every option is checked before any work (ranges before any arithmetic that could overflow:
+grid values ≤ 2**62, at most 10**7 values per axis; ``--workers`` ≤ 4 × the CPUs); the largest
+cell (max n, max m), times the cells a local cluster runs at once, must fit in the available
+memory (estimate in the message; ``--allow-large`` overrides; not checked for a remote
+``--scheduler``).  A bad option, a damaged ``sweep.json`` or result file, or a sweep that
+cannot be resumed with the options given is one line naming the option (exit 2); nothing in
+the sweep directory is changed.
 """
 
 from __future__ import annotations
@@ -22,7 +30,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bounds._errors import invalid
+from bounds._args import MAX_DIM, MAX_SEED, check_memory, parse_float, parse_int
+from bounds._errors import InvalidArgument, invalid
+from verify.cli._args import check_writable_dir, cli_message, run_bytes
+from verify.sweep.spec import MAX_CELLS
 
 __all__ = ["add_parser", "run"]
 
@@ -71,6 +82,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     e.add_argument("--serial", action="store_true", help="run in this process, without dask")
     e.add_argument("--retries", default="3", help="retries per task / worker losses tolerated")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
+    e.add_argument("--allow-large", action="store_true",
+                   help="run even when the memory estimate of the largest cell (times the local "
+                        "workers running at once) exceeds the available memory")
     f = p.add_argument_group("fitted thresholds of a finished (or running) sweep")
     f.add_argument("--from", dest="from_dir", default=None, metavar="DIR",
                    help="print the fitted width thresholds m*(n) and exponents p of every "
@@ -83,15 +97,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _num(name: str, text: Any, kind: type, lo: float | None = None) -> Any:
-    try:
-        v = kind(text)
-    except (TypeError, ValueError):
-        raise invalid(name, text, f"expected {'an integer' if kind is int else 'a number'}",
-                      f"pass e.g. {name} {1 if kind is int else 0.1}") from None
-    if lo is not None and v < lo:
-        raise invalid(name, text, f"must be ≥ {lo}", f"pass {name} ≥ {lo}")
-    return v
+#: library argument / SweepSpec field → the option that sets it (error messages name options).
+_OPTIONS = {"n": "--n", "m": "--m", "seeds": "--seeds", "gamma": "--gamma", "step": "--step",
+            "target": "--target", "steps": "--steps", "expensive_every": "--expensive-every",
+            "hk_max_m": "--hk-max-m", "data_seed": "--data-seed", "d": "--d", "kind": "--kind",
+            "batched": "--batched-seeds", "grid": "--n/--m/--seeds", "out": "--out",
+            "out_dir": "--out", "resume": "--resume", "workers": "--workers",
+            "retries": "--retries", "data": "--data", "path": "--data", "X": "--data",
+            "from": "--from", "device": "--device", "n_boot": "--n-boot", "seed": "--boot-seed"}
+_MAX_STEPS = 10**12
+_MAX_RETRIES = 1000
+#: sizes of the bundled data sets' rows (for the memory estimate before any data is loaded)
+_D = {"digits": 64, "digits-all": 64, "breast-cancer": 30}
+
+
+def _int(name: str, text: Any, lo: int, hi: int | None = None) -> int:
+    return parse_int(name, text, lo, hi)
+
+
+def _float(name: str, text: Any) -> float:
+    return parse_float(name, text)
 
 
 def _seeds(text: str) -> tuple[int, ...]:
@@ -99,11 +124,12 @@ def _seeds(text: str) -> tuple[int, ...]:
 
     t = text.strip()
     if t.isdigit():
-        k = int(t)
-        if k < 1:
-            raise invalid("--seeds", text, "no seeds", "pass --seeds N with N ≥ 1")
+        k = parse_int("--seeds", t, 1, MAX_CELLS, f"pass --seeds N with 1 ≤ N ≤ {MAX_CELLS}")
         return tuple(range(k))
-    return parse_int_list(t, "--seeds")
+    seeds = parse_int_list(t, "--seeds")
+    if seeds and not (0 <= seeds[0] and seeds[-1] <= MAX_SEED):
+        raise invalid("--seeds", text, f"seeds must lie in [0, {MAX_SEED}]", "pass e.g. --seeds 0,1,2")
+    return seeds
 
 
 def build_spec(args: argparse.Namespace) -> Any:
@@ -114,7 +140,13 @@ def build_spec(args: argparse.Namespace) -> Any:
     saved: dict[str, Any] = {}
     sj = Path(args.out) / store.SWEEP_JSON
     if args.resume and sj.is_file():
-        saved = dict(store.read_json(sj)["spec"])
+        meta = store.read_json(sj)
+        try:
+            saved = SweepSpec.from_dict(meta["spec"]).to_dict()
+        except Exception as exc:  # a damaged or edited sweep.json
+            raise invalid("--out", str(sj), f"the sweep record is damaged ({type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())[:120]})",
+                          "restore sweep.json from a copy, or start the sweep in a new --out") from None
 
     def pick(name: str) -> Any:
         v = getattr(args, name)
@@ -132,15 +164,15 @@ def build_spec(args: argparse.Namespace) -> Any:
                           f"pass e.g. --{opt} {'20' if opt == 'seeds' else '16,32'}")
     hk = pick("hk_max_m")
     if isinstance(hk, str):
-        hk = None if hk.strip().lower() == "all" else _num("--hk-max-m", hk, int, 0)
+        hk = None if hk.strip().lower() == "all" else _int("--hk-max-m", hk, 0, MAX_DIM)
     d = pick("d")
     return SweepSpec(
         kind=pick("kind"), data=str(pick("data")), n=grid["n"], m=grid["m"], seeds=grid["seeds"],
-        gamma=_num("--gamma", pick("gamma"), float), step=str(pick("step")),
-        target=_num("--target", pick("target"), float), steps=_num("--steps", pick("steps"), int, 1),
-        expensive_every=_num("--expensive-every", pick("expensive_every"), int, 1),
-        hk_max_m=hk, data_seed=_num("--data-seed", pick("data_seed"), int, 0),
-        d=None if d is None else _num("--d", d, int, 1), device=str(pick("device")),
+        gamma=_float("--gamma", pick("gamma")), step=str(pick("step")),
+        target=_float("--target", pick("target")), steps=_int("--steps", pick("steps"), 1, _MAX_STEPS),
+        expensive_every=_int("--expensive-every", pick("expensive_every"), 1, _MAX_STEPS),
+        hk_max_m=hk, data_seed=_int("--data-seed", pick("data_seed"), 0, MAX_SEED),
+        d=None if d is None else _int("--d", d, 1, MAX_DIM), device=str(pick("device")),
         batched=bool(args.batched_seeds if args.batched_seeds is not None
                      else saved.get("batched", False)))
 
@@ -151,8 +183,8 @@ def show_fits(args: argparse.Namespace) -> int:
 
     from verify.sweep.analysis import analyse_sweep
 
-    n_boot = _num("--n-boot", args.n_boot, int, 0)
-    seed = _num("--boot-seed", args.boot_seed, int, 0)
+    n_boot = _int("--n-boot", args.n_boot, 0, 10**6)
+    seed = _int("--boot-seed", args.boot_seed, 0, MAX_SEED)
     an = analyse_sweep(args.from_dir, n_boot=n_boot, seed=seed, theory=False)
     if args.format == "json":
         print(json.dumps(an.records(), indent=1, ensure_ascii=False, allow_nan=False))
@@ -167,19 +199,51 @@ def show_fits(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_cell_memory(spec: Any, concurrent: int, allow_large: bool) -> None:
+    """Refuse a grid whose largest cell (max n, max m), times the cells a local cluster runs at
+    once, would not fit in the available memory (:func:`verify.model.validate.run_bytes`: a
+    rough upper count of one instrumented run's float64 arrays, which also bounds an init cell:
+    the network, the equilibrium states and the n×n Gram matrices)."""
+    n, m = max(spec.n), max(spec.m)
+    d = _D.get(spec.data, 8 if spec.d is None else spec.d)
+    nbytes = run_bytes(n, m, d) * max(1, concurrent)
+    what = (f"the largest cell (n = {n}, m = {m})"
+            + (f" on {concurrent} workers at once" if concurrent > 1 else ""))
+    check_memory(nbytes, "--m" if m * m >= n * n else "--n", m if m * m >= n * n else n, what,
+                 allow_large=allow_large, smaller="use smaller --m/--n (or fewer --workers)")
+
+
 def run(args: argparse.Namespace) -> int:
-    from verify.sweep.engine import command_line, run_sweep
+    try:
+        return _run(args)
+    except InvalidArgument as exc:  # name the option, not the SweepSpec field
+        raise cli_message(exc, _OPTIONS) from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    from verify.sweep.engine import available_cpus, command_line, run_sweep
 
     if args.from_dir is not None:
         return show_fits(args)
     if args.out is None:
         raise invalid("--out", None, "is required to run a sweep",
                       "pass --out DIR (or --from DIR to print a finished sweep's thresholds)")
+    check_writable_dir(args.out, "--out")
     spec = build_spec(args)
-    workers = None if args.workers is None else _num("--workers", args.workers, int, 1)
-    retries = _num("--retries", args.retries, int, 0)
+    from verify.model.validate import resolve_device
+
+    resolve_device(spec.device, "--device")
+    cpus = available_cpus()
+    workers = None if args.workers is None else _int(
+        "--workers", args.workers, 1, 4 * cpus)
+    retries = _int("--retries", args.retries, 0, _MAX_RETRIES)
     if args.serial and (args.scheduler or workers):
         raise invalid("--serial", True, "runs without dask", "drop --scheduler/--workers or --serial")
+    scheduler = args.scheduler or (None if args.serial else os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    if not scheduler:  # a remote cluster's memory is not this machine's
+        ntasks = len(spec.n) * len(spec.m) * len(spec.seeds)
+        concurrent = 1 if args.serial else min(workers or cpus, ntasks)
+        check_cell_memory(spec, concurrent, args.allow_large)
     if spec.kind == "init" and spec.hk_max_m is not None and max(spec.m) > spec.hk_max_m:
         print(f"note: H(0) and K(0) are computed for m ≤ {spec.hk_max_m} only (NaN above: the "
               "equilibrium's O(m³) SVD and O(n·m²) iterations dominate); λ_min(G(0)), ‖G(0)−G∞‖₂ "

@@ -24,12 +24,17 @@ from typing import Any
 
 from bounds._errors import invalid
 
-__all__ = ["SweepSpec", "Cell", "parse_int_list", "KINDS", "cell_key"]
+__all__ = ["SweepSpec", "Cell", "parse_int_list", "KINDS", "cell_key", "MAX_CELLS", "MAX_VALUE"]
 
 KINDS = ("init", "gd")
 _GEOM = re.compile(r"^(\d+):(\d+):x(\d+)$")
 _ARITH = re.compile(r"^(\d+):(\d+):\+(\d+)$")
 _MAX_CELLS = 10_000_000
+#: most cells of one sweep, and most values one grid axis may list
+MAX_CELLS = _MAX_CELLS
+#: largest value of a grid axis (torch's sizes and the seeds are int64; the memory estimate
+#: refuses far smaller widths first)
+MAX_VALUE = 2**62
 
 
 def parse_int_list(text: str, name: str) -> tuple[int, ...]:
@@ -43,6 +48,11 @@ def parse_int_list(text: str, name: str) -> tuple[int, ...]:
         if not item:
             raise invalid(name, text, "has an empty item", "separate values by single commas")
         g, a = _GEOM.match(item), _ARITH.match(item)
+        nums = item.replace("x", "").replace("+", "").split(":")
+        if any(len(t.lstrip("-")) > 19 or (t.lstrip("-").isdigit() and int(t) > MAX_VALUE)
+               for t in nums):
+            raise invalid(name, item, f"a value exceeds {MAX_VALUE}",
+                          f"use values ≤ {MAX_VALUE} (e.g. {name} 8:2048:x2)")
         if item.lstrip("-").isdigit():
             out.add(int(item))
         elif g or a:
@@ -55,6 +65,9 @@ def parse_int_list(text: str, name: str) -> tuple[int, ...]:
                 raise invalid(name, item, "an arithmetic step must be an integer ≥ 1", "use e.g. +8")
             if g and start < 1:
                 raise invalid(name, item, "a geometric range must start at ≥ 1", "use e.g. 8:2048:x2")
+            if a and (stop - start) // inc + 1 > MAX_CELLS:
+                raise invalid(name, item, f"lists more than {MAX_CELLS} values",
+                              "use a larger +STEP or a geometric range (xFACTOR)")
             v = start
             while v <= stop:
                 out.add(v)
@@ -62,6 +75,8 @@ def parse_int_list(text: str, name: str) -> tuple[int, ...]:
         else:
             raise invalid(name, item, "is neither an integer, START:STOP:xFACTOR nor "
                           "START:STOP:+STEP", f"write e.g. {name} 8,16 or {name} 8:2048:x2")
+        if len(out) > MAX_CELLS:
+            raise invalid(name, text, f"lists more than {MAX_CELLS} values", "split the sweep")
     return tuple(sorted(out))
 
 

@@ -103,18 +103,27 @@ def read_table(out: str | os.PathLike[str], kind: str | None = None) -> pd.DataF
     out = Path(out)
     if kind is None:
         kind = read_json(out / SWEEP_JSON)["spec"]["kind"]
-    frames = []
-    if (out / RESULTS).is_file():
-        frames.append(_conform(pq.read_table(out / RESULTS), kind))
+    paths = [out / RESULTS] if (out / RESULTS).is_file() else []
     pdir = out / PARTS
     if pdir.is_dir():
-        paths = sorted(pdir.glob("part-*.parquet"), key=lambda p: p.stat().st_mtime_ns)
-        frames += [_conform(pq.read_table(p), kind) for p in paths]
+        paths += sorted(pdir.glob("part-*.parquet"), key=lambda p: p.stat().st_mtime_ns)
+    frames = [_read_parquet(p, kind) for p in paths]
     if not frames:
         return schema(kind).empty_table().to_pandas()
     df = pa.concat_tables(frames).to_pandas()
     df = df.drop_duplicates("cell_key", keep="last")
     return df.sort_values(["n", "m", "seed"], kind="stable").reset_index(drop=True)
+
+
+def _read_parquet(path: Path, kind: str) -> pa.Table:
+    """One result file in the current schema; a damaged file is a clear error naming it."""
+    try:
+        return _conform(pq.read_table(path), kind)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise invalid("out", str(path), f"the sweep's result file is damaged ({first})",
+                      "move it out of the sweep directory and continue with --resume (its "
+                      "cells are computed again), or restore it from a copy") from None
 
 
 def write_final(out: Path, rows: Iterable[dict[str, Any]] | pd.DataFrame, kind: str) -> None:
