@@ -3,7 +3,9 @@ report directory — Markdown with PNG figures, one self-contained HTML file, a 
 
 Rendering lives in :mod:`verify.report` (library: :func:`~verify.report.make.make_report`,
 the known-issue numbers in :mod:`verify.report.sections.g22_findings`); this module parses
-arguments, orchestrates the runs and writes files atomically: the whole report is assembled in a hidden staging directory next to the
+arguments and orchestrates the runs; the steps below it (data of saved runs, staging, findings,
+kernels, the width-scaling sweep) are in :mod:`verify.cli._report_steps`. Files are written
+atomically: the whole report is assembled in a hidden staging directory next to the
 target and renamed into place at the end, so an interrupted command never leaves a
 half-written report under the requested name.
 
@@ -18,54 +20,41 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import math
 import os
 import shlex
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bounds._args import MAX_DIM, MAX_SEED, check_memory, parse_float, parse_int, parse_int_list
 from bounds._errors import invalid
 from verify.cli._args import add_verdict_options, verdict_argv, verdict_options
+from verify.cli._report_steps import (  # the command's steps and defaults
+    DEFAULTS,
+    FINDINGS_FILE,
+    _check_same_data,
+    _check_sweep_args,
+    _commit,
+    _data_for_record,
+    _findings_for,
+    _Interrupted,
+    _kernels_for,
+    _load_data,
+    _Log,
+    _scaling,
+    _set_threads,
+    _stage_dir,
+    _step_text,
+    _step_value,
+    _write_files,
+)
 from verify.experiment.stopping import signal_name
 from verify.report.make import make_report
-from verify.report.sections.g22_findings import compute_findings
 
 __all__ = ["add_parser", "main", "DEFAULTS"]
-
-#: Defaults of the command (chosen so that the default report takes a few minutes on 2 CPU
-#: cores; see reports/README.md).  Widths/n keep the paper's ratios m/n ∈ {½, 1, 2, 4}.
-DEFAULTS: dict[str, Any] = {
-    "theorem": "g22-gd",
-    "data": "digits",
-    "n": 128,
-    "widths": (64, 128, 256, 512),
-    "gamma": 0.1,
-    "step": 0.005,
-    "steps": 300,
-    "seed": 0,
-    "device": "cpu",
-    "dtype": "float64",
-    "format": "md,html,json",
-    "dpi": 80,
-}
-
-FINDINGS_FILE = "report_findings.json"
-
-#: The default report's small width-scaling sweep (init kind: Lemma 3.3's event and the NTK's
-#: rank at initialisation): half-octave widths that bracket the Lemma 3.3 threshold at each n
-#: (measured on digits-all: m*½ ≈ 80, 160, 400 at n = 16, 32, 64), run serially in the report's
-#: folder (``OUT/sweeps/init``) so that ``--sweep`` can re-render it.
-SCALING_SWEEP: dict[str, Any] = {
-    "kind": "init", "data": "digits-all", "n": (16, 32, 64),
-    "m": (16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 724, 1024, 1448),
-    "seeds": tuple(range(10)), "hk_max_m": 64,
-}
-SCALING_DIR = "sweeps/init"
 
 
 # ============================================================================ argument parsing
@@ -172,23 +161,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 # ============================================================================ helpers
-class _Interrupted(Exception):
-    """A run of the report was stopped by SIGINT/SIGTERM (it saved its checkpoint)."""
-
-    def __init__(self, signum: int | None) -> None:
-        super().__init__(signum)
-        self.signum = signum
 
 
-class _Log:
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.t0 = time.monotonic()
-
-    def __call__(self, msg: str) -> None:
-        if not self.quiet:
-            dt = time.monotonic() - self.t0
-            print(f"[implicit-verify report {dt:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
 def _default_out(theorem: str, data: str) -> Path:
@@ -229,112 +203,24 @@ def _reproduce_command(args: argparse.Namespace, out: Path) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _step_text(step: Any) -> str:
-    return "auto" if str(step).lower() == "auto" else repr(_step_value(step))
 
 
-def _step_value(step: Any) -> float:
-    try:
-        a = float(step)
-    except (TypeError, ValueError):
-        raise invalid("--step", step, "expected a positive number or 'auto'",
-                      "use e.g. --step 0.005 or --step auto") from None
-    if not (math.isfinite(a) and a > 0):
-        raise invalid("--step", step, "the step size must be positive and finite",
-                      "use e.g. --step 0.005")
-    return a
 
 
-def _load_data(spec: str, n: int | None, seed: int, *, test: bool = True) -> Any:
-    from verify.experiment.data import load_dataset
-
-    if spec in ("digits", "digits-all", "breast-cancer"):
-        return load_dataset(spec, n=DEFAULTS["n"] if n is None else n, seed=seed)
-    if spec == "synthetic":
-        nn = DEFAULTS["n"] if n is None else n
-        return load_dataset("synthetic", n=nn, d=16, seed=seed, n_test=nn if test else 0)
-    return load_dataset(spec, seed=seed)
 
 
-def _data_for_record(record: Mapping[str, Any]) -> Any:
-    """Rebuild a run's data from its record (bundled data sets only; files by path)."""
-    from verify.experiment.data import load_dataset
-
-    data = record.get("data") or {}
-    name = data.get("name")
-    seed = int(data.get("seed") or 0)
-    perturb = bool(data.get("perturbed_pairs"))
-    if name == "digits":
-        n_all = int(data["n"]) + int(data.get("n_test") or 0)
-        return load_dataset("digits", n=int(data["n"]), seed=seed, perturb_parallel=perturb,
-                            test_fraction=(int(data.get("n_test") or 0) / 360
-                                           if n_all <= 360 else 0.5))
-    if name in ("digits-all", "breast-cancer"):
-        total = 1797 if name == "digits-all" else 569
-        return load_dataset(name, n=int(data["n"]), seed=seed, perturb_parallel=perturb,
-                            test_fraction=int(data.get("n_test") or 0) / total)
-    if name == "synthetic":
-        return load_dataset("synthetic", n=int(data["n"]), d=int(data["d"]), seed=seed,
-                            n_test=int(data.get("n_test") or 0), perturb_parallel=perturb)
-    src = data.get("source")
-    if src and Path(str(src)).is_file():
-        return load_dataset(str(src), normalise=bool(data.get("unit_norm_normalised")),
-                            perturb_parallel=perturb, seed=seed)
-    return None
 
 
 #: record["data"] keys that identify the data of a run (notes and paths may differ in text).
-_DATA_KEYS = ("name", "n", "d", "n_test", "seed", "unit_norm_normalised", "perturbed_pairs", "source")
 
 
-def _check_same_data(loaded: Sequence[tuple[str, Any]]) -> None:
-    """The runs of one report table must share the theorem and the data (name, sizes, seed,
-    source, preprocessing); otherwise the table would label every run with the first run's data."""
-    if not loaded:
-        return
-    d0, r0 = loaded[0]
-    key0 = (r0.record["theorem"].get("key"), tuple(str(r0.record["data"].get(k)) for k in _DATA_KEYS))
-    for d, r in loaded[1:]:
-        theorem = r.record["theorem"].get("key")
-        if theorem != key0[0]:
-            raise invalid("--from", d, f"checks theorem {theorem!r} but {d0} checks {key0[0]!r}",
-                          "report runs of one theorem together (one report per theorem)")
-        data = tuple(str(r.record["data"].get(k)) for k in _DATA_KEYS)
-        if data != key0[1]:
-            diff = [f"{k}: {a} vs {b}" for k, a, b in zip(_DATA_KEYS, data, key0[1], strict=True) if a != b]
-            raise invalid("--from", d, f"was run on other data than {d0} ({'; '.join(diff)[:200]})",
-                          "report runs on the same data together (one report per data set)")
 
 
 # ============================================================================ the report
-def _stage_dir(out: Path) -> Path:
-    parent = out.parent if str(out.parent) else Path(".")
-    parent.mkdir(parents=True, exist_ok=True)
-    stage = parent / f".{out.name}.partial-{os.getpid()}"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir()
-    return stage
 
 
-def _commit(stage: Path, out: Path, force: bool) -> None:
-    """Move the staged report into place (replacing ``out`` only with ``force``)."""
-    old = None
-    if out.exists():
-        if not force:  # checked before any work; re-checked here against races
-            raise invalid("--out", str(out), "already exists", "pass --force to replace it")
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, old)
-    os.replace(stage, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_files(stage: Path, files: Mapping[str, bytes]) -> None:
-    from verify.experiment.record import atomic_write_bytes
-
-    for rel, data in files.items():
-        atomic_write_bytes(stage / rel, data)
 
 
 def _run_one(ds: Any, args: argparse.Namespace, m: int, run_dir: Path, command: str,
@@ -354,41 +240,8 @@ def _run_one(ds: Any, args: argparse.Namespace, m: int, run_dir: Path, command: 
     return run_gd(ds, config=cfg, out_dir=run_dir, progress=not args.quiet, command=command)
 
 
-def _findings_for(result: Any, ds: Any, log: _Log, m_min: int, enabled: bool) -> dict[str, Any]:
-    record = dict(result.record)
-    loss = result.trace.get("loss")
-    if loss is not None and len(loss):
-        record["_final_loss"] = float(loss[-1])
-    if not enabled:
-        return {"m": int(record["config"]["m"]), "checked": False,
-                "note": "known-issue computations skipped (--no-findings)"}
-    m = int(record["config"]["m"])
-    try:
-        return compute_findings(record, result.params_final, ds, jacobian=(m == m_min),
-                                eq16=(m == m_min))
-    except Exception as exc:  # never lose a finished report to a diagnostic
-        log(f"m = {m}: known-issue computations failed: {type(exc).__name__}: {exc}")
-        return {"m": m, "checked": False, "note": f"computation failed ({type(exc).__name__})"}
 
 
-def _kernels_for(ds: Any, runs: Sequence[Any], log: _Log) -> dict[str, Any] | None:
-    """The infinite-width kernels of the runs' data (the report's kernels section); ``None``
-    when the data cannot be rebuilt or the runs disagree on γ.  Never fails the report."""
-    from verify.report.sections.kernels import compute_kernels
-
-    gammas = {(r.record.get("config") or {}).get("gamma") for r in runs}
-    gamma = gammas.pop() if len(gammas) == 1 else None
-    if ds is None or gamma is None:
-        return None
-    t = time.monotonic()
-    try:
-        k = compute_kernels(ds.X, float(gamma), [r.m for r in runs])
-    except Exception as exc:  # a diagnostic never loses a finished report
-        log(f"infinite-width kernels failed: {type(exc).__name__}: {exc}")
-        return None
-    log(f"infinite-width kernels: λ_min(H∞) = {k['limit']['lambda_min_H']:.6g} "
-        f"({time.monotonic() - t:.1f} s)")
-    return k
 
 
 def main(args: argparse.Namespace) -> int:
@@ -450,79 +303,10 @@ def main(args: argparse.Namespace) -> int:
         torch.set_num_threads(threads0)
 
 
-def _check_sweep_args(args: argparse.Namespace) -> None:
-    if args.n_boot < 0:
-        raise invalid("n-boot", args.n_boot, "must be ≥ 0", "use e.g. --n-boot 200")
-    if args.note and not args.sweep_only:
-        raise invalid("note", args.note[0], "is used by --sweep-only reports only",
-                      "drop --note or add --sweep DIR --sweep-only")
-    if args.sweep_only and not args.sweep:
-        raise invalid("sweep-only", True, "needs --sweep DIR", "pass --sweep SWEEP_DIR")
-    if args.sweep_only and args.from_dirs:
-        raise invalid("sweep-only", True, "renders sweeps alone; --from adds runs",
-                      "drop --sweep-only or --from")
-    for d in args.sweep or ():
-        if not (Path(d) / "sweep.json").is_file():
-            raise invalid("sweep", d, "has no sweep.json (not a sweep directory)",
-                          "pass the --out directory of an 'implicit-verify sweep' run")
 
 
-def _scaling(args: argparse.Namespace, stage: Path, out: Path, log: _Log) -> list[Any]:
-    """Analysed sweeps for the width-scaling section: ``--sweep`` dirs, or the default small
-    init sweep run into the report's folder (not with ``--from`` / ``--no-sweep``)."""
-    from verify.sweep.analysis import analyse_sweep
-
-    if args.sweep:
-        res = []
-        for d in args.sweep:
-            log(f"width scaling: fitting thresholds of the sweep in {d} …")
-            res.append(analyse_sweep(d, n_boot=int(args.n_boot), label=str(d)))
-        return res
-    if args.from_dirs or args.no_sweep:
-        return []
-    from verify.sweep.engine import run_sweep
-    from verify.sweep.spec import SweepSpec
-
-    sp = SCALING_SWEEP
-    spec = SweepSpec(kind=sp["kind"], data=sp["data"], n=sp["n"], m=sp["m"], seeds=sp["seeds"],
-                     hk_max_m=sp["hk_max_m"], gamma=float(args.gamma))
-    dest = stage / SCALING_DIR
-    cmd = (f"implicit-verify sweep --kind {spec.kind} --data {spec.data} --n "
-           f"{','.join(map(str, spec.n))} --m {','.join(map(str, spec.m))} --seeds "
-           f"{len(spec.seeds)} --gamma {spec.gamma!r} --hk-max-m {spec.hk_max_m} --serial "
-           f"--out {out / SCALING_DIR}")
-    log(f"width scaling: init sweep, n ∈ {list(spec.n)}, {len(spec.m)} widths "
-        f"{spec.m[0]}…{spec.m[-1]}, {len(spec.seeds)} seeds (serial) …")
-    t1 = time.monotonic()
-    done = run_sweep(spec, dest, serial=True, progress=False, command=cmd)
-    wall = time.monotonic() - t1
-    log(f"width scaling: {len(done.table)} cells in {wall:.1f} s; fitting thresholds …")
-    return [analyse_sweep(dest, n_boot=int(args.n_boot), wall_s=wall,
-                          label=str(out / SCALING_DIR))]
 
 
-def _set_threads(threads: int | None, log: _Log) -> None:
-    """``--threads`` or, by default, 1 thread when the CPUs are already busy.
-
-    OpenMP threads that wait for each other on cores kept busy by other processes make small
-    matrix products 100× slower (measured: a 100×64 by 64×64 product took 47 ms with 2 threads
-    on 2 busy cores, 0.2 ms with 1 thread).
-    """
-    import torch
-
-    if threads is not None:
-        torch.set_num_threads(int(threads))
-        return
-    n = torch.get_num_threads()
-    try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):  # pragma: no cover - not on Windows
-        return
-    cpus = os.cpu_count() or 1
-    if n > 1 and load >= cpus - 0.5:
-        torch.set_num_threads(1)
-        log(f"CPUs busy (load {load:.1f} on {cpus} cores): using 1 torch thread instead of {n} "
-            "(--threads N overrides)")
 
 
 def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[str],
