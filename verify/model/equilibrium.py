@@ -18,7 +18,7 @@ Residual. ``residual = ‖F(X) − X‖_F / s`` with the scale ``s = ‖F(0)‖_
 ``1 + ⌈log(tol)/log ρ⌉`` map evaluations (:func:`predicted_iterations`), and on stopping the error to the fixed point is at most
 ``residual · s · ρ/(1 − ρ)``.
 
-Length (~510 lines): the forward, adjoint and direct solves share their argument checks, the
+Length (~590 lines): the forward, adjoint and direct solves share their argument checks, the
 Picard/Anderson iteration and the certificate logic; splitting them would separate one contract.
 """
 
