@@ -171,6 +171,27 @@ def _plot_contraction(ax: Any, run: ReportRun, color: Any, label: str) -> bool:
     return True
 
 
+def decrease_panel(ax: Any, ms: np.ndarray,
+                   lines: Sequence[tuple[np.ndarray, str, str, str]]) -> None:
+    """Per-width panel of per-step decreases ``1 − r`` (log-log): one marked line per
+    ``(values, label, marker, colour)``; non-positive and non-finite values are left out."""
+    plotted = False
+    for yv, lab, mk, col in lines:
+        ok = np.isfinite(yv) & (yv > 0)
+        if ok.any():
+            ax.plot(ms[ok], yv[ok], marker=mk, color=col, label=lab, lw=1)
+            plotted = True
+    if plotted:
+        _set_log(ax)
+        _set_log(ax, "x")
+        ax.legend(fontsize=7)
+    else:
+        _no_data(ax)
+    ax.set_xlabel("width m")
+    ax.set_title("per-step decrease 1 − r of ‖ŷ − y‖²", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+
+
 def _figure1(runs: Sequence[ReportRun], dpi: int) -> bytes:
     cols = _colors(len(runs))
     fig = _new_figure(11.0, 3.2)
@@ -339,24 +360,10 @@ def _figure_rate(runs: Sequence[ReportRun], dpi: int) -> bytes:
     def dec(vals: list[float | None]) -> np.ndarray:
         return np.array([np.nan if v is None else 1 - v for v in vals], dtype=float)
 
-    plotted = False
-    for vals, lab, mk, col in ((obs_l, "observed (fit)", "o", "#0072B2"),
-                               (path_l, "path: α·min λ_min(K)", "s", "#009E73"),
-                               (th_l, "theorem: αλ0/2", "^", "k")):
-        yv = dec(vals)
-        ok = np.isfinite(yv) & (yv > 0)
-        if ok.any():
-            ax2.plot(np.array(ms)[ok], yv[ok], marker=mk, color=col, label=lab, lw=1)
-            plotted = True
-    if plotted:
-        _set_log(ax2)
-        _set_log(ax2, "x")
-        ax2.legend(fontsize=7)
-    else:
-        _no_data(ax2)
-    ax2.set_xlabel("width m")
-    ax2.set_title("per-step decrease 1 − r of ‖ŷ − y‖²", fontsize=10)
-    ax2.grid(alpha=0.3, which="both")
+    decrease_panel(ax2, np.array(ms, dtype=float),
+                   ((dec(obs_l), "observed (fit)", "o", "#0072B2"),
+                    (dec(path_l), "path: α·min λ_min(K)", "s", "#009E73"),
+                    (dec(th_l), "theorem: αλ0/2", "^", "k")))
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
     return _png(fig, dpi)
 

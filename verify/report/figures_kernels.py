@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.report.figures import _new_figure, _no_data, _png, _set_log
+from verify.report.figures import _new_figure, _no_data, _png, _set_log, decrease_panel
 from verify.report.model import _num
 
 
@@ -47,23 +47,9 @@ def kernels_figure(rows: Sequence[Mapping[str, Any]], dpi: int) -> bytes:
     ax1.set_xlabel("width m")
     ax1.set_title("smallest eigenvalues", fontsize=10)
     ax1.grid(alpha=0.3, which="both")
-    plotted = False
-    for key, lab, mk, col in (("rate_observed_tail", "observed (late fit)", "o", "#0072B2"),
-                              ("rate_toolkit", "toolkit (λ_min(H∞), derived)", "s", "#D55E00"),
-                              ("rate_paper", "paper (λ0)", "^", "k")):
-        y = _col(rows, key, dec=True)
-        ok = np.isfinite(y) & (y > 0)
-        if ok.any():
-            ax2.plot(ms[ok], y[ok], marker=mk, color=col, label=lab, lw=1)
-            plotted = True
-    if plotted:
-        _set_log(ax2)
-        _set_log(ax2, "x")
-        ax2.legend(fontsize=7)
-    else:
-        _no_data(ax2)
-    ax2.set_xlabel("width m")
-    ax2.set_title("per-step decrease 1 − r of ‖ŷ − y‖²", fontsize=10)
-    ax2.grid(alpha=0.3, which="both")
+    decrease_panel(ax2, ms, [(_col(rows, key, dec=True), lab, mk, col) for key, lab, mk, col in (
+        ("rate_observed_tail", "observed (late fit)", "o", "#0072B2"),
+        ("rate_toolkit", "toolkit (λ_min(H∞), derived)", "s", "#D55E00"),
+        ("rate_paper", "paper (λ0)", "^", "k"))])
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.25)
     return _png(fig, dpi)
