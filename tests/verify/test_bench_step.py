@@ -33,7 +33,7 @@ def test_suite_small_problem_has_all_rows():
         return step
 
     s = bench_step_suite("12x16", batch_sizes="12x8", seeds=3, steps=2, warmup=1,
-                         torchdeq=HAVE_DEQ, instrumented=instrumented)
+                         torchdeq=True, instrumented=instrumented)
     (r,) = s.steps_rows
     assert (r.n, r.m, r.data) == (12, 16, "digits") and s.dtype == "float64"
     assert r.t_bare_s > 0 and r.t_matmul_s > 0 and r.matmul_count >= 4
@@ -49,6 +49,18 @@ def test_suite_small_problem_has_all_rows():
     assert b.S == 3 and b.all_converged and b.throughput_ratio > 0
     assert "bare/deq" in format_suite(s)
     json.dumps(s.to_dict())
+
+
+def test_missing_torchdeq_is_a_note_not_an_error(monkeypatch):
+    """Without the optional ``bench`` extra the torchdeq rows are skipped with a note (CI has no
+    torchdeq; ``sys.modules[name] = None`` makes the import fail as if it were not installed)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torchdeq", None)
+    s = bench_step_suite("8x8", batch_sizes="8x8", seeds=2, steps=1, warmup=0, torchdeq=True)
+    (r,) = s.steps_rows
+    assert r.t_torchdeq_s is None and r.ratio_bare_torchdeq is None
+    assert any("torchdeq not installed" in n for n in s.notes)
 
 
 def test_cli_json_and_errors(capsys):
