@@ -251,6 +251,28 @@ def _nonfinite_result(like: torch.Tensor, method: str, rho: float, kind: str, to
     return result
 
 
+def _residual_step(fx: torch.Tensor, x: torch.Tensor, g: torch.Tensor, scale: float, tol: float,
+                   first: float | None, history: list[float]
+                   ) -> tuple[float, float | None, SolveStatus | None]:
+    """One pass's bookkeeping, shared by Picard and Anderson: ``g ← fx − x``, the relative
+    residual appended to ``history`` and ``(residual, first residual, stop status or None)``.
+    A non-finite entry of fx (or x) makes ‖fx − x‖ inf or NaN, so the residual alone detects it
+    without a separate pass over the array (NONFINITE, residual NaN)."""
+    torch.sub(fx, x, out=g)
+    res = float(torch.linalg.vector_norm(g)) / scale
+    if not math.isfinite(res):
+        history.append(float("nan"))
+        return float("nan"), first, SolveStatus.NONFINITE
+    history.append(res)
+    if first is None:
+        first = max(res, 1e-300)
+    if res <= tol:
+        return res, first, SolveStatus.CONVERGED
+    if res > _DIVERGE_FACTOR * first:
+        return res, first, SolveStatus.DIVERGED
+    return res, first, None
+
+
 def _iterate(
     F,
     x0: torch.Tensor,
@@ -280,20 +302,9 @@ def _iterate(
         # returned residual is always ``history[-1]``.
         for it in range(1, max_iter + 1):
             F(x, fx)
-            torch.sub(fx, x, out=g)
-            res = float(torch.linalg.vector_norm(g)) / scale
-            # A non-finite entry of fx (or x) makes ‖fx − x‖ inf or NaN, so the residual alone
-            # detects it without a separate pass over the array.
-            if not math.isfinite(res):
-                history.append(float("nan"))
-                return fx, SolveStatus.NONFINITE, it, float("nan"), tuple(history)
-            history.append(res)
-            if first is None:
-                first = max(res, 1e-300)
-            if res <= tol:
-                return fx, SolveStatus.CONVERGED, it, res, tuple(history)
-            if res > _DIVERGE_FACTOR * first:
-                return fx, SolveStatus.DIVERGED, it, res, tuple(history)
+            res, first, stop = _residual_step(fx, x, g, scale, tol, first, history)
+            if stop is not None:
+                return fx, stop, it, res, tuple(history)
             nxt = x if x is not x0 else torch.empty_like(x0)  # reuse the old iterate's buffer
             x, fx = fx, nxt
         return x, SolveStatus.MAX_ITER, max_iter, res, tuple(history)  # x: the last map value
@@ -304,18 +315,9 @@ def _iterate(
     fx = x0
     for it in range(1, max_iter + 1):
         fx = F(x, torch.empty_like(x0))
-        torch.sub(fx, x, out=g)
-        res = float(torch.linalg.vector_norm(g)) / scale
-        if not math.isfinite(res):
-            history.append(float("nan"))
-            return fx, SolveStatus.NONFINITE, it, float("nan"), tuple(history)
-        history.append(res)
-        if first is None:
-            first = max(res, 1e-300)
-        if res <= tol:
-            return fx, SolveStatus.CONVERGED, it, res, tuple(history)
-        if res > _DIVERGE_FACTOR * first:
-            return fx, SolveStatus.DIVERGED, it, res, tuple(history)
+        res, first, stop = _residual_step(fx, x, g, scale, tol, first, history)
+        if stop is not None:
+            return fx, stop, it, res, tuple(history)
         G_hist.append(g.reshape(-1).clone())
         F_hist.append(fx.reshape(-1))
         if len(G_hist) > anderson_memory + 1:
