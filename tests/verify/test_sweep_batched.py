@@ -58,8 +58,12 @@ def test_batched_bad_input(kw):
         _spec(**kw)
 
 
-def test_nan_free_when_reached(tmp_path):
+def test_batched_group_of_one_seed(tmp_path):
+    """A group of one seed is a batch of one: the same row as the instrumented task."""
     bat = run_sweep(_spec(batched=True, seeds=(0,), m=(32,)), tmp_path / "b", serial=True,
                     progress=False).table
-    row = bat.iloc[0]
+    sep = run_sweep(_spec(seeds=(0,), m=(32,)), tmp_path / "s", serial=True, progress=False).table
+    row, ref = bat.iloc[0], sep.iloc[0]
     assert row["status"] == "done" and math.isfinite(row["alpha"]) and math.isfinite(row["loss0"])
+    assert row["gd_status"] == ref["gd_status"] and row["reached"] == ref["reached"]
+    assert math.isclose(row["loss_final"], ref["loss_final"], rel_tol=1e-9)
