@@ -44,6 +44,7 @@ from bounds._symbolic import (
     evaluate_spec,
     symbol,
 )
+from bounds.datasets import DATASETS, Dataset, image_dataset, load_dataset
 from bounds.deq_kernels import (
     DIGEST_C,
     DEQKernels,
@@ -65,6 +66,10 @@ __all__ = [
     "DataAudit",
     "audit_data",
     "load_data",
+    "load_dataset",
+    "Dataset",
+    "DATASETS",
+    "image_dataset",
     "validate_X",
     "validate_y",
     # kernels

@@ -13,6 +13,7 @@ plus the module:
 * ``report``  → :mod:`verify.cli.report`
 * ``bench``   → :mod:`verify.cli.bench`
 * ``sweep``   → :mod:`verify.cli.sweep`
+* ``figure1`` → :mod:`verify.cli.figure1`
 
 Each module exposes ``add_parser(subparsers)`` which adds its parser and sets
 ``func=callable(args) -> int`` as the default.
@@ -34,6 +35,7 @@ _SUBCOMMANDS = (
     ("report", "verify.cli.report"),
     ("bench", "verify.cli.bench"),
     ("sweep", "verify.cli.sweep"),
+    ("figure1", "verify.cli.figure1"),
 )
 
 

@@ -59,14 +59,15 @@ class _Interrupted(Exception):
 
 
 class _Log:
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, command: str = "report") -> None:
         self.quiet = quiet
+        self.command = command
         self.t0 = time.monotonic()
 
     def __call__(self, msg: str) -> None:
         if not self.quiet:
             dt = time.monotonic() - self.t0
-            print(f"[implicit-verify report {dt:6.1f}s] {msg}", file=sys.stderr, flush=True)
+            print(f"[implicit-verify {self.command} {dt:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
 def _step_text(step: Any) -> str:

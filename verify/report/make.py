@@ -17,15 +17,17 @@ __all__ = ["make_report"]
 def make_report(runs: Sequence[Any], *, command: str, findings: Sequence[Mapping[str, Any]] = (),
                 wall: float | None = None, made_here: bool = True, formats: Sequence[str] = (
                     "md", "html", "json"), dpi: int = 80,
-                kernels: Mapping[str, Any] | None = None, sweeps: Sequence[Any] = ()
-                ) -> tuple[dict[str, bytes], dict[str, Any]]:
+                kernels: Mapping[str, Any] | None = None, sweeps: Sequence[Any] = (),
+                extra_notes: Sequence[str] = ()) -> tuple[dict[str, bytes], dict[str, Any]]:
     """Render ``runs`` (:class:`~verify.report.render.ReportRun`): ``({relative path: bytes}, summary)``.
     ``kernels``: :func:`verify.report.sections.kernels.compute_kernels` of the runs' data;
-    ``sweeps``: analysed sweeps (``verify.sweep.analysis.SweepAnalysis``) → width-scaling section."""
+    ``sweeps``: analysed sweeps (``verify.sweep.analysis.SweepAnalysis``) → width-scaling section;
+    ``extra_notes``: paragraphs added after the generated notes (e.g. settings the paper does
+    not state and how the command chose them)."""
     meta = ReportMeta(
         command=command,
         generated=_dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        notes=notes(runs, made_here, wall),
+        notes=(*notes(runs, made_here, wall), *extra_notes),
         wall_time_s=wall,
         findings=findings_meta(findings),
         paper_setup=paper_setup(runs),

@@ -18,14 +18,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from verify.report.blocks import Section
-from verify.report.sections import core, g22, headline, kernels, width_scaling
+from verify.report.sections import core, g22, headline, kernels, observations, width_scaling
 
 SECTIONS: tuple[Section, ...] = (*core.SECTIONS, headline.HEADLINE, g22.KNOWN_ISSUES,
-                                 kernels.KERNELS, width_scaling.WIDTH_SCALING)
+                                 kernels.KERNELS, width_scaling.WIDTH_SCALING,
+                                 observations.OBSERVATIONS)
 
 #: section key → place in the document; a key not listed goes where ``None`` stands.
 READING_ORDER: tuple[str | None, ...] = (
-    "title", "headline", "summary", "figure1", "verdicts", "figures", "kernels",
+    "title", "headline", "summary", "figure1", "paper_observations", "verdicts", "figures", "kernels",
     "width_scaling", None, "constants", "audit", "known_issues", "what", "details")
 
 
