@@ -151,8 +151,14 @@ def test_user_file_run(tmp_path, capsys):
     X = rng.standard_normal((5, 3)) * 3.0
     p = _write(tmp_path, "data.npz", X, np.sign(rng.standard_normal(5)))
     out = tmp_path / "f"
+    # G22 Assumption 2 failing is an error by default, naming the option that fixes it
     assert main(["run", "--data", str(p), "--m", "8", "--steps", "2", "--step", "0.05", "--quiet",
-                 "--out", str(out), "--device", "cpu"]) == 0
+                 "--out", str(out), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert "Assumption 2" in err and "--normalise" in err and "--allow-assumption-violation" in err
+    assert not out.exists()
+    assert main(["run", "--data", str(p), "--m", "8", "--steps", "2", "--step", "0.05", "--quiet",
+                 "--out", str(out), "--device", "cpu", "--allow-assumption-violation"]) == 0
     rec = json.loads((out / "record.json").read_text())
     data_v = next(v for v in rec["verdicts"] if v["name"] == "data")
     assert data_v["status"] == "violated" and "not unit norm" in data_v["message"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bounds._args import MAX_DIM, MAX_SEED, parse_float, parse_int
+from bounds._datacli import add_data_options, dataset_from_args, require_assumption2
 from bounds._errors import InvalidArgument, invalid
 from verify.cli._args import add_verdict_options, cli_message, verdict_argv, verdict_options
 
@@ -40,17 +41,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                      "(Lemma 3.6/3.5) on the trajectory and write a run directory."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    d = p.add_argument_group("data")
-    d.add_argument("--data", default="synthetic", help="'synthetic', 'digits', 'digits-all', 'breast-cancer' or a .npz/.npy/.csv file")
-    d.add_argument("--n", default=None, help="samples (synthetic: default 32; digits: training images kept)")
-    d.add_argument("--d", default=None, help="input dimension (synthetic; default 8)")
-    d.add_argument("--data-seed", default="0", help="seed of the synthetic data / digits split")
-    d.add_argument("--labels", default="pm1", choices=("pm1", "gaussian"), help="synthetic label law")
-    d.add_argument("--n-test", default="0", help="synthetic test-set size")
-    d.add_argument("--test-fraction", default="0.5", help="digits, digits-all, breast-cancer: fraction held out")
-    d.add_argument("--normalise", action="store_true", help="scale file rows to unit norm")
-    d.add_argument("--perturb-parallel", action="store_true",
-                   help="perturb one row of each parallel pair (recorded); off by default")
+    add_data_options(p.add_argument_group("data"), default="synthetic")
     t = p.add_argument_group("training")
     t.add_argument("--m", default="256", help="width m")
     t.add_argument("--gamma", default="0.1", help="fixed scale γ in (0, 1)")
@@ -201,33 +192,11 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
 
 
 def _dataset(args: argparse.Namespace) -> Any:
-    from verify.experiment.data import DATASETS, load_dataset
-
-    n = None if args.n is None else _int("--n", args.n, 1, MAX_DIM)
-    dd = None if args.d is None else _int("--d", args.d, 1, MAX_DIM)
-    seed = _int("--data-seed", args.data_seed, 0, MAX_SEED)
-    n_test = _int("--n-test", args.n_test, 0, MAX_DIM)
-    tf = _float("--test-fraction", args.test_fraction)
-    if not (0 <= tf < 1):
-        raise invalid("--test-fraction", args.test_fraction, "must be in [0, 1)", "pass e.g. 0.5")
-    if args.data not in DATASETS and not Path(args.data).exists():
-        raise invalid("--data", args.data, "neither a bundled data set nor an existing file",
-                      f"use one of {DATASETS} or a path to a .npz/.npy/.csv file")
-    try:
-        return load_dataset(args.data, n=n, d=dd, seed=seed, labels=args.labels, n_test=n_test,
-                            test_fraction=tf, normalise=args.normalise,
-                            perturb_parallel=args.perturb_parallel, allow_large=args.allow_large)
-    except InvalidArgument as exc:
-        msg = str(exc)
-        field_name = msg.split("=", 1)[0]
-        options = {"n": "--n", "d": "--d", "seed": "--data-seed", "n_test": "--n-test",
-                   "test_fraction": "--test-fraction", "labels": "--labels",
-                   "data": "--data", "path": "--data"}
-        if field_name in options:
-            msg = options[field_name] + msg[len(field_name):]
-        else:  # a problem inside the data file (X, y, ...): name the option and the array
-            msg = f"--data {args.data}: {msg}"
-        raise InvalidArgument(msg) from None
+    """The data of ``--data`` and its options (:mod:`bounds._datacli`, shared by every
+    sub-command); G22 Assumption 2 failing is an error unless --allow-assumption-violation."""
+    ds = dataset_from_args(args, allow_large=bool(args.allow_large))
+    require_assumption2(ds.X, args)
+    return ds
 
 
 #: rough flop rate of one core for the time estimate (flop/s); the estimate is an order of
@@ -293,10 +262,12 @@ def auto_step(dataset: Any, cfg: Any) -> float:
 
 def _command(args: argparse.Namespace, out: Path) -> str:
     parts = ["implicit-verify", "run", "--data", str(args.data)]
-    for opt in ("n", "d"):
+    for opt in ("n", "d", "data_seed", "n_test"):
         if getattr(args, opt) is not None:
-            parts += [f"--{opt}", str(getattr(args, opt))]
-    pairs = [("--data-seed", args.data_seed), ("--labels", args.labels), ("--n-test", args.n_test),
+            parts += [f"--{opt.replace('_', '-')}", str(getattr(args, opt))]
+    if args.classes != "0,1":
+        parts += ["--classes", str(args.classes)]
+    pairs = [("--labels", args.labels),
              ("--test-fraction", args.test_fraction), ("--m", args.m), ("--gamma", args.gamma),
              ("--step", args.step), ("--steps", args.steps), ("--seed", args.seed), ("--mode", args.mode),
              ("--device", args.device), ("--dtype", args.dtype), ("--solver", args.solver),
@@ -318,6 +289,8 @@ def _command(args: argparse.Namespace, out: Path) -> str:
         parts.append("--normalise")
     if args.perturb_parallel:
         parts.append("--perturb-parallel")
+    if args.allow_assumption_violation:
+        parts.append("--allow-assumption-violation")
     parts += ["--out", str(out)]
     return shlex.join(parts)
 
