@@ -21,7 +21,7 @@ from bounds._args import (
     parse_float,
     parse_int,
 )
-from bounds._data import load_data
+from bounds._datacli import add_data_options, check_data_value, dataset_from_args
 from bounds._errors import InvalidArgument, invalid
 from bounds._report import bounds_report, format_latex, format_table
 
@@ -101,11 +101,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "paper's 1 − αλ0/2."
         ),
     )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", metavar="FILE",
-                     help=".npz (arrays X, y), .npy (X) or .csv (header ending in 'y' → labels)")
+    src = p.add_argument_group("data (one of --data or --synthetic; the same --data values and "
+                               "options as run, report, sweep)")
+    add_data_options(src, default=None)
     src.add_argument("--synthetic", metavar="N,D",
-                     help="N unit-norm Gaussian samples in D dimensions, Rademacher labels")
+                     help="N unit-norm Gaussian samples in D dimensions, Rademacher labels "
+                          "(with --seed; the same draw as --data synthetic --n N --d D "
+                          "--data-seed SEED)")
     p.add_argument("--delta", default="0.01", help="failure probability δ (0.01)")
     p.add_argument("--format", choices=("table", "json", "latex"), default="table")
     p.add_argument("--mode", choices=("gd", "gf"), default="gd",
@@ -139,6 +141,13 @@ def run(args: argparse.Namespace) -> int:
     c = _opt_float("--c", args.c, low=0.0, low_open=True)
     e0 = _opt_float("--e0-norm", args.e0_norm, low=0.0)
     seed = parse_int("--seed", args.seed, 0, 2**63 - 1, "pass --seed <int ≥ 0>, e.g. --seed 0")
+    if (args.data is None) == (args.synthetic is None):
+        raise invalid("--data" if args.data is not None else "--synthetic",
+                      args.data if args.data is not None else None,
+                      "give exactly one of --data and --synthetic",
+                      "pass e.g. --data digits, --data my.npz or --synthetic 32,8")
+    if args.data is not None:
+        check_data_value(args.data)
     hidden = _parse_hidden(args.hidden)
     try:
         return _run(args, delta, m, gamma, alpha, c, e0, seed, hidden)
@@ -161,7 +170,8 @@ def _run(args: argparse.Namespace, delta: float, m: int | None, gamma: float | N
          alpha: float | None, c: float | None, e0: float | None, seed: int,
          hidden: dict[str, float]) -> int:
     if args.data is not None:
-        X, y = load_data(args.data)
+        ds = dataset_from_args(args, allow_large=bool(args.allow_large), require_labels=False)
+        X, y = ds.X, ds.y
         check_size(X.shape[0], X.shape[1], args.allow_large, "--data", args.data)
     else:
         n, d = _parse_synthetic(args.synthetic)

@@ -21,7 +21,7 @@ from bounds._args import MAX_DIM, MAX_SEED, parse_float, parse_int
 from bounds._errors import InvalidArgument, invalid
 
 __all__ = ["DATA_VALUES", "add_data_options", "check_data_value", "dataset_from_args",
-           "require_assumption2", "data_option_message"]
+           "require_assumption2", "data_option_message", "data_argv"]
 
 #: the ``--data`` values, for help texts and messages.
 DATA_VALUES = ("synthetic, digits, digits-all, breast-cancer, mnist (bundled), idx:DIR, "
@@ -33,14 +33,15 @@ _OPTIONS = {"n": "--n", "d": "--d", "seed": "--data-seed", "n_test": "--n-test",
             "data": "--data", "path": "--data", "noise": "--perturb-parallel"}
 
 
-def add_data_options(group: Any, *, default: str = "synthetic", n: bool = True,
+def add_data_options(group: Any, *, default: str | None = "synthetic", n: bool = True,
                      defaults_note: str = "") -> None:
     """Add ``--data``, ``--n``, ``--d``, ``--data-seed``, ``--labels``, ``--n-test``,
     ``--test-fraction``, ``--classes``, ``--normalise``, ``--perturb-parallel`` and
     ``--allow-assumption-violation`` to ``group`` (a parser or an argument group).
     ``n=False`` leaves out ``--n`` (a sweep's ``--n`` is a grid)."""
+    when = f"default: {default}" if default is not None else "required unless --synthetic"
     group.add_argument("--data", default=default,
-                       help=f"data set: {DATA_VALUES} (default: {default}){defaults_note}")
+                       help=f"data set: {DATA_VALUES} ({when}){defaults_note}")
     if n:
         group.add_argument("--n", default=None,
                            help="training samples (default: synthetic 32; digits 128 in "
@@ -68,6 +69,26 @@ def add_data_options(group: Any, *, default: str = "synthetic", n: bool = True,
     group.add_argument("--allow-assumption-violation", action="store_true",
                        help="run even when G22 Assumption 2 fails on the data (non-unit, "
                             "parallel or zero rows); the record and report say so")
+
+
+def data_argv(args: argparse.Namespace) -> list[str]:
+    """The data options given on the command line other than ``--data`` and ``--n``, as
+    arguments (for a report's reproducing command)."""
+    out: list[str] = []
+    for attr, opt in (("d", "--d"), ("data_seed", "--data-seed"), ("n_test", "--n-test")):
+        if getattr(args, attr, None) is not None:
+            out += [opt, str(getattr(args, attr))]
+    if getattr(args, "labels", "pm1") != "pm1":
+        out += ["--labels", str(args.labels)]
+    if str(getattr(args, "test_fraction", "0.5")) != "0.5":
+        out += ["--test-fraction", str(args.test_fraction)]
+    if str(getattr(args, "classes", "0,1")) != "0,1":
+        out += ["--classes", str(args.classes)]
+    for attr, opt in (("normalise", "--normalise"), ("perturb_parallel", "--perturb-parallel"),
+                      ("allow_assumption_violation", "--allow-assumption-violation")):
+        if getattr(args, attr, None):
+            out.append(opt)
+    return out
 
 
 def check_data_value(value: Any, option: str = "--data") -> None:
@@ -103,7 +124,7 @@ def _opt_int(args: argparse.Namespace, attr: str, option: str, minimum: int, max
 
 def dataset_from_args(args: argparse.Namespace, *, n: int | None = None,
                       n_default: int | None = None, seed_default: int = 0,
-                      allow_large: bool = False) -> Any:
+                      allow_large: bool = False, require_labels: bool = True) -> Any:
     """The :class:`~bounds.datasets.Dataset` the options describe (errors name the options).
 
     ``n`` overrides ``--n`` (a sweep's grid value); ``n_default`` applies to the bundled and
@@ -134,7 +155,8 @@ def dataset_from_args(args: argparse.Namespace, *, n: int | None = None,
                             labels=getattr(args, "labels", "pm1"), n_test=n_test,
                             test_fraction=tf, normalise=bool(getattr(args, "normalise", False)),
                             perturb_parallel=getattr(args, "perturb_parallel", None),
-                            allow_large=allow_large, classes=(classes[0], classes[1]))
+                            allow_large=allow_large, classes=(classes[0], classes[1]),
+                            require_labels=require_labels)
     except InvalidArgument as exc:
         raise data_option_message(exc, str(args.data)) from None
 

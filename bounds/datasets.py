@@ -104,6 +104,8 @@ class Dataset:
     seed: int | None = None
     normalised: bool = False
     perturbed_pairs: tuple[tuple[int, int], ...] = field(default=())
+    #: the :func:`load_dataset` arguments that rebuild this data (image sets), else empty
+    loader: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for k in ("X", "y", "X_test", "y_test"):
@@ -136,6 +138,7 @@ class Dataset:
             "unit_norm_normalised": bool(self.normalised),
             "perturbed_pairs": [list(p) for p in self.perturbed_pairs],
             "notes": list(self.notes),
+            **({"loader": dict(self.loader)} if self.loader else {}),
         }
 
 
@@ -178,7 +181,7 @@ def perturb_parallel_pairs(X: np.ndarray, seed: int, noise: float = 1e-3,
 
 
 def _finish(X, y, X_test, y_test, *, name, source, notes, seed, normalised, perturb_parallel,
-            noise) -> Dataset:
+            noise, loader=None) -> Dataset:
     X = validate_X(X, "X")
     y = validate_y(y, X.shape[0], "y")
     if (X_test is None) != (y_test is None):
@@ -198,7 +201,7 @@ def _finish(X, y, X_test, y_test, *, name, source, notes, seed, normalised, pert
         notes.append(f"perturb_parallel: {len(pairs)} parallel pair(s) perturbed "
                      f"(noise {noise:g}, row j of each pair (i, j), norm kept)")
     return Dataset(X, y, X_test, y_test, name=name, source=source, notes=tuple(notes),
-                   seed=seed, normalised=normalised, perturbed_pairs=pairs)
+                   seed=seed, normalised=normalised, perturbed_pairs=pairs, loader=loader or {})
 
 
 # ---------------------------------------------------------------- sources
@@ -417,15 +420,36 @@ def image_dataset(source: str = "mnist", *, n: int | None = None, n_test: int | 
              "grayscale 28×28 (d = 784; Pillow luma and bilinear resize where needed), pixels "
              "as float64, each image scaled to unit Euclidean norm",
              f"class-balanced draw without replacement, numpy default_rng({seed})"]
+    loader = {"name": str(source), "n": n, "n_test": n_test, "classes": [c0, c1], "seed": seed,
+              "perturb_parallel": bool(perturb_parallel), "noise": float(noise)}
     return _finish(X, y, Xt, yt, name=name, source=src, notes=notes, seed=seed,
-                   normalised=True, perturb_parallel=perturb_parallel, noise=noise)
+                   normalised=True, perturb_parallel=perturb_parallel, noise=noise, loader=loader)
 
 
 def file_dataset(path: str | os.PathLike[str], *, normalise: bool = False,
-                 perturb_parallel: bool = False, seed: int = 0, noise: float = 1e-3) -> Dataset:
-    """A user file read by :func:`bounds.load_data` (``.npz`` may add ``X_test``/``y_test``)."""
+                 perturb_parallel: bool = False, seed: int = 0, noise: float = 1e-3,
+                 require_labels: bool = True) -> Dataset:
+    """A user file read by :func:`bounds.load_data` (``.npz`` may add ``X_test``/``y_test``).
+
+    Labels are required for training (``run``, ``report``, ``sweep``); ``bounds`` passes
+    ``require_labels=False`` and then ``y`` is ``None`` for a file without labels."""
     p = Path(path)
     X, y = load_data(p)
+    if y is None and not require_labels:
+        notes = []
+        if normalise:
+            X = _normalise_rows(X)
+            notes.append("rows scaled to unit norm by the loader (normalise=True)")
+        pairs: tuple[tuple[int, int], ...] = ()
+        if perturb_parallel:
+            X, pairs = perturb_parallel_pairs(X, seed, noise)
+            notes.append(f"perturb_parallel: {len(pairs)} parallel pair(s) perturbed "
+                         f"(noise {noise:g}, row j of each pair (i, j), norm kept)")
+        notes.append("no labels in the file")
+        return Dataset(X, None, None, None, name=p.name,  # type: ignore[arg-type]
+                       source=str(p.resolve()), notes=tuple(notes),
+                       seed=seed if perturb_parallel else None, normalised=normalise,
+                       perturbed_pairs=pairs)
     if y is None:
         raise invalid("data", str(path), "the file has no labels",
                       "store y in the .npz (np.savez(path, X=X, y=y)) or as a last CSV column "
@@ -462,7 +486,8 @@ def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int |
                  seed: int = 0, labels: str = "pm1", n_test: int | None = None,
                  test_fraction: float = 0.5, normalise: bool = False,
                  perturb_parallel: bool | None = None, noise: float = 1e-3,
-                 allow_large: bool = False, classes: tuple[int, int] = (0, 1)) -> Dataset:
+                 allow_large: bool = False, classes: tuple[int, int] = (0, 1),
+                 require_labels: bool = True) -> Dataset:
     """Load ``"synthetic"``, ``"digits"``, ``"digits-all"``, ``"breast-cancer"`` or a file
     (module docstring).
 
@@ -471,7 +496,8 @@ def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int |
     (``None``: :func:`image_dataset`'s default) and ``classes`` to
     the image sets (``"mnist"``, ``"idx:DIR"``, ``"fashion-mnist:DIR"``, ``"cifar10:DIR"``,
     ``"svhn:DIR|FILE"``).  ``perturb_parallel`` defaults to on for the image sets (G22's
-    preprocessing) and off otherwise.  Raises
+    preprocessing) and off otherwise.  ``require_labels=False``: a file without labels gives
+    ``y = None`` (for the bounds alone) instead of an error.  Raises
     :class:`~bounds.InvalidArgument` naming the argument for unusable input (empty data, NaN,
     X/y length mismatch, unknown name, missing file).
     """
@@ -513,4 +539,4 @@ def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int |
         raise invalid("n" if n is not None else "d", n if n is not None else d,
                       "sizes apply to synthetic/digits data only", "omit them for a file")
     return file_dataset(p, normalise=normalise, perturb_parallel=perturb_parallel, seed=seed,
-                        noise=noise)
+                        noise=noise, require_labels=require_labels)

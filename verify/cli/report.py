@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bounds._args import MAX_DIM, MAX_SEED, check_memory, parse_float, parse_int, parse_int_list
+from bounds._datacli import add_data_options, check_data_value, data_argv
 from bounds._errors import invalid
 from verify.cli._args import add_verdict_options, verdict_argv, verdict_options
 from verify.cli._report_steps import (  # the command's steps and defaults
@@ -109,12 +110,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--theorem", choices=("g22-gd", "g22-gf"), default=d["theorem"],
                    help="g22-gd: Theorem 3.2 / Lemma 3.6 (default); g22-gf: Theorem 3.1 / "
                         "Lemma 3.5 (small-step GD read as gradient flow)")
-    p.add_argument("--data", default=d["data"],
-                   help="digits (default; bundled with scikit-learn), digits-all, breast-cancer, "
-                        "synthetic, or a "
-                        ".npz/.npy/.csv path")
-    p.add_argument("--n", type=int, default=None,
-                   help=f"training samples for digits/synthetic (default {d['n']})")
+    add_data_options(p.add_argument_group(
+        "data (the same values and options as run, sweep, bounds; --data-seed defaults to "
+        "--seed)"), default=d["data"])
     p.add_argument("--widths", default=",".join(str(w) for w in d["widths"]),
                    help="comma-separated widths m (default: %(default)s)")
     p.add_argument("--gamma", type=float, default=d["gamma"], help="fixed scale γ (default: %(default)s)")
@@ -181,6 +179,7 @@ def _reproduce_command(args: argparse.Namespace, out: Path) -> str:
         parts += ["--theorem", args.theorem, "--data", str(args.data)]
         if args.n is not None or args.data in ("digits", "synthetic", "digits-all", "breast-cancer"):
             parts += ["--n", str(args.n if args.n is not None else DEFAULTS["n"])]
+        parts += data_argv(args)
         parts += ["--widths", ",".join(str(w) for w in _widths(args.widths)),
                   "--gamma", repr(float(args.gamma)), "--step", _step_text(args.step),
                   "--steps", str(args.steps), "--seed", str(args.seed), "--device", args.device]
@@ -269,9 +268,7 @@ def main(args: argparse.Namespace) -> int:
                     fix="use e.g. --gamma 0.1")
         if args.n is not None:
             parse_int("--n", args.n, 1, MAX_DIM, "use e.g. --n 128")
-        if args.data not in ("digits", "synthetic") and not Path(str(args.data)).is_file():
-            raise invalid("--data", args.data, "neither digits, synthetic nor an existing file",
-                          "use digits, synthetic or a .npz/.npy/.csv path")
+        check_data_value(args.data)
         if args.data in ("digits", "synthetic"):
             n0 = DEFAULTS["n"] if args.n is None else int(args.n)
             _check_memory(widths, n0, 64 if args.data == "digits" else 16, args.allow_large)
@@ -364,7 +361,7 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
             made_here = False
         else:
             widths = _widths(args.widths)
-            ds = _load_data(str(args.data), args.n, int(args.seed))
+            ds = _load_data(args)
             _check_memory(widths, ds.n, ds.d, args.allow_large)
             log(f"data: {ds.name}, n = {ds.n}, d = {ds.d}, n_test = {ds.n_test}; "
                 f"widths {', '.join(map(str, widths))}; {args.steps} steps each "

@@ -51,7 +51,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="init: initialisation events (λ_min(G(0)), ‖G(0)−G∞‖, λ_min(H(0)), "
                         "λ_min(K(0)), c); gd: a GD run to the target per cell (default init)")
     g.add_argument("--data", default=None,
-                   help="digits-all (default), digits, breast-cancer, synthetic, or a file")
+                   help="digits-all (default), digits, breast-cancer, synthetic, mnist, idx:DIR, "
+                        "fashion-mnist:DIR, cifar10:DIR, svhn:DIR|FILE (classes 0/1), or a file")
     g.add_argument("--n", default=None, help="sample sizes, e.g. 16,32,64 or 16:256:x2")
     g.add_argument("--m", default=None, help="widths, e.g. 8:2048:x2 or 64,128 or 64:512:+64")
     g.add_argument("--seeds", default=None, help="N (seeds 0…N−1) or a list/range of seeds")
@@ -108,7 +109,7 @@ _OPTIONS = {"n": "--n", "m": "--m", "seeds": "--seeds", "gamma": "--gamma", "ste
 _MAX_STEPS = 10**12
 _MAX_RETRIES = 1000
 #: sizes of the bundled data sets' rows (for the memory estimate before any data is loaded)
-_D = {"digits": 64, "digits-all": 64, "breast-cancer": 30}
+_D = {"digits": 64, "digits-all": 64, "breast-cancer": 30, "mnist": 784}
 
 
 def _int(name: str, text: Any, lo: int, hi: int | None = None) -> int:
@@ -205,7 +206,9 @@ def check_cell_memory(spec: Any, concurrent: int, allow_large: bool) -> None:
     rough upper count of one instrumented run's float64 arrays, which also bounds an init cell:
     the network, the equilibrium states and the n×n Gram matrices)."""
     n, m = max(spec.n), max(spec.m)
-    d = _D.get(spec.data, 8 if spec.d is None else spec.d)
+    from bounds.datasets import is_image_source
+
+    d = 784 if is_image_source(spec.data) else _D.get(spec.data, 8 if spec.d is None else spec.d)
     nbytes = run_bytes(n, m, d) * max(1, concurrent)
     what = (f"the largest cell (n = {n}, m = {m})"
             + (f" on {concurrent} workers at once" if concurrent > 1 else ""))

@@ -102,6 +102,12 @@ def _load(spec: SweepSpec, n: int) -> Any:
         if spec.d is not None:
             raise invalid("d", spec.d, f"{spec.data} has a fixed input dimension", "omit --d")
         return load_dataset(spec.data, n=n, seed=spec.data_seed, test_fraction=0.0)
+    from bounds.datasets import is_image_source
+
+    if is_image_source(spec.data):  # G22's image sets: classes 0/1, n balanced, no test set
+        if spec.d is not None:
+            raise invalid("d", spec.d, f"{spec.data} has d = 784 (28×28 images)", "omit --d")
+        return load_dataset(spec.data, n=n, n_test=0, seed=spec.data_seed)
     if spec.data == "synthetic":
         return load_dataset("synthetic", n=n, d=8 if spec.d is None else spec.d,
                                    seed=spec.data_seed)

@@ -107,7 +107,8 @@ class SweepSpec:
 
     Attributes:
         kind: ``"init"`` (initialisation events) or ``"gd"`` (an instrumented GD run per cell).
-        data: ``"digits"``, ``"digits-all"``, ``"breast-cancer"``, ``"synthetic"`` or a file.
+        data: ``"digits"``, ``"digits-all"``, ``"breast-cancer"``, ``"synthetic"``, an image
+            set (``"mnist"``, ``"idx:DIR"``, … of :func:`bounds.load_dataset`) or a file.
         n, m, seeds: the grid (sorted, distinct).
         gamma: the fixed scale γ.
         step: GD step, ``"auto"`` (α = 1/λ_max(H(0)) per cell) or a number as text.

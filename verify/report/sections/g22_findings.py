@@ -208,7 +208,15 @@ def notes(runs: Sequence[Any], made_here: bool, wall: float | None) -> tuple[str
         same = sorted(ratios) == [m / _PAPER_N for m in _PAPER_WIDTHS]
         env = rec.get("environment") or {}
         thr = env.get("torch_threads")
+        paper_scale = n == _PAPER_N and data.get("d") == 784
         notes.append(
+            ("Scale: the paper's experiment (n = 1000, d = 784, widths 500–4000, 1000 epochs, "
+             "four data sets); this report runs it at the paper's n and d with widths "
+             f"{', '.join(map(str, ms))}, {rec.get('steps_done')} full-batch GD steps per width"
+             + (f"; the whole command took {fmt(wall, 3)} s on "
+                f"{(rec.get('environment') or {}).get('device_name', 'this CPU')}"
+                if made_here and wall is not None else "") + ".")
+            if paper_scale else
             "Scale: the paper's experiment (n = 1000, d = 784, widths 500–4000, 1000 epochs, "
             "four data sets) is far too large for a quick CPU check. "
             + (f"This report keeps the paper's width-to-sample ratios m/n ∈ {{½, 1, 2, 4}} with "
