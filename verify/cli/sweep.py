@@ -69,6 +69,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "NaN above (default 512; 'all' = every width)")
     g.add_argument("--data-seed", default=None, help="seed of the data split / synthetic draw")
     g.add_argument("--d", default=None, help="synthetic data: input dimension (default 8)")
+    g.add_argument("--classes", default=None,
+                   help="image sets: the two classes, labels −1 and +1 (default 0,1)")
+    g.add_argument("--normalise", action="store_true", default=None,
+                   help="files: scale every row to unit norm (G22 Assumption 2)")
+    g.add_argument("--perturb-parallel", action="store_true", default=None,
+                   help="add N(0, 1e-3²) noise to one row of every parallel pair (the paper's "
+                        "remedy; on by default for the image sets)")
     g.add_argument("--device", default=None, help="torch device of the tasks (default cpu)")
     g.add_argument("--batched-seeds", action="store_true", default=None,
                    help="gd: run the seeds of one (n, m) as one batched bare GD run (reached, "
@@ -105,7 +112,9 @@ _OPTIONS = {"n": "--n", "m": "--m", "seeds": "--seeds", "gamma": "--gamma", "ste
             "batched": "--batched-seeds", "grid": "--n/--m/--seeds", "out": "--out",
             "out_dir": "--out", "resume": "--resume", "workers": "--workers",
             "retries": "--retries", "data": "--data", "path": "--data", "X": "--data",
-            "from": "--from", "device": "--device", "n_boot": "--n-boot", "seed": "--boot-seed"}
+            "from": "--from", "device": "--device", "n_boot": "--n-boot", "seed": "--boot-seed",
+            "classes": "--classes", "normalise": "--normalise",
+            "perturb_parallel": "--perturb-parallel"}
 _MAX_STEPS = 10**12
 _MAX_RETRIES = 1000
 #: sizes of the bundled data sets' rows (for the memory estimate before any data is loaded)
@@ -175,7 +184,25 @@ def build_spec(args: argparse.Namespace) -> Any:
         hk_max_m=hk, data_seed=_int("--data-seed", pick("data_seed"), 0, MAX_SEED),
         d=None if d is None else _int("--d", d, 1, MAX_DIM), device=str(pick("device")),
         batched=bool(args.batched_seeds if args.batched_seeds is not None
-                     else saved.get("batched", False)))
+                     else saved.get("batched", False)),
+        classes=_classes(pick("classes")),
+        normalise=bool(pick("normalise") or False), perturb_parallel=pick("perturb_parallel"))
+
+
+def _classes(value: Any) -> tuple[int, int]:
+    if value is None:
+        return (0, 1)
+    if isinstance(value, (list, tuple)):
+        parts = [str(v) for v in value]
+    else:
+        parts = str(value).split(",")
+    try:
+        cls = tuple(int(p) for p in parts)
+    except ValueError:
+        cls = ()
+    if len(cls) != 2:
+        raise invalid("--classes", value, "expected two classes", "use e.g. --classes 0,1")
+    return (cls[0], cls[1])
 
 
 def show_fits(args: argparse.Namespace) -> int:

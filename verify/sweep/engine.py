@@ -101,19 +101,22 @@ def _load(spec: SweepSpec, n: int) -> Any:
     if spec.data in _BUNDLED:
         if spec.d is not None:
             raise invalid("d", spec.d, f"{spec.data} has a fixed input dimension", "omit --d")
-        return load_dataset(spec.data, n=n, seed=spec.data_seed, test_fraction=0.0)
+        return load_dataset(spec.data, n=n, seed=spec.data_seed, test_fraction=0.0,
+                            perturb_parallel=spec.perturb_parallel)
     from bounds.datasets import is_image_source
 
     if is_image_source(spec.data):  # G22's image sets: classes 0/1, n balanced, no test set
         if spec.d is not None:
             raise invalid("d", spec.d, f"{spec.data} has d = 784 (28×28 images)", "omit --d")
-        return load_dataset(spec.data, n=n, n_test=0, seed=spec.data_seed)
+        return load_dataset(spec.data, n=n, n_test=0, seed=spec.data_seed, classes=spec.classes,
+                            perturb_parallel=spec.perturb_parallel)
     if spec.data == "synthetic":
         return load_dataset("synthetic", n=n, d=8 if spec.d is None else spec.d,
-                                   seed=spec.data_seed)
+                            seed=spec.data_seed, perturb_parallel=spec.perturb_parallel)
     if spec.d is not None:
         raise invalid("d", spec.d, "applies to synthetic data only", "omit --d for a file")
-    ds = load_dataset(spec.data)
+    ds = load_dataset(spec.data, normalise=spec.normalise, perturb_parallel=spec.perturb_parallel,
+                      seed=spec.data_seed)
     if n > ds.n:
         raise invalid("n", n, f"the file {spec.data} has only {ds.n} rows",
                       f"use n ≤ {ds.n}")

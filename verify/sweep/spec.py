@@ -150,6 +150,12 @@ class SweepSpec:
     max_iter: int = 500
     torch_threads: int = 1
     batched: bool = False
+    #: image sets: the two classes (labels −1, +1)
+    classes: tuple[int, int] = (0, 1)
+    #: files: scale rows to unit norm
+    normalise: bool = False
+    #: perturb one row of each parallel pair (None: the loader's default, on for image sets)
+    perturb_parallel: bool | None = None
     schema: str = field(default="implicit-verify/sweep/1")
 
     def __post_init__(self) -> None:
@@ -197,6 +203,18 @@ class SweepSpec:
             raise invalid("d", self.d, "must be an integer ≥ 1", "pass e.g. --d 16")
         if not (0.0 < float(self.tol) < 1.0):
             raise invalid("tol", self.tol, "must be in (0, 1)", "use e.g. 1e-12")
+        try:
+            cls = tuple(int(c) for c in self.classes)
+        except (TypeError, ValueError):
+            cls = ()
+        if len(cls) != 2 or cls[0] == cls[1] or not all(0 <= c <= 9 for c in cls):
+            raise invalid("classes", self.classes, "expected two different classes in 0…9",
+                          "pass e.g. --classes 0,1")
+        object.__setattr__(self, "classes", (cls[0], cls[1]))
+        for flag_name, flag in (("normalise", self.normalise),
+                                ("perturb_parallel", self.perturb_parallel)):
+            if not isinstance(flag, bool) and not (flag_name == "perturb_parallel" and flag is None):
+                raise invalid(flag_name, flag, "expected True or False", f"pass {flag_name}=True")
         ncell = len(self.n) * len(self.m) * len(self.seeds)
         if ncell > _MAX_CELLS:
             raise invalid("grid", ncell, f"more than {_MAX_CELLS} cells", "split the sweep")
@@ -204,7 +222,7 @@ class SweepSpec:
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("n", "m", "seeds"):
+        for k in ("n", "m", "seeds", "classes"):
             d[k] = list(d[k])
         return d
 
@@ -213,6 +231,8 @@ class SweepSpec:
         kw = dict(d)
         for k in ("n", "m", "seeds"):
             kw[k] = tuple(int(x) for x in kw[k])
+        if "classes" in kw:
+            kw["classes"] = tuple(int(x) for x in kw["classes"])
         return cls(**kw)
 
     def task_fields(self) -> dict[str, Any]:
@@ -220,6 +240,14 @@ class SweepSpec:
         common = {"kind": self.kind, "data": self.data, "data_seed": self.data_seed, "d": self.d,
                   "gamma": self.gamma, "tol": self.tol, "max_iter": self.max_iter,
                   "schema": self.schema}
+        # data options only when not at their defaults, so that the keys of sweeps written
+        # before these fields existed still hold
+        if self.classes != (0, 1):
+            common["classes"] = list(self.classes)
+        if self.normalise:
+            common["normalise"] = True
+        if self.perturb_parallel is not None:
+            common["perturb_parallel"] = self.perturb_parallel
         if self.kind == "init":
             return {**common, "hk_max_m": self.hk_max_m}
         gd = {**common, "step": self.step, "target": self.target, "steps": self.steps,
