@@ -120,3 +120,31 @@ def test_observations_on_planted_traces():
     assert ev2["items"][2]["status"] == "does not hold on this run"
     assert ev2["items"][1]["status"] == "not evaluated"  # no test set in d
     assert evaluate_observations([a]) is None
+
+
+def test_norm_observation_certified_by_weyl_or_inconclusive():
+    """Between exact evaluations the recorded interval may be too wide to decide 'almost at its
+    initial value'; ‖A(k) − A(0)‖₂ (Weyl) then certifies the change where it was computed."""
+    m, gamma = 400, 0.1
+    c = [0.198, 0.1981, 0.1981, 0.198]
+    upper = [0.198, 0.2005, 0.2005, 0.198]  # ±1.3 % bands between the exact ends
+    lower = [0.198, 0.1955, 0.1955, 0.198]
+    k = np.arange(4.0)
+
+    def run(a_move):
+        tr = {"step": k, "loss": np.array([4.0, 3, 2, 1]), "contraction": np.array(upper),
+              "contraction_lower": np.array(lower),
+              "contraction_exact": np.array([1.0, 0, 0, 1])}
+        if a_move is not None:
+            tr["A_move"] = np.array(a_move)
+        return ReportRun(record={"config": {"m": m, "gamma": gamma}}, trace=tr)
+
+    ref = _run(200, [4.0, 3.5, 3, 2], c, None)
+    wide = evaluate_observations([ref, run(None)])["items"][2]
+    assert wide["status"].startswith("inconclusive")
+    # ‖A(k) − A(0)‖₂ = 0.2 at steps 1, 2: change ≤ γ̃·0.2/c(0) = 0.005·0.2/0.198 ≈ 0.5 %
+    a_move = [0.0, 0.2, 0.2, 0.0]
+    ok = evaluate_observations([ref, run(a_move)])["items"][2]
+    assert ok["status"] == "holds on this run"
+    row = next(r for r in ok["rows"] if r["m"] == m)
+    assert row["certified_change"] == pytest.approx(gamma / np.sqrt(m) * 0.2 / 0.198, rel=1e-12)

@@ -115,6 +115,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="comma-separated subset of md,html,json (default: md,html,json)")
     o.add_argument("--dpi", default=str(d["dpi"]), help="resolution of the figures (default: 150)")
     o.add_argument("--quiet", action="store_true", help="no progress lines")
+    o.add_argument("--note", action="append", default=None, metavar="TEXT",
+                   help="a paragraph for the report's notes, e.g. the machine and what else ran "
+                        "on it (repeatable; printed as given; not part of the settings)")
     o.add_argument("--allow-large", action="store_true",
                    help="run even when the memory estimate exceeds the available memory")
     p.set_defaults(func=main)
@@ -280,6 +283,20 @@ def _setting_notes(s: dict[str, Any], ds: Any, lam_inf: float | None,
     return notes
 
 
+def _loadavg() -> float | None:
+    try:
+        return float(os.getloadavg()[0])
+    except (OSError, AttributeError):  # pragma: no cover - not on every platform
+        return None
+
+
+def _old_timing(out: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads((out / "timing.json").read_text(encoding="utf-8"))["widths"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 # ------------------------------------------------------------------------------- command
 def main(args: argparse.Namespace) -> int:
     from verify.cli._report_steps import _Log, _set_threads
@@ -350,14 +367,20 @@ def _run(args: argparse.Namespace, s: dict[str, Any], ds: Any, out: Path, comman
     runs: list[ReportRun] = []
     findings: list[dict[str, Any]] = []
     walls: dict[int, float] = {}
+    loads: dict[int, float | None] = {}
+    reused: list[int] = []
+    old_timing = _old_timing(out)
     for i, m in enumerate(s["widths"], 1):
         run_dir = out / "runs" / f"m{m}"
         t1 = time.monotonic()
         res = None
+        loads[m] = _loadavg()
         if (run_dir / "record.json").is_file():
             prev = load_run(run_dir)
             if prev.status != "interrupted" and int(prev.record.get("steps_done") or 0) >= s["epochs"]:
                 res = prev
+                reused.append(m)
+                loads[m] = (old_timing.get(str(m)) or {}).get("load_at_start")
                 log(f"[{i}/{len(s['widths'])}] m = {m}: finished earlier ({prev.status}); re-used")
         if res is None:
             cfg = RunConfig(m=m, gamma=s["gamma"], step=1.0, steps=s["epochs"], seed=s["seed"],
@@ -406,10 +429,21 @@ def _run(args: argparse.Namespace, s: dict[str, Any], ds: Any, out: Path, comman
     kern = _kernels_for(ds, runs, log)
     log("rendering report …")
     wall = time.monotonic() - t0
-    files, summary = make_report(runs, command=command, findings=findings, wall=wall,
-                                 made_here=True, formats=formats, dpi=dpi, kernels=kern,
-                                 extra_notes=_setting_notes(s, ds, lam_inf, runs))
-    timing = {"widths": {str(m): {"run_wall_s": walls[m],
+    notes = _setting_notes(s, ds, lam_inf, runs)
+    notes.append("Wall time per width (the runs' own records): " + "; ".join(
+        f"m = {m}: {walls[m] / 60:.1f} min ({walls[m] / s['epochs']:.2f} s per step"
+        + (f"; 1-minute load average {loads[m]:.1f} on {os.cpu_count()} CPU(s) when it started"
+           if loads.get(m) is not None else "") + ")" for m in s["widths"])
+        + "; torch threads " + ", ".join(
+            f"{(r.record.get('environment') or {}).get('torch_threads', '?')} (m = {r.m})"
+            for r in runs) + f", device {s['device']}, {s['dtype']}"
+        + (f"; widths {', '.join(map(str, reused))} were computed by an earlier invocation and "
+           "re-used" if reused else "") + ".")
+    notes += [f"Note (given on the command line): {t}" for t in (args.note or [])]
+    files, summary = make_report(runs, command=command, findings=findings,
+                                 wall=None if reused else wall, made_here=True, formats=formats,
+                                 dpi=dpi, kernels=kern, extra_notes=notes)
+    timing = {"widths": {str(m): {"run_wall_s": walls[m], "load_at_start": loads.get(m),
                                   "estimate_s": est[m] * s["epochs"]} for m in s["widths"]},
               "threads": threads, "device": s["device"], "dtype": s["dtype"],
               "lambda_max_Hinf": lam_inf, "command_wall_s": wall}
