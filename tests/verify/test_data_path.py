@@ -93,3 +93,9 @@ def test_label_free_file_bounds_only(tmp_path, capsys):
                  "--quiet", "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert "--data" in err and "no labels" in err
+
+
+def test_memory_message_names_the_real_n(capsys, tmp_path):
+    assert main(["run", "--data", "digits", "--m", "200000", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "n = 180" in err and "--m" in err and not (tmp_path / "r").exists()

@@ -398,9 +398,10 @@ def main(args: argparse.Namespace) -> int:
     synth = args.data == "synthetic"
     n0 = _int("--n", args.n, 1, MAX_DIM) if synth and args.n is not None else 1
     d0 = _int("--d", args.d, 1, MAX_DIM) if synth and args.d is not None else 1
-    check_memory(run_bytes(n0, cfg.m, d0, 0), "--m" if cfg.m >= n0 else "--n",
-                 args.m if cfg.m >= n0 else args.n, f"a run at n = {n0}, m = {cfg.m}",
-                 allow_large=args.allow_large, smaller="use a smaller --m or --n")
+    if synth:  # other data are read first (cheaply), then checked with their real n below
+        check_memory(run_bytes(n0, cfg.m, d0, 0), "--m" if cfg.m >= n0 else "--n",
+                     args.m if cfg.m >= n0 else args.n, f"a run at n = {n0}, m = {cfg.m}",
+                     allow_large=args.allow_large, smaller="use a smaller --m or --n")
     ds = _dataset(args)
     check_memory(run_bytes(ds.n, cfg.m, ds.d, ds.n_test), "--m", args.m,
                  f"a run at n = {ds.n}, m = {cfg.m}", allow_large=args.allow_large,
