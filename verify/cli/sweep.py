@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bounds._args import MAX_DIM, MAX_SEED, check_memory, parse_float, parse_int
+from bounds._args import MAX_DIM, MAX_SEED, check_memory, parse_float, parse_float_list, parse_int
 from bounds._errors import InvalidArgument, invalid
 from verify.cli._args import check_writable_dir, cli_message, run_bytes
 from verify.sweep.spec import MAX_CELLS
@@ -39,7 +39,8 @@ __all__ = ["add_parser", "run"]
 
 _DEFAULTS: dict[str, Any] = {"kind": "init", "data": "digits-all", "gamma": 0.1, "step": "auto",
                              "target": 1e-3, "steps": 2000, "expensive_every": 1,
-                             "hk_max_m": 512, "data_seed": 0, "d": None, "device": "cpu"}
+                             "hk_max_m": 512, "data_seed": 0, "d": None, "device": "cpu",
+                             "gamma_rtol": 1e-3, "gamma_levels": None}
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -47,9 +48,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "sweep", help="grid of init/GD cells over (n, m, seed) on dask.distributed, resumable",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("grid and task")
-    g.add_argument("--kind", choices=("init", "gd"), default=None,
+    g.add_argument("--kind", choices=("init", "gd", "gamma"), default=None,
                    help="init: initialisation events (λ_min(G(0)), ‖G(0)−G∞‖, λ_min(H(0)), "
-                        "λ_min(K(0)), c); gd: a GD run to the target per cell (default init)")
+                        "λ_min(K(0)), c); gd: a GD run to the target per cell; gamma: γ*, the "
+                        "largest γ keeping the certified contraction γ/√m·‖A(k)‖₂ < 1 at every "
+                        "step of a --steps GD run, by bisection (default init)")
+    g.add_argument("--gamma-rtol", default=None,
+                   help="gamma: relative width at which the bisection stops (default 1e-3)")
+    g.add_argument("--gamma-levels", default=None,
+                   help="gamma: levels γ0 of the outcomes wellposed_at_<γ0>, e.g. 0.25,0.4,0.45 "
+                        "(default none)")
     g.add_argument("--data", default=None,
                    help="digits-all (default), digits, breast-cancer, synthetic, mnist, idx:DIR, "
                         "fashion-mnist:DIR, cifar10:DIR, svhn:DIR|FILE (classes 0/1), or a file")
@@ -186,7 +194,19 @@ def build_spec(args: argparse.Namespace) -> Any:
         batched=bool(args.batched_seeds if args.batched_seeds is not None
                      else saved.get("batched", False)),
         classes=_classes(pick("classes")),
+        gamma_rtol=_float("--gamma-rtol", pick("gamma_rtol")),
+        gamma_levels=_levels(pick("gamma_levels")),
         normalise=bool(pick("normalise") or False), perturb_parallel=pick("perturb_parallel"))
+
+
+def _levels(value: Any) -> tuple[float, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(float(v) for v in value)
+    return tuple(parse_float_list("--gamma-levels", str(value), low=0.0, high=1.0,
+                                  low_open=True, high_open=True,
+                                  fix="use e.g. --gamma-levels 0.25,0.4,0.45"))
 
 
 def _classes(value: Any) -> tuple[int, int]:
@@ -220,6 +240,14 @@ def show_fits(args: argparse.Namespace) -> int:
     print(f"sweep {args.from_dir}: kind {an.spec.kind}, data {an.spec.data}, "
           f"{len(an.table)} cells; λ0 per n: "
           + ", ".join(f"{n}: {v:.3g}" for n, v in an.lambda0.items()))
+    if an.spec.kind == "gamma" and len(an.table):
+        from verify.sweep.gamma import format_gamma_table, gamma_words, summarise_gamma
+
+        summ = summarise_gamma(an.table)
+        print(f"γ* per (n, m) over seeds ({an.spec.steps} GD steps, step {an.spec.step}):")
+        print(format_gamma_table(summ))
+        for line in gamma_words(summ):
+            print("  " + line)
     for res in an.fits.values():
         print(res.summary())
     for name, why in an.skipped.items():

@@ -150,6 +150,8 @@ def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, A
         spec, table, meta = read_sweep(sweep)
         source = str(sweep)
     names = list(outcomes) if outcomes is not None else applicable_outcomes(spec.kind)
+    if outcomes is None and spec.kind == "gamma":
+        names += [f"wellposed_at_{g:g}" for g in spec.gamma_levels]
     lam: dict[int, float] = {}
     for k, v in (meta.get("data") or {}).items():
         if isinstance(v, dict) and v.get("lambda0") is not None:

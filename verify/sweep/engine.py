@@ -210,8 +210,10 @@ def available_cpus() -> int:
 
 
 def _error_row(spec: SweepSpec, cell: Cell, exc: BaseException) -> dict[str, Any]:
-    return {"n": cell.n, "m": cell.m, "seed": cell.seed, "gamma": spec.gamma,
-            "step": spec.step if spec.kind == "gd" else None, "kind": spec.kind, "data": spec.data,
+    return {"n": cell.n, "m": cell.m, "seed": cell.seed,
+            "gamma": float("nan") if spec.kind == "gamma" else spec.gamma,
+            "step": spec.step if spec.kind in ("gd", "gamma") else None, "kind": spec.kind,
+            "data": spec.data,
             "cell_key": cell.key, "status": "error",
             "error": f"{type(exc).__name__}: {exc} (the task did not return; dask)",
             "wall_s": float("nan")}

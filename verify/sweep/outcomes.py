@@ -57,6 +57,7 @@ __all__ = [
     "get_outcome",
     "outcome_indicator",
     "claim_status_indicator",
+    "wellposed_outcome",
 ]
 
 #: Safety factor on ``n·eps·‖H‖₂`` (LAPACK's eigenvalue error bound carries a modest constant).
@@ -95,7 +96,34 @@ def register_outcome(outcome: Outcome, *, replace: bool = False) -> Outcome:
     return outcome
 
 
+_WELLPOSED_RE = re.compile(r"^wellposed_at_([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)$")
+
+
+def wellposed_outcome(level: float) -> Outcome:
+    """``wellposed_at_<γ0>`` (``gamma`` sweeps): 1 when γ0 ≤ ``gamma_star`` (certified
+    well-posed along the run at a γ ≥ γ0), 0 when γ0 ≥ ``gamma_star_hi`` (certified not at a
+    γ ≤ γ0), NaN in between or when the bisection was undecided below γ0.  Reading γ* as the
+    boundary assumes one crossing in γ (well-posed below, not above), as the bisection does;
+    every bisection point is in the ``gamma_points`` column."""
+    g = float(level)
+    if not (0.0 < g < 1.0):
+        raise invalid("level", level, "must lie in (0, 1)", "use e.g. wellposed_at_0.4")
+
+    def ind(t: pd.DataFrame) -> pd.Series:
+        lo, hi = _num(t, "gamma_star"), _num(t, "gamma_star_hi")
+        out = np.where(g <= lo, 1.0, np.where(g >= hi, 0.0, np.nan))
+        return pd.Series(out, index=t.index)
+
+    return Outcome(f"wellposed_at_{g:g}", "GG22 claim (a): a fixed γ keeps the equilibrium "
+                   "well-posed throughout training (digest B)", ("gamma_star", "gamma_star_hi"),
+                   ind, kind="gamma",
+                   description=f"certified γ/√m·‖A(k)‖₂ < 1 at every step at γ = {g:g}")
+
+
 def get_outcome(name: str) -> Outcome:
+    match = _WELLPOSED_RE.match(str(name))
+    if name not in OUTCOMES and match:
+        return wellposed_outcome(float(match.group(1)))
     if name not in OUTCOMES:
         raise invalid("outcome", name, "is not a registered outcome",
                       f"use one of {sorted(OUTCOMES)} or a boolean column of the table")

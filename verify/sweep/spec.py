@@ -26,7 +26,7 @@ from bounds._errors import invalid
 
 __all__ = ["SweepSpec", "Cell", "parse_int_list", "KINDS", "cell_key", "MAX_CELLS", "MAX_VALUE"]
 
-KINDS = ("init", "gd")
+KINDS = ("init", "gd", "gamma")
 _GEOM = re.compile(r"^(\d+):(\d+):x(\d+)$")
 _ARITH = re.compile(r"^(\d+):(\d+):\+(\d+)$")
 _MAX_CELLS = 10_000_000
@@ -156,6 +156,10 @@ class SweepSpec:
     normalise: bool = False
     #: perturb one row of each parallel pair (None: the loader's default, on for image sets)
     perturb_parallel: bool | None = None
+    #: gamma kind: relative width at which the bisection for γ* stops
+    gamma_rtol: float = 1e-3
+    #: gamma kind: levels γ0 of the outcomes ``wellposed_at_<γ0>``
+    gamma_levels: tuple[float, ...] = ()
     schema: str = field(default="implicit-verify/sweep/1")
 
     def __post_init__(self) -> None:
@@ -215,6 +219,18 @@ class SweepSpec:
                                 ("perturb_parallel", self.perturb_parallel)):
             if not isinstance(flag, bool) and not (flag_name == "perturb_parallel" and flag is None):
                 raise invalid(flag_name, flag, "expected True or False", f"pass {flag_name}=True")
+        if not (isinstance(self.gamma_rtol, (int, float)) and 0.0 < float(self.gamma_rtol) < 1.0):
+            raise invalid("gamma_rtol", self.gamma_rtol, "must be in (0, 1)",
+                          "pass e.g. --gamma-rtol 1e-3")
+        try:
+            levels = tuple(sorted(float(g) for g in self.gamma_levels))
+        except (TypeError, ValueError):
+            raise invalid("gamma_levels", self.gamma_levels, "expected numbers in (0, 1)",
+                          "pass e.g. --gamma-levels 0.25,0.4,0.45") from None
+        if any(not (0.0 < g < 1.0) for g in levels):
+            raise invalid("gamma_levels", self.gamma_levels, "every level must lie in (0, 1)",
+                          "pass e.g. --gamma-levels 0.25,0.4,0.45")
+        object.__setattr__(self, "gamma_levels", levels)
         ncell = len(self.n) * len(self.m) * len(self.seeds)
         if ncell > _MAX_CELLS:
             raise invalid("grid", ncell, f"more than {_MAX_CELLS} cells", "split the sweep")
@@ -222,7 +238,7 @@ class SweepSpec:
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("n", "m", "seeds", "classes"):
+        for k in ("n", "m", "seeds", "classes", "gamma_levels"):
             d[k] = list(d[k])
         return d
 
@@ -233,6 +249,8 @@ class SweepSpec:
             kw[k] = tuple(int(x) for x in kw[k])
         if "classes" in kw:
             kw["classes"] = tuple(int(x) for x in kw["classes"])
+        if "gamma_levels" in kw:
+            kw["gamma_levels"] = tuple(float(x) for x in kw["gamma_levels"])
         return cls(**kw)
 
     def task_fields(self) -> dict[str, Any]:
@@ -250,6 +268,10 @@ class SweepSpec:
             common["perturb_parallel"] = self.perturb_parallel
         if self.kind == "init":
             return {**common, "hk_max_m": self.hk_max_m}
+        if self.kind == "gamma":  # γ is the bisection variable, not a setting of the cell
+            common.pop("gamma")
+            return {**common, "step": self.step, "steps": self.steps,
+                    "gamma_rtol": self.gamma_rtol, "gamma_levels": list(self.gamma_levels)}
         gd = {**common, "step": self.step, "target": self.target, "steps": self.steps,
               "expensive_every": self.expensive_every}
         # only when set, so that the keys of sweeps written before this field existed still hold

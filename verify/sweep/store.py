@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from bounds._errors import invalid
 
-from .tasks import CONFIG_COLUMNS, GD_COLUMNS, INIT_COLUMNS, claim_names
+from .tasks import CONFIG_COLUMNS, GAMMA_COLUMNS, GD_COLUMNS, INIT_COLUMNS, claim_names
 
 __all__ = ["schema", "columns", "write_part", "read_table", "write_final", "write_json",
            "read_json", "RESULTS", "PARTS", "SWEEP_JSON"]
@@ -49,8 +49,8 @@ _TAIL = {"status": "s", "error": "s", "wall_s": "f"}
 
 def columns(kind: str) -> dict[str, str]:
     """Column name → type code for a task kind, in table order."""
-    outcomes = dict(INIT_COLUMNS) if kind == "init" else {
-        **GD_COLUMNS, **{f"claim_{c}": "s" for c in claim_names()}}
+    outcomes = (dict(INIT_COLUMNS) if kind == "init" else dict(GAMMA_COLUMNS) if kind == "gamma"
+                else {**GD_COLUMNS, **{f"claim_{c}": "s" for c in claim_names()}})
     assert tuple(_CONFIG_TYPES) == CONFIG_COLUMNS
     return {**_CONFIG_TYPES, **outcomes, **_TAIL}
 

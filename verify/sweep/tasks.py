@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["run_cell", "run_cells", "group_key", "init_outcomes", "gd_outcomes", "gd_batched_outcomes", "INIT_COLUMNS", "GD_COLUMNS",
+           "gamma_outcomes", "GAMMA_COLUMNS",
            "CONFIG_COLUMNS", "claim_names"]
 
 #: configuration columns, in this order, first in every row.
@@ -68,6 +69,11 @@ INIT_COLUMNS = {"lambda0": "f", "lam_min_G0": "f", "G0_dev_op": "f", "lam_min_H0
 GD_COLUMNS = {"lambda0": "f", "reached": "b", "steps_to_target": "f", "rate_late": "f",
               "max_W_move": "f", "max_H_dev_rel": "f", "min_lam_H": "f", "loss0": "f",
               "loss_final": "f", "alpha": "f", "gd_status": "s"}
+#: gamma outcomes (:func:`gamma_outcomes`; ``wellposed_at_<γ0>`` via the outcome registry).
+GAMMA_COLUMNS = {"gamma_star": "f", "gamma_star_hi": "f", "gamma_init": "f", "gamma_g22": "f",
+                 "c_init": "f", "gamma_undecided": "b", "gamma_undecided_reason": "s",
+                 "margin_used": "f", "solver_failures_wellposed": "f", "gamma_points": "s",
+                 "lambda0": "f"}
 _G_BLOCK = 1024
 
 
@@ -281,13 +287,39 @@ def gd_batched_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
     return dict(cache[seed])
 
 
+def gamma_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
+                   shared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``gamma`` outcomes of one cell: γ* by bisection
+    (:func:`verify.experiment.wellposed.wellposed_gamma`; module docstring there), with the
+    cell's step rule (``spec.step``) and ``spec.steps`` GD steps at every bisection point."""
+    import json
+
+    from verify.experiment.wellposed import wellposed_gamma
+
+    r = wellposed_gamma(data["X"], data["y"], m=m, seed=seed, steps=spec.steps,
+                        step="auto" if spec.step == "auto" else float(spec.step),
+                        rtol=spec.gamma_rtol, tol=spec.tol, max_iter=spec.max_iter,
+                        device=spec.device)
+    last = r.points[-1] if r.points else None
+    gs = r.gamma_star
+    return {"lambda0": float(data["lambda0"]), "gamma_star": gs, "gamma_star_hi": r.gamma_star_hi,
+            "gamma_init": r.gamma_init, "gamma_g22": r.gamma_g22, "c_init": r.c_measured,
+            "gamma_undecided": bool(r.undecided),
+            "gamma_undecided_reason": last.reason if r.undecided and last is not None else None,
+            "margin_used": 1.0 - gs / r.gamma_init if math.isfinite(gs) else math.nan,
+            "solver_failures_wellposed": float(r.solver_failures_wellposed),
+            "gamma_points": json.dumps([{k: v for k, v in p.__dict__.items()} for p in r.points],
+                                       allow_nan=True)}
+
+
 def _gd(spec: Any, m: int, seed: int, data: dict[str, Any],
         shared: dict[str, Any] | None = None) -> dict[str, Any]:
     fn = gd_batched_outcomes if getattr(spec, "batched", False) else gd_outcomes
     return fn(spec, m, seed, data, shared)
 
 
-_TASKS: dict[str, Callable[..., dict[str, Any]]] = {"init": init_outcomes, "gd": _gd}
+_TASKS: dict[str, Callable[..., dict[str, Any]]] = {"init": init_outcomes, "gd": _gd,
+                                                    "gamma": gamma_outcomes}
 
 
 def run_cell(spec: Any, cell: Any, data: dict[str, Any],
@@ -298,8 +330,10 @@ def run_cell(spec: Any, cell: Any, data: dict[str, Any],
     import torch
 
     t0 = time.perf_counter()
-    row: dict[str, Any] = {"n": cell.n, "m": cell.m, "seed": cell.seed, "gamma": spec.gamma,
-                           "step": spec.step if spec.kind == "gd" else None, "kind": spec.kind,
+    row: dict[str, Any] = {"n": cell.n, "m": cell.m, "seed": cell.seed,
+                           "gamma": math.nan if spec.kind == "gamma" else spec.gamma,
+                           "step": spec.step if spec.kind in ("gd", "gamma") else None,
+                           "kind": spec.kind,
                            "data": spec.data, "cell_key": cell.key}
     threads = torch.get_num_threads()
     try:

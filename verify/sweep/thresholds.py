@@ -296,7 +296,7 @@ def _indicator(table: pd.DataFrame, outcome: str) -> tuple[pd.Series, str]:
                 raise invalid("outcome", outcome, f"column holds {v!r}, not a boolean",
                               "pass a column of True/False/None (or 1/0/NaN)")
         return pd.Series(vals, index=table.index), f"column {outcome!r}"
-    if outcome in OUTCOMES:
+    if outcome in OUTCOMES or str(outcome).startswith("wellposed_at_"):  # γ0 levels: any γ0
         return outcome_indicator(table, outcome), get_outcome(outcome).source
     raise invalid("outcome", outcome, "is neither a column of the table nor a registered outcome",
                   f"use a boolean column or one of {sorted(OUTCOMES)}")
