@@ -72,8 +72,9 @@ def test_figure1_kill_resume_and_report(tmp_path):
     notes = " ".join(summary["notes"])
     assert "γ = 0.1 (an inference" in notes and "1/λ_max(H∞)" in notes
     items = summary["paper_observations"]["items"]
-    assert [o["status"] in ("holds on this run", "does not hold on this run") for o in items] \
-        == [True, True, True]
+    decided = ("holds on this run", "does not hold on this run")
+    assert items[0]["status"] in decided and items[1]["status"] in decided
+    assert items[2]["status"] in decided or items[2]["status"].startswith("inconclusive (")
     timing = json.loads((out / "timing.json").read_text())
     assert set(timing["widths"]) == {"8", "16"}
     # one fixed step at every width
