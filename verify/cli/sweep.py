@@ -40,7 +40,8 @@ __all__ = ["add_parser", "run"]
 _DEFAULTS: dict[str, Any] = {"kind": "init", "data": "digits-all", "gamma": 0.1, "step": "auto",
                              "target": 1e-3, "steps": 2000, "expensive_every": 1,
                              "hk_max_m": 512, "data_seed": 0, "d": None, "device": "cpu",
-                             "gamma_rtol": 1e-3, "gamma_levels": None}
+                             "gamma_rtol": 1e-3, "gamma_levels": None, "budget": "fixed",
+                             "kappa": 3.0}
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -53,6 +54,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "λ_min(K(0)), c); gd: a GD run to the target per cell; gamma: γ*, the "
                         "largest γ keeping the certified contraction γ/√m·‖A(k)‖₂ < 1 at every "
                         "step of a --steps GD run, by bisection (default init)")
+    g.add_argument("--budget", default=None, choices=("fixed", "rate"),
+                   help="gd: 'fixed' = --steps steps (outcome gd_reached, budget-dependent); "
+                        "'rate' = ⌈κ·log(1/target)/(α·λ_min(H(0)))⌉ steps capped by --steps "
+                        "(outcome gd_linear, GG22's linear rate; use e.g. --target 1e-6) "
+                        "(default fixed)")
+    g.add_argument("--kappa", default=None,
+                   help="gd with --budget rate: slack κ ≥ 1 of the budget over the linearised "
+                        "step count (default 3)")
     g.add_argument("--gamma-rtol", default=None,
                    help="gamma: relative width at which the bisection stops (default 1e-3)")
     g.add_argument("--gamma-levels", default=None,
@@ -195,6 +204,7 @@ def build_spec(args: argparse.Namespace) -> Any:
                      else saved.get("batched", False)),
         classes=_classes(pick("classes")),
         gamma_rtol=_float("--gamma-rtol", pick("gamma_rtol")),
+        budget=str(pick("budget")), kappa=_float("--kappa", pick("kappa")),
         gamma_levels=_levels(pick("gamma_levels")),
         normalise=bool(pick("normalise") or False), perturb_parallel=pick("perturb_parallel"))
 

@@ -156,6 +156,11 @@ class SweepSpec:
     normalise: bool = False
     #: perturb one row of each parallel pair (None: the loader's default, on for image sets)
     perturb_parallel: bool | None = None
+    #: gd kind: "fixed" (``steps`` steps, the budget-dependent outcome ``reached``) or "rate"
+    #: (budget ⌈κ·log(1/target)/(α·λ_min(H(0)))⌉ capped by ``steps``: outcome ``gd_linear``)
+    budget: str = "fixed"
+    #: gd kind with budget "rate": slack κ of the budget over the linearised step count
+    kappa: float = 3.0
     #: gamma kind: relative width at which the bisection for γ* stops
     gamma_rtol: float = 1e-3
     #: gamma kind: levels γ0 of the outcomes ``wellposed_at_<γ0>``
@@ -219,6 +224,13 @@ class SweepSpec:
                                 ("perturb_parallel", self.perturb_parallel)):
             if not isinstance(flag, bool) and not (flag_name == "perturb_parallel" and flag is None):
                 raise invalid(flag_name, flag, "expected True or False", f"pass {flag_name}=True")
+        if self.budget not in ("fixed", "rate"):
+            raise invalid("budget", self.budget, "expected 'fixed' or 'rate'", "pass --budget rate")
+        if self.budget == "rate" and self.kind != "gd":
+            raise invalid("budget", self.budget, "applies to the gd kind only", "use --kind gd")
+        if not (isinstance(self.kappa, (int, float)) and math.isfinite(self.kappa)
+                and self.kappa >= 1.0):
+            raise invalid("kappa", self.kappa, "must be a number ≥ 1", "pass e.g. --kappa 3")
         if not (isinstance(self.gamma_rtol, (int, float)) and 0.0 < float(self.gamma_rtol) < 1.0):
             raise invalid("gamma_rtol", self.gamma_rtol, "must be in (0, 1)",
                           "pass e.g. --gamma-rtol 1e-3")
@@ -274,6 +286,8 @@ class SweepSpec:
                     "gamma_rtol": self.gamma_rtol, "gamma_levels": list(self.gamma_levels)}
         gd = {**common, "step": self.step, "target": self.target, "steps": self.steps,
               "expensive_every": self.expensive_every}
+        if self.budget == "rate":
+            gd = {**gd, "budget": "rate", "kappa": float(self.kappa)}
         # only when set, so that the keys of sweeps written before this field existed still hold
         return {**gd, "batched": True} if self.batched else gd
 

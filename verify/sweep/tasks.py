@@ -33,6 +33,18 @@ directory), with ``step = "auto"`` meaning α = 1/λ_max(H(0)) of the cell.  Out
 observables were recorded: every step with ``expensive_every = 1``), ``loss0``, ``loss_final``,
 ``alpha``, ``gd_status`` and ``claim_<name>`` = each claim's verdict status.
 
+``gd`` with ``spec.budget == "rate"`` (GG22 claim (b), linear convergence without a fixed step
+budget): the target ``spec.target`` (relative to loss(0); ``--target``, 1e-6 suggested) and a
+budget ``K = ⌈κ·log(1/target)/(α·λ_min(H(0)))⌉`` (``spec.kappa``) capped by ``spec.steps``.
+In the linearised (NTK) dynamics ‖ŷ − y‖² contracts by at least (1 − α·λ_min(H(0)))² per step,
+so a run that converges at a rate within a factor κ (in log) of that prediction reaches the
+target within K steps; a sublinear decay does not.  ``gd_linear`` = 1 when the target is
+reached within K, the certified contraction is < 1 at every step (``wellposed_all``) and the
+loss stays under a geometric envelope with C = 1 (``rho`` = max_k (L(k)/L(0))^(1/k) < 1); 0 when
+one fails within K; NaN when the cap cut K short before the target (``capped``: undecided,
+counted, never a failure).  Beside it ``rho_lin`` = (1 − α·λ_min(H(0)))² (note the square:
+the loss is ½‖ŷ − y‖²) and G22's guarantee ``rho_g22`` = 1 − αλ0/2, both per step.
+
 ``gd`` with ``spec.batched``: the seeds of one (n, m) run as one batched bare GD
 (:func:`verify.experiment.batched_gd.run_members_to_target`, each member to its own stop by the
 GD loop's stop rule); per seed the same ``reached``, ``steps_to_target``, ``loss0``,
@@ -68,7 +80,10 @@ INIT_COLUMNS = {"lambda0": "f", "lam_min_G0": "f", "G0_dev_op": "f", "lam_min_H0
 #: gd outcomes (claims added by :func:`claim_names`): name → type ("s" string).
 GD_COLUMNS = {"lambda0": "f", "reached": "b", "steps_to_target": "f", "rate_late": "f",
               "max_W_move": "f", "max_H_dev_rel": "f", "min_lam_H": "f", "loss0": "f",
-              "loss_final": "f", "alpha": "f", "gd_status": "s"}
+              "loss_final": "f", "alpha": "f", "gd_status": "s",
+              # --budget rate only (NaN otherwise): GG22 claim (b), linear convergence
+              "gd_linear": "f", "rho": "f", "budget_K": "f", "capped": "b", "wellposed_all": "b",
+              "rho_lin": "f", "rho_g22": "f", "lam_min_H0_run": "f"}
 #: gamma outcomes (:func:`gamma_outcomes`; ``wellposed_at_<γ0>`` via the outcome registry).
 GAMMA_COLUMNS = {"gamma_star": "f", "gamma_star_hi": "f", "gamma_init": "f", "gamma_g22": "f",
                  "c_init": "f", "gamma_undecided": "b", "gamma_undecided_reason": "s",
@@ -195,12 +210,21 @@ def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
     if not st.ok:
         return {**out, "reached": False, "gd_status": "solver_failed",
                 "loss0": math.nan, "alpha": math.nan}
-    if spec.step == "auto":
+    rate_budget = getattr(spec, "budget", "fixed") == "rate"
+    lam_min_H0 = math.nan
+    if spec.step == "auto" or rate_budget:
         H = gram_blocks(net, st).H.detach().to(torch.float64)
-        alpha = 1.0 / float(torch.linalg.eigvalsh(0.5 * (H + H.T))[-1])
-    else:
-        alpha = float(spec.step)
-    cfg = RunConfig(m=m, gamma=spec.gamma, step=alpha, steps=spec.steps, seed=seed,
+        ev = torch.linalg.eigvalsh(0.5 * (H + H.T))
+        lam_min_H0 = float(ev[0])
+    alpha = 1.0 / float(ev[-1]) if spec.step == "auto" else float(spec.step)
+    steps, budget_K, capped = spec.steps, math.nan, False
+    if rate_budget:  # the budget scales with the cell's linearised rate (module docstring)
+        if lam_min_H0 > 0:
+            budget_K = math.ceil(spec.kappa * math.log(1.0 / spec.target) / (alpha * lam_min_H0))
+            steps, capped = min(budget_K, spec.steps), budget_K > spec.steps
+        else:  # no linearised rate: the cap is the budget, and a miss is undecided
+            budget_K, capped = math.inf, True
+    cfg = RunConfig(m=m, gamma=spec.gamma, step=alpha, steps=steps, seed=seed,
                            device=spec.device, dtype="float64",
                            expensive_every=spec.expensive_every, target_loss=spec.target * st.loss,
                            tol=spec.tol, max_iter=spec.max_iter)
@@ -208,6 +232,9 @@ def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
                         progress=False)
     tr = res.trace
     reached = res.status == "target_reached"
+    if rate_budget:
+        out.update(_linear_outcomes(tr, res.status, reached, capped, alpha, lam_min_H0,
+                                    float(data["lambda0"]), budget_K))
     lam_H0 = float(tr["lambda_min_H"][0]) if tr["lambda_min_H"].size else math.nan
     rate = res.record.get("rates", {}).get("observed_rate_tail")
     out.update(
@@ -231,6 +258,40 @@ def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
                                                                     "inconclusive")
                                       else v.status)
     return out
+
+
+def envelope_rate(loss: np.ndarray) -> float:
+    """ρ_env = max_{k ≥ 1} (L(k)/L(0))^(1/k): the smallest ρ with L(k) ≤ ρ^k·L(0) at every
+    recorded step (the geometric envelope with C = 1); NaN for fewer than two values."""
+    L = np.asarray(loss, dtype=np.float64).ravel()
+    L = L[np.isfinite(L)]
+    if L.size < 2 or not L[0] > 0:
+        return math.nan
+    k = np.arange(1, L.size, dtype=np.float64)
+    ratio = np.maximum(L[1:] / L[0], 0.0)
+    with np.errstate(divide="ignore"):
+        return float(np.max(np.exp(np.log(ratio) / k)))
+
+
+def _linear_outcomes(tr: dict[str, np.ndarray], status: str, reached: bool, capped: bool,
+                     alpha: float, lam_min_H0: float, lambda0: float,
+                     budget_K: float) -> dict[str, Any]:
+    """``gd_linear`` (module docstring): 1 when the target was reached within the rate-scaled
+    budget, the certified γ̃‖A(k)‖₂ < 1 at every step and the loss stayed under a geometric
+    envelope ρ_env < 1; 0 when a condition fails within the budget; NaN when the cap
+    (``--steps``) cut the budget short before the target (undecided, never 0)."""
+    up = np.asarray(tr.get("contraction", []), dtype=np.float64)
+    wellposed = bool(up.size) and bool(np.all(np.isfinite(up) & (up < 1.0)))
+    loss = np.asarray(tr.get("loss", []), dtype=np.float64)
+    rho = envelope_rate(loss)
+    if capped and not reached:
+        lin = math.nan
+    else:
+        lin = 1.0 if (reached and wellposed and rho < 1.0 and status == "target_reached") else 0.0
+    return {"gd_linear": lin, "rho": rho, "budget_K": float(budget_K), "capped": bool(capped),
+            "wellposed_all": wellposed,
+            "rho_lin": (1.0 - alpha * lam_min_H0) ** 2 if math.isfinite(lam_min_H0) else math.nan,
+            "rho_g22": 1.0 - alpha * lambda0 / 2.0, "lam_min_H0_run": lam_min_H0}
 
 
 def _auto_alpha(net: Any, st: Any) -> float:
