@@ -30,14 +30,15 @@ DATA_VALUES = ("synthetic, digits, digits-all, breast-cancer, mnist (bundled), i
 #: library argument of :func:`bounds.load_dataset` → option.
 _OPTIONS = {"n": "--n", "d": "--d", "seed": "--data-seed", "n_test": "--n-test",
             "test_fraction": "--test-fraction", "labels": "--labels", "classes": "--classes",
-            "data": "--data", "path": "--data", "noise": "--perturb-parallel"}
+            "data": "--data", "path": "--data", "noise": "--perturb-parallel",
+            "project_d": "--project-d", "project_seed": "--project-seed"}
 
 
 def add_data_options(group: Any, *, default: str | None = "synthetic", n: bool = True,
                      defaults_note: str = "") -> None:
     """Add ``--data``, ``--n``, ``--d``, ``--data-seed``, ``--labels``, ``--n-test``,
-    ``--test-fraction``, ``--classes``, ``--normalise``, ``--perturb-parallel`` and
-    ``--allow-assumption-violation`` to ``group`` (a parser or an argument group).
+    ``--test-fraction``, ``--classes``, ``--normalise``, ``--perturb-parallel``,
+    ``--project-d``, ``--project-seed`` and ``--allow-assumption-violation`` to ``group`` (a parser or an argument group).
     ``n=False`` leaves out ``--n`` (a sweep's ``--n`` is a grid)."""
     when = f"default: {default}" if default is not None else "required unless --synthetic"
     group.add_argument("--data", default=default,
@@ -66,6 +67,11 @@ def add_data_options(group: Any, *, default: str | None = "synthetic", n: bool =
     group.add_argument("--perturb-parallel", action="store_true", default=None,
                        help="add N(0, 1e-3²) noise to one row of every parallel pair (the "
                             "paper's remedy; always on for the image sets)")
+    group.add_argument("--project-d", default=None, metavar="D",
+                       help="project the inputs to D dimensions by a fixed Gaussian matrix, then "
+                            "unit rows (changes d at fixed n; default: no projection)")
+    group.add_argument("--project-seed", default=None, metavar="S",
+                       help="seed of the --project-d matrix (default 0)")
     group.add_argument("--allow-assumption-violation", action="store_true",
                        help="run even when G22 Assumption 2 fails on the data (non-unit, "
                             "parallel or zero rows); the record and report say so")
@@ -75,7 +81,8 @@ def data_argv(args: argparse.Namespace) -> list[str]:
     """The data options given on the command line other than ``--data`` and ``--n``, as
     arguments (for a report's reproducing command)."""
     out: list[str] = []
-    for attr, opt in (("d", "--d"), ("data_seed", "--data-seed"), ("n_test", "--n-test")):
+    for attr, opt in (("d", "--d"), ("data_seed", "--data-seed"), ("n_test", "--n-test"),
+                      ("project_d", "--project-d"), ("project_seed", "--project-seed")):
         if getattr(args, attr, None) is not None:
             out += [opt, str(getattr(args, attr))]
     if getattr(args, "labels", "pm1") != "pm1":
@@ -141,6 +148,8 @@ def dataset_from_args(args: argparse.Namespace, *, n: int | None = None,
     d = _opt_int(args, "d", "--d", 1, MAX_DIM)
     seed = _opt_int(args, "data_seed", "--data-seed", 0, MAX_SEED)
     n_test = _opt_int(args, "n_test", "--n-test", 0, MAX_DIM)
+    project_d = _opt_int(args, "project_d", "--project-d", 1, MAX_DIM)
+    project_seed = _opt_int(args, "project_seed", "--project-seed", 0, MAX_SEED)
     tf = parse_float("--test-fraction", getattr(args, "test_fraction", 0.5), low=0.0, high=1.0,
                      high_open=True, fix="use e.g. --test-fraction 0.5")
     try:
@@ -156,7 +165,8 @@ def dataset_from_args(args: argparse.Namespace, *, n: int | None = None,
                             test_fraction=tf, normalise=bool(getattr(args, "normalise", False)),
                             perturb_parallel=getattr(args, "perturb_parallel", None),
                             allow_large=allow_large, classes=(classes[0], classes[1]),
-                            require_labels=require_labels)
+                            require_labels=require_labels, project_d=project_d,
+                            project_seed=0 if project_seed is None else project_seed)
     except InvalidArgument as exc:
         raise data_option_message(exc, str(args.data)) from None
 

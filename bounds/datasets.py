@@ -48,6 +48,7 @@ is rescaled to its previous norm; repeated until no pair is parallel.  Training 
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,7 @@ from bounds._errors import invalid
 
 __all__ = ["Dataset", "load_dataset", "synthetic_dataset", "digits_dataset", "file_dataset",
            "digits_all_dataset", "breast_cancer_dataset", "image_dataset", "DATASETS",
-           "IMAGE_PREFIXES", "is_image_source"]
+           "IMAGE_PREFIXES", "is_image_source", "project_dataset", "projection_matrix"]
 
 #: names accepted by :func:`load_dataset` besides a file path.
 DATASETS = ("synthetic", "digits", "digits-all", "breast-cancer", "mnist")
@@ -106,6 +107,8 @@ class Dataset:
     perturbed_pairs: tuple[tuple[int, int], ...] = field(default=())
     #: the :func:`load_dataset` arguments that rebuild this data (image sets), else empty
     loader: dict[str, Any] = field(default_factory=dict)
+    #: the random projection applied (:func:`project_dataset`): ``d_in``, ``d``, ``seed``
+    projection: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for k in ("X", "y", "X_test", "y_test"):
@@ -139,6 +142,7 @@ class Dataset:
             "perturbed_pairs": [list(p) for p in self.perturbed_pairs],
             "notes": list(self.notes),
             **({"loader": dict(self.loader)} if self.loader else {}),
+            **({"projection": dict(self.projection)} if self.projection else {}),
         }
 
 
@@ -482,12 +486,61 @@ def is_image_source(name: Any) -> bool:
     return name == "mnist" or name.partition(":")[0] in IMAGE_PREFIXES and ":" in name
 
 
+def projection_matrix(d_in: int, d: int, seed: int) -> np.ndarray:
+    """The fixed Gaussian projection of :func:`project_dataset`: a (d_in, d) matrix of
+    independent N(0, 1/d) entries drawn from ``numpy.random.default_rng([seed, d_in, d])``
+    (so a (seed, d_in, d) triple always gives the same matrix)."""
+    d_in = _check_int("d_in", d_in, 1)
+    d = _check_int("project_d", d, 1)
+    seed = _check_int("project_seed", seed, 0)
+    rng = np.random.default_rng([seed, d_in, d])
+    return rng.standard_normal((d_in, d)) / math.sqrt(d)
+
+
+def project_dataset(ds: Dataset, d: int, seed: int = 0, *, perturb_parallel: bool = False,
+                    noise: float = 1e-3) -> Dataset:
+    """``ds`` with its inputs mapped by a fixed Gaussian projection to ``d`` dimensions and
+    scaled back to unit rows (GG22 issue's parameter-counting control: d changes at fixed n).
+
+    The projection (:func:`projection_matrix`, recorded in ``Dataset.projection``) is applied
+    to the training and the test inputs alike.  G22's Assumption 2 is not re-imposed here: a
+    projection to small ``d`` can make rows (nearly) parallel, and the callers audit the
+    result as for any data; ``perturb_parallel=True`` applies the paper's remedy after the
+    projection.  A row that the projection maps to 0 is an error naming ``project_d``."""
+    if not isinstance(ds, Dataset):
+        raise invalid("ds", type(ds).__name__, "expected a Dataset", "pass load_dataset(...)")
+    d = _check_int("project_d", d, 1)
+    R = projection_matrix(ds.d, d, seed)
+
+    def proj(X: np.ndarray, name: str) -> np.ndarray:
+        Z = np.asarray(X, dtype=np.float64) @ R
+        norms = np.linalg.norm(Z, axis=1)
+        if not np.all(norms > 0):
+            raise invalid("project_d", d, f"the projection maps row {int(np.argmin(norms))} of "
+                          f"{name} to 0", "use a larger project_d or another project_seed")
+        return Z / norms[:, None]
+
+    X = proj(ds.X, "X")
+    Xt = None if ds.X_test is None else proj(ds.X_test, "X_test")
+    notes = list(ds.notes) + [f"inputs projected from d = {ds.d} to d = {d} by a fixed Gaussian "
+                              f"matrix (seed {seed}), rows scaled back to unit norm"]
+    pairs: tuple[tuple[int, int], ...] = ()
+    if perturb_parallel:
+        X, pairs = perturb_parallel_pairs(X, seed, noise)
+        notes.append(f"perturb_parallel after the projection: {len(pairs)} pair(s) perturbed")
+    return Dataset(X, ds.y, Xt, ds.y_test, name=ds.name, source=ds.source, notes=tuple(notes),
+                   seed=ds.seed, normalised=True,
+                   perturbed_pairs=tuple(ds.perturbed_pairs) + tuple(pairs), loader=ds.loader,
+                   projection={"d_in": ds.d, "d": d, "seed": seed})
+
+
 def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int | None = None,
                  seed: int = 0, labels: str = "pm1", n_test: int | None = None,
                  test_fraction: float = 0.5, normalise: bool = False,
                  perturb_parallel: bool | None = None, noise: float = 1e-3,
                  allow_large: bool = False, classes: tuple[int, int] = (0, 1),
-                 require_labels: bool = True) -> Dataset:
+                 require_labels: bool = True, project_d: int | None = None,
+                 project_seed: int = 0) -> Dataset:
     """Load ``"synthetic"``, ``"digits"``, ``"digits-all"``, ``"breast-cancer"`` or a file
     (module docstring).
 
@@ -499,8 +552,18 @@ def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int |
     preprocessing) and off otherwise.  ``require_labels=False``: a file without labels gives
     ``y = None`` (for the bounds alone) instead of an error.  Raises
     :class:`~bounds.InvalidArgument` naming the argument for unusable input (empty data, NaN,
-    X/y length mismatch, unknown name, missing file).
+    X/y length mismatch, unknown name, missing file).  ``project_d``: then the inputs are
+    projected to that many dimensions (:func:`project_dataset`, seed ``project_seed``, with
+    the parallel-pair remedy re-applied after it when ``perturb_parallel`` is on).
     """
+    if project_d is not None:
+        base = load_dataset(name, n=n, d=d, seed=seed, labels=labels, n_test=n_test,
+                            test_fraction=test_fraction, normalise=normalise,
+                            perturb_parallel=perturb_parallel, noise=noise,
+                            allow_large=allow_large, classes=classes,
+                            require_labels=require_labels)
+        on = (is_image_source(name) if perturb_parallel is None else bool(perturb_parallel))
+        return project_dataset(base, project_d, project_seed, perturb_parallel=on, noise=noise)
     if isinstance(name, str) and is_image_source(name):
         if d is not None and d != 784:
             raise invalid("d", d, "the image data sets have d = 784 (28×28) pixels",

@@ -42,6 +42,7 @@ __all__ = [
     "permutations",
     "gaussian_matrices",
     "bad_gammas",
+    "bad_nonnegative_floats",
     "bad_widths",
     "bad_seeds",
     "bad_positive_floats",
@@ -215,9 +216,10 @@ _not_numbers = st.one_of(
 
 
 def bad_gammas() -> st.SearchStrategy[object]:
-    """Values the API rejects for ``γ``: ≤ 0, ≥ 1, NaN, ±Inf, non-numbers."""
+    """Values the API rejects for ``γ``: < 0, ≥ 1, NaN, ±Inf, non-numbers (γ = 0 is the
+    explicit two-layer control, accepted by the network and the run configuration)."""
     return st.one_of(
-        st.floats(max_value=0.0, allow_nan=False),
+        st.floats(max_value=0.0, exclude_max=True, allow_nan=False),
         st.floats(min_value=1.0, allow_nan=False),
         st.just(math.nan),
         _not_numbers,
@@ -244,6 +246,17 @@ def bad_positive_floats() -> st.SearchStrategy[object]:
     """Values rejected where a positive finite number is required (λ0, c, α, ‖X‖, …)."""
     return st.one_of(
         st.floats(max_value=0.0, allow_nan=False),
+        st.just(math.nan),
+        st.just(math.inf),
+        _not_numbers,
+    )
+
+
+def bad_nonnegative_floats() -> st.SearchStrategy[object]:
+    """Values rejected where a finite number ≥ 0 is required (γ̃ = γ/√m, where γ = 0 is the
+    explicit control)."""
+    return st.one_of(
+        st.floats(max_value=0.0, exclude_max=True, allow_nan=False),
         st.just(math.nan),
         st.just(math.inf),
         _not_numbers,

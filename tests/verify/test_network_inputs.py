@@ -178,7 +178,7 @@ def test_cpu_device_names():
 
 
 # --------------------------------------------------------------------------- γ, m, d, seed
-@pytest.mark.parametrize("gamma", [0.0, -0.1, 1.0, 1.5, float("nan"), float("inf"), float("-inf"),
+@pytest.mark.parametrize("gamma", [-0.1, -1e-300, 1.0, 1.5, float("nan"), float("inf"), float("-inf"),
                                    "0.1", None, True, [0.1]])
 def test_bad_gamma_is_rejected(gamma):
     with pytest.raises(InvalidArgument, match=r"^gamma="):
@@ -258,7 +258,6 @@ def test_bad_solver_operands_are_rejected(device):
         (r"^Phi=.*dtype", lambda: solve_forward(A, Phi.float(), gt)),            # dtype mismatch
         (r"^z0=", lambda: solve_forward(A, Phi, gt, z0=Phi[:, :-1])),            # wrong start shape
         (r"^z0=", lambda: solve_forward(A, Phi, gt, z0=Phi[0])),                 # would broadcast
-        (r"^gamma_tilde=", lambda: solve_forward(A, Phi, 0.0)),
         (r"^gamma_tilde=", lambda: solve_forward(A, Phi, -0.1)),
         (r"^gamma_tilde=", lambda: solve_forward(A, Phi, float("nan"))),
         (r"^gamma_tilde=", lambda: solve_forward(A, Phi, "0.1")),

@@ -105,7 +105,22 @@ def _load_data(args: argparse.Namespace) -> Any:
 
 
 def _data_for_record(record: Mapping[str, Any]) -> Any:
-    """Rebuild a run's data from its record (bundled data sets only; files by path)."""
+    """Rebuild a run's data from its record (bundled data sets only; files by path), with
+    the recorded projection (``--project-d``) re-applied."""
+    from bounds.datasets import project_dataset
+
+    ds = _data_for_record_base(record)
+    proj = (record.get("data") or {}).get("projection")
+    if ds is None or not isinstance(proj, dict) or not proj.get("d"):
+        return ds
+    try:
+        return project_dataset(ds, int(proj["d"]), int(proj.get("seed") or 0),
+                               perturb_parallel=bool(ds.perturbed_pairs))
+    except Exception:  # the report goes on without it, as for a moved source
+        return None
+
+
+def _data_for_record_base(record: Mapping[str, Any]) -> Any:
     from verify.experiment.data import load_dataset
 
     data = record.get("data") or {}

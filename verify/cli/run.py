@@ -144,8 +144,9 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
 
     m = _int("--m", args.m, 1, MAX_DIM)
     gamma = _float("--gamma", args.gamma)
-    if not (0.0 < gamma < 1.0):
-        raise invalid("--gamma", args.gamma, "γ must lie in (0, 1)", "pass e.g. --gamma 0.1")
+    if not (0.0 <= gamma < 1.0):
+        raise invalid("--gamma", args.gamma, "γ must lie in [0, 1) (0: the explicit two-layer "
+                      "control)", "pass e.g. --gamma 0.1")
     auto = str(args.step).lower() == "auto"
     step = 1.0 if auto else _float("--step", args.step)
     if step <= 0:

@@ -41,7 +41,7 @@ _DEFAULTS: dict[str, Any] = {"kind": "init", "data": "digits-all", "gamma": 0.1,
                              "target": 1e-3, "steps": 2000, "expensive_every": 1,
                              "hk_max_m": 512, "data_seed": 0, "d": None, "device": "cpu",
                              "gamma_rtol": 1e-3, "gamma_levels": None, "budget": "fixed",
-                             "kappa": 3.0}
+                             "kappa": 3.0, "project_d": None, "project_seed": 0}
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -73,7 +73,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--n", default=None, help="sample sizes, e.g. 16,32,64 or 16:256:x2")
     g.add_argument("--m", default=None, help="widths, e.g. 8:2048:x2 or 64,128 or 64:512:+64")
     g.add_argument("--seeds", default=None, help="N (seeds 0…N−1) or a list/range of seeds")
-    g.add_argument("--gamma", default=None, help="fixed scale γ in (0, 1) (default 0.1)")
+    g.add_argument("--gamma", default=None,
+                   help="fixed scale γ in (0, 1); gd also takes 0, the explicit two-layer "
+                        "control z = σ(Wx)/√m (default 0.1)")
     g.add_argument("--step", default=None, help="gd: α, or 'auto' = 1/λ_max(H(0)) per cell")
     g.add_argument("--target", default=None,
                    help="gd: stop at loss ≤ TARGET·loss(0) (default 1e-3)")
@@ -93,6 +95,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--perturb-parallel", action="store_true", default=None,
                    help="add N(0, 1e-3²) noise to one row of every parallel pair (the paper's "
                         "remedy; on by default for the image sets)")
+    g.add_argument("--project-d", default=None, metavar="D",
+                   help="project the inputs to D dimensions by a fixed Gaussian matrix, then unit "
+                        "rows: d changes at fixed n (the parameter-counting control; one D per "
+                        "sweep, compare sweeps with --compare) (default: no projection)")
+    g.add_argument("--project-seed", default=None, metavar="S",
+                   help="seed of the --project-d matrix (default 0)")
     g.add_argument("--device", default=None, help="torch device of the tasks (default cpu)")
     g.add_argument("--batched-seeds", action="store_true", default=None,
                    help="gd: run the seeds of one (n, m) as one batched bare GD run (reached, "
@@ -114,8 +122,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     f.add_argument("--from", dest="from_dir", default=None, metavar="DIR",
                    help="print the fitted width thresholds m*(n) and exponents p of every "
                         "outcome of the sweep in DIR (nothing is run)")
+    f.add_argument("--compare", nargs="+", default=None, metavar="DIR",
+                   help="GG22 claim (c) controls: pool finished gd sweeps (e.g. one per "
+                        "--project-d D and one at --gamma 0) and test whether the outcome's "
+                        "threshold follows m ∝ n (GG22) or P ∝ n (parameter counting), and "
+                        "whether γ = 0 changes it (nothing is run)")
+    f.add_argument("--outcome", default="gd_linear",
+                   help="with --compare: the outcome whose threshold is compared "
+                        "(default gd_linear; e.g. gd_reached)")
     f.add_argument("--format", default="table", choices=("table", "json"),
-                   help="with --from: a text table (default) or JSON rows")
+                   help="with --from/--compare: a text table (default) or JSON rows")
     f.add_argument("--n-boot", default="200", help="with --from: bootstrap replicates (default 200)")
     f.add_argument("--boot-seed", default="0", help="with --from: bootstrap seed (default 0)")
     p.set_defaults(func=run)
@@ -131,7 +147,8 @@ _OPTIONS = {"n": "--n", "m": "--m", "seeds": "--seeds", "gamma": "--gamma", "ste
             "retries": "--retries", "data": "--data", "path": "--data", "X": "--data",
             "from": "--from", "device": "--device", "n_boot": "--n-boot", "seed": "--boot-seed",
             "classes": "--classes", "normalise": "--normalise",
-            "perturb_parallel": "--perturb-parallel"}
+            "perturb_parallel": "--perturb-parallel", "project_d": "--project-d",
+            "project_seed": "--project-seed"}
 _MAX_STEPS = 10**12
 _MAX_RETRIES = 1000
 #: sizes of the bundled data sets' rows (for the memory estimate before any data is loaded)
@@ -206,7 +223,10 @@ def build_spec(args: argparse.Namespace) -> Any:
         gamma_rtol=_float("--gamma-rtol", pick("gamma_rtol")),
         budget=str(pick("budget")), kappa=_float("--kappa", pick("kappa")),
         gamma_levels=_levels(pick("gamma_levels")),
-        normalise=bool(pick("normalise") or False), perturb_parallel=pick("perturb_parallel"))
+        normalise=bool(pick("normalise") or False), perturb_parallel=pick("perturb_parallel"),
+        project_d=(None if pick("project_d") is None
+                   else _int("--project-d", pick("project_d"), 1, MAX_DIM)),
+        project_seed=_int("--project-seed", pick("project_seed"), 0, MAX_SEED))
 
 
 def _levels(value: Any) -> tuple[float, ...]:
@@ -233,6 +253,32 @@ def _classes(value: Any) -> tuple[int, int]:
     if len(cls) != 2:
         raise invalid("--classes", value, "expected two classes", "use e.g. --classes 0,1")
     return (cls[0], cls[1])
+
+
+def show_controls(args: argparse.Namespace) -> int:
+    """``--compare DIR …``: the parameter-counting and γ = 0 controls (verify.sweep.controls)."""
+    import json
+
+    from verify.sweep.controls import compare_sweeps
+    from verify.sweep.outcomes import OUTCOMES
+
+    if args.outcome not in OUTCOMES:
+        raise invalid("--outcome", args.outcome, "unknown outcome",
+                      f"use one of {sorted(o for o in OUTCOMES if OUTCOMES[o].kind == 'gd')}")
+    for src in args.compare:
+        if not Path(src).is_dir():
+            raise invalid("--compare", src, "is not a directory",
+                          "pass the --out directories of finished 'sweep --kind gd' runs")
+    try:
+        an = compare_sweeps(args.compare, outcome=args.outcome)
+    except InvalidArgument as exc:  # read_sweep names its argument "from"
+        text = str(exc)
+        raise InvalidArgument("--compare=" + text[5:] if text.startswith("from=") else text) from None
+    if args.format == "json":
+        print(json.dumps(an.to_dict(), indent=2, allow_nan=False))
+    else:
+        print(an.summary())
+    return 0
 
 
 def show_fits(args: argparse.Namespace) -> int:
@@ -274,6 +320,7 @@ def check_cell_memory(spec: Any, concurrent: int, allow_large: bool) -> None:
     from bounds.datasets import is_image_source
 
     d = 784 if is_image_source(spec.data) else _D.get(spec.data, 8 if spec.d is None else spec.d)
+    d = max(d, spec.project_d or 0)
     nbytes = run_bytes(n, m, d) * max(1, concurrent)
     what = (f"the largest cell (n = {n}, m = {m})"
             + (f" on {concurrent} workers at once" if concurrent > 1 else ""))
@@ -291,6 +338,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from verify.sweep.engine import available_cpus, command_line, run_sweep
 
+    if args.compare is not None:
+        return show_controls(args)
     if args.from_dir is not None:
         return show_fits(args)
     if args.out is None:

@@ -86,7 +86,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         if not _is_int(self.m) or self.m < 1:
             raise invalid("m", self.m, "the width must be an integer ≥ 1", "pass e.g. m=256")
-        check_gamma(self.gamma)
+        check_gamma(self.gamma, allow_zero=True)
         try:
             a = float(self.step)
         except (TypeError, ValueError):

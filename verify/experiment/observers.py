@@ -147,7 +147,9 @@ def observe(net, state, P0, D0, E0, G0, Xtest, ytest, zt_warm, k, alpha, expensi
         row["contraction"] = contraction
         row["contraction_exact"] = 1.0 if exact_c else 0.0
         row["contraction_lower"] = contraction if exact_c else float(contraction_lower)
-        row["A_norm"] = contraction / net.gamma_tilde
+        # γ = 0 (the explicit control): the contraction is 0 and says nothing about ‖A‖₂
+        row["A_norm"] = (contraction / net.gamma_tilde if net.gamma_tilde > 0
+                         else float("nan"))
         row["A_norm_scaled"] = row["A_norm"] / sq
         row["u_norm"] = float(torch.linalg.vector_norm(u))
         row["v_norm"] = float(torch.linalg.vector_norm(v))

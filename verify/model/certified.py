@@ -267,7 +267,9 @@ class ContractionTracker:
     def __post_init__(self) -> None:
         for name in ("gamma_tilde", "limit", "rel_width"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+            # γ̃ = 0 (the explicit two-layer control) certifies 0 at every step
+            lo_ok = v >= 0 if name == "gamma_tilde" else v > 0
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and lo_ok):
                 raise invalid(name, v, "expected a positive finite number",
                               "e.g. ContractionTracker(gamma_tilde=γ/√m, limit=1.0, rel_width=0.02)")
 

@@ -192,8 +192,8 @@ def _check_gamma_tilde(gamma_tilde: float) -> float:
         g = float(gamma_tilde)
     except (TypeError, ValueError):
         raise invalid("gamma_tilde", gamma_tilde, "expected a number", "pass γ/√m, e.g. 0.1/math.sqrt(m)") from None
-    if isinstance(gamma_tilde, (bool, str)) or not math.isfinite(g) or g <= 0.0:
-        raise invalid("gamma_tilde", gamma_tilde, "must be a positive finite number", "pass γ/√m with γ in (0, 1)")
+    if isinstance(gamma_tilde, (bool, str)) or not math.isfinite(g) or g < 0.0:
+        raise invalid("gamma_tilde", gamma_tilde, "must be a finite number ≥ 0", "pass γ/√m with γ in [0, 1)")
     return g
 
 

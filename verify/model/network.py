@@ -171,7 +171,7 @@ class ImplicitNetwork(torch.nn.Module):
         self.W = torch.nn.Parameter(W_)
         self.u = torch.nn.Parameter(u_)
         self.v = torch.nn.Parameter(v_)
-        self.gamma = check_gamma(gamma)
+        self.gamma = check_gamma(gamma, allow_zero=True)
         self.solver_opts: dict[str, Any] = {
             "forward": {"method": method, "tol": tol, "max_iter": max_iter, "throw": throw},
             "adjoint": {"method": method, "tol": tol, "max_iter": max_iter, "throw": throw},
@@ -199,7 +199,7 @@ class ImplicitNetwork(torch.nn.Module):
         """
         m = check_positive_int(m, "m", "pass the width as an int ≥ 1, e.g. m=256")
         d = check_positive_int(d, "d", "pass the input dimension as an int ≥ 1")
-        check_gamma(gamma)
+        check_gamma(gamma, allow_zero=True)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise invalid("seed", seed, "expected a non-negative int", "pass e.g. seed=0")
         check_seed(seed, "seed")

@@ -77,14 +77,20 @@ def resolve_dtype(dtype: Any, name: str = "dtype") -> torch.dtype:
     raise invalid(name, dtype, "unknown dtype", "use 'float64' (recommended) or 'float32'")
 
 
-def check_gamma(gamma: Any, name: str = "gamma") -> float:
-    """γ must be a finite number in (0, 1) as in the paper (γ is fixed, not trained)."""
+def check_gamma(gamma: Any, name: str = "gamma", *, allow_zero: bool = False) -> float:
+    """γ must be a finite number in (0, 1) as in the paper (γ is fixed, not trained).
+
+    ``allow_zero=True`` also admits γ = 0, the explicit two-layer control of the GG22 sweeps
+    (the equilibrium is z = σ(Wx)/√m and A receives no gradient): outside the papers' range,
+    so the callers that accept it say so in their records."""
     if isinstance(gamma, (str, bytes, bool)):
         raise invalid(name, gamma, "expected a number", "pass a float in (0, 1), e.g. 0.1")
     try:
         g = float(gamma)
     except (TypeError, ValueError):
         raise invalid(name, gamma, "expected a number", "pass a float in (0, 1), e.g. 0.1") from None
+    if allow_zero and g == 0.0:
+        return 0.0
     if not math.isfinite(g) or g <= 0.0:
         raise invalid(name, gamma, "γ must be positive and finite", "pass a float in (0, 1), e.g. 0.1")
     if g >= 1.0:

@@ -96,6 +96,17 @@ def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
 
 
 def _load(spec: SweepSpec, n: int) -> Any:
+    ds = _load_base(spec, n)
+    if spec.project_d is None:
+        return ds
+    from bounds.datasets import is_image_source, project_dataset
+
+    on = (is_image_source(spec.data) if spec.perturb_parallel is None
+          else bool(spec.perturb_parallel))
+    return project_dataset(ds, spec.project_d, spec.project_seed, perturb_parallel=on)
+
+
+def _load_base(spec: SweepSpec, n: int) -> Any:
     from verify.experiment.data import load_dataset
 
     if spec.data in _BUNDLED:

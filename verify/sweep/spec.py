@@ -156,6 +156,10 @@ class SweepSpec:
     normalise: bool = False
     #: perturb one row of each parallel pair (None: the loader's default, on for image sets)
     perturb_parallel: bool | None = None
+    #: project the inputs to this many dimensions (:func:`bounds.datasets.project_dataset`,
+    #: a fixed Gaussian matrix of seed ``project_seed``, then unit rows): d changes at fixed n
+    project_d: int | None = None
+    project_seed: int = 0
     #: gd kind: "fixed" (``steps`` steps, the budget-dependent outcome ``reached``) or "rate"
     #: (budget ⌈κ·log(1/target)/(α·λ_min(H(0)))⌉ capped by ``steps``: outcome ``gd_linear``)
     budget: str = "fixed"
@@ -174,8 +178,10 @@ class SweepSpec:
         object.__setattr__(self, "m", _ints("m", self.m, 1))
         object.__setattr__(self, "seeds", _ints("seeds", self.seeds, 0))
         g = float(self.gamma)
-        if not (0.0 < g < 1.0):
-            raise invalid("gamma", self.gamma, "γ must lie in (0, 1)", "pass e.g. --gamma 0.1")
+        # γ = 0 (the explicit two-layer control, z = σ(Wx)/√m) for the gd kind only
+        if not (0.0 < g < 1.0 or (g == 0.0 and self.kind == "gd")):
+            raise invalid("gamma", self.gamma, "γ must lie in (0, 1) (γ = 0, the explicit "
+                          "control, for --kind gd only)", "pass e.g. --gamma 0.1")
         object.__setattr__(self, "gamma", g)
         st = str(self.step).strip().lower()
         if st != "auto":
@@ -208,8 +214,18 @@ class SweepSpec:
         if self.batched and self.kind != "gd":
             raise invalid("batched", self.batched, "batched seeds apply to the gd kind only",
                           "drop --batched-seeds or use --kind gd")
-        if self.d is not None and (not isinstance(self.d, int) or self.d < 1):
+        if self.d is not None and (isinstance(self.d, bool) or not isinstance(self.d, int)
+                                   or self.d < 1):
             raise invalid("d", self.d, "must be an integer ≥ 1", "pass e.g. --d 16")
+        if self.project_d is not None and (isinstance(self.project_d, bool)
+                                           or not isinstance(self.project_d, int)
+                                           or self.project_d < 1):
+            raise invalid("project_d", self.project_d, "must be an integer ≥ 1 or None",
+                          "pass e.g. --project-d 16")
+        if (isinstance(self.project_seed, bool) or not isinstance(self.project_seed, int)
+                or self.project_seed < 0):
+            raise invalid("project_seed", self.project_seed, "must be an integer ≥ 0",
+                          "pass e.g. --project-seed 0")
         if not (0.0 < float(self.tol) < 1.0):
             raise invalid("tol", self.tol, "must be in (0, 1)", "use e.g. 1e-12")
         try:
@@ -278,6 +294,9 @@ class SweepSpec:
             common["normalise"] = True
         if self.perturb_parallel is not None:
             common["perturb_parallel"] = self.perturb_parallel
+        if self.project_d is not None:
+            common["project_d"] = self.project_d
+            common["project_seed"] = self.project_seed
         if self.kind == "init":
             return {**common, "hk_max_m": self.hk_max_m}
         if self.kind == "gamma":  # γ is the bisection variable, not a setting of the cell

@@ -42,7 +42,10 @@ target within K steps; a sublinear decay does not.  ``gd_linear`` = 1 when the t
 reached within K, the certified contraction is < 1 at every step (``wellposed_all``) and the
 loss stays under a geometric envelope with C = 1 (``rho`` = max_k (L(k)/L(0))^(1/k) < 1); 0 when
 one fails within K; NaN when the cap cut K short before the target (``capped``: undecided,
-counted, never a failure).  Beside it ``rho_lin`` = (1 − α·λ_min(H(0)))² (note the square:
+counted, never a failure) — unless the trained parameters P (``n_params_trained``: m² + m·d +
+2m, without A's m² at γ = 0) are fewer than n: then λ_min(H(k)) = 0 at every step by rank,
+no linear rate to zero loss exists and a capped miss is 0 (``gd_linear_basis``: ``run``,
+``rank`` or ``undecided``).  ``params_per_sample`` = P/n.  Beside it ``rho_lin`` = (1 − α·λ_min(H(0)))² (note the square:
 the loss is ½‖ŷ − y‖²) and G22's guarantee ``rho_g22`` = 1 − αλ0/2, both per step.
 
 ``gd`` with ``spec.batched``: the seeds of one (n, m) run as one batched bare GD
@@ -83,7 +86,8 @@ GD_COLUMNS = {"lambda0": "f", "reached": "b", "steps_to_target": "f", "rate_late
               "loss_final": "f", "alpha": "f", "gd_status": "s",
               # --budget rate only (NaN otherwise): GG22 claim (b), linear convergence
               "gd_linear": "f", "rho": "f", "budget_K": "f", "capped": "b", "wellposed_all": "b",
-              "rho_lin": "f", "rho_g22": "f", "lam_min_H0_run": "f"}
+              "rho_lin": "f", "rho_g22": "f", "lam_min_H0_run": "f", "gd_linear_basis": "s",
+              "n_params": "f", "n_params_trained": "f", "params_per_sample": "f"}
 #: gamma outcomes (:func:`gamma_outcomes`; ``wellposed_at_<γ0>`` via the outcome registry).
 GAMMA_COLUMNS = {"gamma_star": "f", "gamma_star_hi": "f", "gamma_init": "f", "gamma_g22": "f",
                  "c_init": "f", "gamma_undecided": "b", "gamma_undecided_reason": "s",
@@ -232,9 +236,16 @@ def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
                         progress=False)
     tr = res.trace
     reached = res.status == "target_reached"
+    # parameters: A (m²), W (m·d), u, v (m each); at γ = 0, A receives no gradient
+    n, d_in = int(X.shape[0]), int(X.shape[1])
+    p_all = m * m + m * d_in + 2 * m
+    p_eff = p_all - (m * m if spec.gamma == 0 else 0)
+    out.update(n_params=float(p_all), n_params_trained=float(p_eff),
+               params_per_sample=p_eff / n)
     if rate_budget:
         out.update(_linear_outcomes(tr, res.status, reached, capped, alpha, lam_min_H0,
-                                    float(data["lambda0"]), budget_K))
+                                    float(data["lambda0"]), budget_K,
+                                    rank_deficient=p_eff < n))
     lam_H0 = float(tr["lambda_min_H"][0]) if tr["lambda_min_H"].size else math.nan
     rate = res.record.get("rates", {}).get("observed_rate_tail")
     out.update(
@@ -275,20 +286,26 @@ def envelope_rate(loss: np.ndarray) -> float:
 
 def _linear_outcomes(tr: dict[str, np.ndarray], status: str, reached: bool, capped: bool,
                      alpha: float, lam_min_H0: float, lambda0: float,
-                     budget_K: float) -> dict[str, Any]:
+                     budget_K: float, rank_deficient: bool = False) -> dict[str, Any]:
     """``gd_linear`` (module docstring): 1 when the target was reached within the rate-scaled
     budget, the certified γ̃‖A(k)‖₂ < 1 at every step and the loss stayed under a geometric
     envelope ρ_env < 1; 0 when a condition fails within the budget; NaN when the cap
-    (``--steps``) cut the budget short before the target (undecided, never 0)."""
+    (``--steps``) cut the budget short before the target (undecided, never 0) — except when
+    the trained parameters are fewer than the samples (``rank_deficient``): then
+    H(k) = J(k)J(k)ᵀ has rank < n at every step, λ_min(H(k)) = 0 and no linear rate to zero
+    loss exists, so a miss is 0 (``gd_linear_basis`` = "rank") rather than undecided."""
     up = np.asarray(tr.get("contraction", []), dtype=np.float64)
     wellposed = bool(up.size) and bool(np.all(np.isfinite(up) & (up < 1.0)))
     loss = np.asarray(tr.get("loss", []), dtype=np.float64)
     rho = envelope_rate(loss)
-    if capped and not reached:
-        lin = math.nan
+    basis = "run"
+    if capped and not reached and rank_deficient:
+        lin, basis = 0.0, "rank"
+    elif capped and not reached:
+        lin, basis = math.nan, "undecided"
     else:
         lin = 1.0 if (reached and wellposed and rho < 1.0 and status == "target_reached") else 0.0
-    return {"gd_linear": lin, "rho": rho, "budget_K": float(budget_K), "capped": bool(capped),
+    return {"gd_linear": lin, "gd_linear_basis": basis, "rho": rho, "budget_K": float(budget_K), "capped": bool(capped),
             "wellposed_all": wellposed,
             "rho_lin": (1.0 - alpha * lam_min_H0) ** 2 if math.isfinite(lam_min_H0) else math.nan,
             "rho_g22": 1.0 - alpha * lambda0 / 2.0, "lam_min_H0_run": lam_min_H0}

@@ -1,0 +1,129 @@
+"""GG22 claim (c) controls (verify.sweep.controls): planted threshold laws are recognised, the
+projection keeps rows unit and is reproducible, and γ = 0 is the explicit two-layer network."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from bounds.datasets import load_dataset, project_dataset, projection_matrix
+from verify.sweep.controls import counting_width, fit_control
+
+
+def _planted(mu_fn, *, s=0.25, seeds=12, seed=0, ns=(16, 32, 64, 128), ds=(8, 16, 32, 64),
+             ms=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256), g0=False):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in ns:
+        for d in ds:
+            for mm in ms:
+                mu = mu_fn(n, d)
+                p = norm.cdf((math.log(mm) - mu) / s)
+                for sd in range(seeds):
+                    rows.append({"n": n, "m": mm, "seed": sd, "d": d, "gamma": 0.0 if g0 else 0.1,
+                                 "success": float(rng.random() < p)})
+    return pd.DataFrame(rows)
+
+
+def test_counting_width_solves_the_parameter_count():
+    n, d = np.array([32.0, 100.0]), np.array([8.0, 30.0])
+    w = counting_width(n, d, np.array([False, False]), 3.0)
+    assert np.allclose(w * w + w * (d + 2), 3.0 * n, rtol=1e-12)
+    w0 = counting_width(n, d, np.array([True, True]), 3.0)
+    assert np.allclose(w0 * (d + 2), 3.0 * n, rtol=1e-12)
+
+
+def test_planted_counting_law_is_recognised():
+    rows = _planted(lambda n, d: math.log(counting_width(np.array([n]), np.array([d]),
+                                                         np.array([False]), 2.0)[0]))
+    an = fit_control(rows)
+    assert an.threshold
+    assert an.models["gg22"].rejected
+    assert not an.models["counting"].rejected
+    assert any("follows P ∝ n (parameter counting)" in w for w in an.words)
+    # the fitted c of the counting law is near the planted 2 (log c to ±0.3 at 12 seeds)
+    assert abs(an.models["counting"].params["log_c"] - math.log(2.0)) < 0.3
+
+
+def test_planted_gg22_law_is_recognised():
+    rows = _planted(lambda n, d: math.log(0.5) + math.log(n))
+    an = fit_control(rows)
+    assert an.models["counting"].rejected
+    assert not an.models["gg22"].rejected
+    assert any("follows m ∝ n (GG22)" in w for w in an.words)
+    lo, hi = an.models["free"].intervals["p"]
+    assert lo <= 1.0 <= hi
+    qlo, qhi = an.models["free"].intervals["q"]
+    assert qlo <= 0.0 <= qhi
+
+
+def test_free_law_intervals_cover_planted_exponents():
+    rows = _planted(lambda n, d: -0.5 + 0.8 * math.log(n) - 0.4 * math.log(d), seeds=8, seed=3)
+    an = fit_control(rows)
+    f = an.models["free"]
+    assert f.intervals["p"][0] <= 0.8 <= f.intervals["p"][1]
+    assert f.intervals["q"][0] <= -0.4 <= f.intervals["q"][1]
+
+
+def test_gamma_zero_shift_is_estimated():
+    a = _planted(lambda n, d: math.log(n), ds=(16, 64), seed=1)
+    b = _planted(lambda n, d: math.log(n) + math.log(2.0), ds=(64,), seed=2, g0=True)
+    an = fit_control(pd.concat([a, b], ignore_index=True))
+    lo, hi = an.models["free"].intervals["delta"]
+    assert lo <= math.log(2.0) <= hi and lo > 0
+    assert any("GD needs a different width" in w for w in an.words)
+
+
+def test_no_threshold_on_the_grid_gets_no_law():
+    rows = _planted(lambda n, d: -5.0)  # every width succeeds
+    an = fit_control(rows)
+    assert not an.threshold and not an.models
+    assert "not a width threshold on this grid" in an.words[0]
+    rows = _planted(lambda n, d: math.log(n))
+    rows["success"] = np.nan
+    assert not fit_control(rows).threshold
+
+
+def test_projection_keeps_unit_rows_and_is_reproducible():
+    ds = load_dataset("digits-all", n=40, test_fraction=0.2)
+    p1 = project_dataset(ds, 8, seed=5)
+    p2 = load_dataset("digits-all", n=40, test_fraction=0.2, project_d=8, project_seed=5)
+    assert p1.X.shape == (40, 8) and p1.X_test is not None and p1.X_test.shape[1] == 8
+    assert np.allclose(np.linalg.norm(p1.X, axis=1), 1.0, atol=1e-14)
+    assert np.array_equal(p1.X, p2.X)
+    assert not np.array_equal(p1.X, project_dataset(ds, 8, seed=6).X)
+    assert p1.record()["projection"] == {"d_in": 64, "d": 8, "seed": 5}
+    # the matrix is the recorded draw: X·R with unit rows
+    R = projection_matrix(64, 8, 5)
+    Z = np.asarray(ds.X) @ R
+    assert np.allclose(p1.X, Z / np.linalg.norm(Z, axis=1, keepdims=True), atol=1e-14)
+
+
+def test_gamma_zero_is_the_explicit_two_layer_network():
+    import torch
+
+    from verify.model.network import ImplicitNetwork
+
+    torch.manual_seed(0)
+    X = torch.randn(6, 5, dtype=torch.float64)
+    X = X / X.norm(dim=1, keepdim=True)
+    y = torch.randn(6, dtype=torch.float64)
+    net = ImplicitNetwork.init(m=16, d=5, gamma=0.0, seed=0, dtype=torch.float64)
+    st = net.state(X, y)
+    assert st.ok
+    phi = torch.relu(X @ net.W.detach().T) / math.sqrt(16)
+    yhat = phi @ (net.u.detach() + net.v.detach())
+    assert torch.allclose(st.yhat.reshape(-1), yhat, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0])
+def test_gamma_outside_zero_one_still_refused(bad):
+    from bounds._errors import InvalidArgument
+    from verify.model.network import ImplicitNetwork
+
+    with pytest.raises(InvalidArgument, match="gamma"):
+        ImplicitNetwork.init(m=16, d=5, gamma=bad, seed=0)
