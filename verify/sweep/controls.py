@@ -92,7 +92,8 @@ class ModelFit:
 class ControlAnalysis:
     """Result of :func:`compare_sweeps` / :func:`fit_control`.
 
-    ``groups``: per (n, d, γ): decided rows, successes, the free model's m*½ and P(m*½)/n.
+    ``groups``: per (n, d, γ): decided rows, successes, the data's λ0 (when the rows carry it),
+    the free model's m*½ and P(m*½)/n.
     ``models``: ``free``, ``gg22``, ``counting`` (:class:`ModelFit`).  ``words``: the generated
     sentences.  ``threshold``: False when the outcome is not a width threshold on this grid
     (then ``models`` is empty)."""
@@ -157,12 +158,15 @@ def control_rows(sources: Sequence[str | Path], outcome: str = "gd_linear") -> p
             raise invalid("from", str(src), f"is a {spec.kind!r} sweep; the controls compare "
                           "gd sweeps", "pass the --out directories of 'sweep --kind gd' runs")
         dims = {int(k): int(v.get("d", 0)) for k, v in (meta.get("data") or {}).items()}
+        lam0 = {int(k): float(v.get("lambda0", math.nan))
+                for k, v in (meta.get("data") or {}).items()}
         ind = outcome_indicator(table, outcome)
         frames.append(pd.DataFrame({
             "n": table["n"].astype(int).to_numpy(), "m": table["m"].astype(int).to_numpy(),
             "seed": table["seed"].astype(int).to_numpy(),
             "d": [dims.get(int(n), 0) for n in table["n"]],
             "gamma": np.full(len(table), float(spec.gamma)),
+            "lambda0": [lam0.get(int(n), math.nan) for n in table["n"]],
             "success": ind.to_numpy(dtype=float), "source": str(src)}))
     rows = pd.concat(frames, ignore_index=True)
     if (rows["d"] <= 0).any():
@@ -274,6 +278,9 @@ def fit_control(rows: pd.DataFrame, *, outcome: str = "gd_linear",
               .groupby(keys, sort=True)
               .agg(decided=("decided", "sum"), successes=("succ", "sum"))
               .reset_index())
+    if "lambda0" in rows.columns:  # the data's λ0 per group (it moves with n and d)
+        lam = rows.groupby(keys, sort=True)["lambda0"].first().reset_index(drop=True)
+        groups["lambda0"] = lam.to_numpy(dtype=float)
     groups["decided"] = groups["decided"].astype(int)
     groups["successes"] = groups["successes"].astype(int)
 
