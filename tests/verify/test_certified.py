@@ -118,7 +118,7 @@ def test_tracker_in_place_updates_and_nonfinite():
     v = tr.update(A)
     assert math.isnan(v.value) and v.method == "nonfinite"
     with pytest.raises(InvalidArgument, match="^gamma_tilde="):
-        ContractionTracker(0.0)
+        ContractionTracker(-0.1)
     with pytest.raises(InvalidArgument, match="^A="):
         tr.update(torch.zeros(3, 3, dtype=torch.float64))
 

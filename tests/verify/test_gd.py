@@ -70,7 +70,7 @@ def test_observable_names_match_contracts():
     [
         ({"m": 0}, "m"),
         ({"gamma": 1.5}, "gamma"),
-        ({"gamma": 0.0}, "gamma"),
+        ({"gamma": -0.1}, "gamma"),
         ({"step": 0.0}, "step"),
         ({"step": -1e-3}, "step"),
         ({"step": float("nan")}, "step"),

@@ -90,7 +90,7 @@ def _write(tmp_path, name, X, y=None):
     "extra, needle",
     [
         (["--gamma", "1.5"], "--gamma"),
-        (["--gamma", "0"], "--gamma"),
+        (["--gamma", "-0.5"], "--gamma"),
         (["--step", "0"], "--step"),
         (["--step", "-0.1"], "--step"),
         (["--step", "fast"], "--step"),
