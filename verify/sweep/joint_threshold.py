@@ -344,6 +344,25 @@ def _delta_se(model: _Model, th: np.ndarray, g: Callable[[np.ndarray], float], k
     return math.sqrt(var) if var > 0 and math.isfinite(var) else 0.1
 
 
+def trend_z(x: np.ndarray, nidx: np.ndarray, k: np.ndarray, N: np.ndarray) -> float:
+    """Stratified trend statistic of success in log m within each n (Mantel's extension of
+    the Cochran–Armitage test): Σ_n Σ (x − x̄_n)(y − ȳ_n) over its permutation standard
+    deviation; ≈ N(0, 1) when success does not depend on m.  NaN when nothing varies."""
+    num = var = 0.0
+    for j in np.unique(nidx):
+        sel = nidx == j
+        xs, ks, Ns = x[sel], k[sel], N[sel]
+        tot = Ns.sum()
+        if tot < 2:
+            continue
+        xb, yb = float((xs * Ns).sum() / tot), float(ks.sum() / tot)
+        num += float((xs * ks).sum() - xb * ks.sum())
+        sxx = float((Ns * (xs - xb) ** 2).sum())
+        syy = tot * yb * (1 - yb)
+        var += sxx * syy / (tot - 1)
+    return num / math.sqrt(var) if var > 0 else math.nan
+
+
 def fit_joint(n: np.ndarray, m: np.ndarray, seed: np.ndarray, y: np.ndarray, *,
               q: tuple[float, ...] = (0.5,), link: str = "probit", spread: str = "loglinear",
               n_boot: int = 200, seed_boot: int = 0, ci: float = 0.95, profile: bool = True,
@@ -458,13 +477,17 @@ def fit_joint(n: np.ndarray, m: np.ndarray, seed: np.ndarray, y: np.ndarray, *,
         lr = max(dev - float(mf.deviance_cells(tf, k0, N0).sum()), 0.0)
         dfs = model.K - 2
         spread_test = {"lr": lr, "df": dfs, "p": float(stats.chi2.sf(lr, dfs))}
-    pvals = [v for v in [p_boot if p_boot is not None else p_chi2] if v is not None]
-    pvals += [v["p_boot"] for v in per_n.values() if v["p_boot"] is not None]
-    # per-n p-values are K tests: Bonferroni over them
-    bad_overall = (p_boot if p_boot is not None else p_chi2)
-    bad = (bad_overall is not None and bad_overall < alpha_fit) or any(
-        v["p_boot"] is not None and v["p_boot"] < alpha_fit / model.K for v in per_n.values())
+    # The bootstrap p-value cannot fall below 1/(B + 1): it decides only when B + 1 ≥ 2/α
+    # (B ≥ 199 at α = 0.01), else the χ² approximation does.  Per-n p-values are K tests:
+    # Bonferroni over them, and only from a bootstrap that can resolve α/K.
+    enough = D is not None and D.shape[0] + 1 >= 2.0 / alpha_fit
+    overall = p_boot if enough else p_chi2
+    per_ok = D is not None and D.shape[0] + 1 >= 2.0 * model.K / alpha_fit
+    bad = (overall is not None and overall < alpha_fit) or (per_ok and any(
+        v["p_boot"] is not None and v["p_boot"] < alpha_fit / model.K for v in per_n.values()))
     quality = {"deviance": dev, "df": df, "p_chi2": p_chi2, "p_boot": p_boot, "per_n": per_n,
+               "p_used": overall, "p_used_from": "parametric bootstrap" if enough else "χ²",
+               "trend_z": trend_z(x, nidx, S.sum(0), T.sum(0)),
                "links": links, "spread_test": spread_test, "fits": not bad, "alpha": alpha_fit}
     _, _, logs = model.split(th)
     return JointFit(link=link, spread=model.spread, ci=ci, n=tuple(int(v) for v in ns), theta=th,

@@ -65,6 +65,7 @@ __all__ = [
     "clopper_pearson",
     "probit_mle",
     "fit_width_threshold",
+    "quality_text",
     "scaling_words",
 ]
 
@@ -270,7 +271,10 @@ class WidthThresholds:
             else:
                 txt = "no threshold: success does not rise with m"
             lines.append(f"  n = {r.n}, q = {r.q:g}: {txt}")
-        lines.append("  joint fit over every n (what the exponent uses):")
+        lines.append("  per-n probit fits above are a diagnostic; joint fit over every n "
+                     "(what the exponent uses):")
+        if self.joint is not None:
+            lines.append("  fit quality: " + quality_text(self.joint))
         for r in self.joint_thresholds.itertuples(index=False):
             lines.append(f"  n = {r.n}, q = {r.q:g}: m* = {r.m_star:.4g} [{r.m_star_lo:.4g}, "
                          f"{r.m_star_hi:.4g}]" + (" (extrapolated)" if r.extrapolated else ""))
@@ -302,6 +306,28 @@ class WidthThresholds:
                 **{f"joint_{k}_{e}": _js(r[f"{k}_{e}"]) for k in ("profile", "seed_block",
                                                                  "parametric")
                    for e in ("lo", "hi")}}
+
+
+def quality_text(joint: JointFit) -> str:
+    """One line: deviance, goodness of fit, link comparison, spread test."""
+    q = joint.quality
+    gof = ("no p-value (df ≤ 0)" if q["p_used"] is None else
+           f"goodness-of-fit p = {q['p_used']:.3g} from the {q['p_used_from']}")
+    if q["p_boot"] is not None and q["p_used_from"] != "parametric bootstrap":
+        gof += f"; parametric bootstrap {q['p_boot']:.3g}"
+    txt = f"{joint.link}, deviance {q['deviance']:.3g} on {q['df']} df ({gof})"
+    per = [f"{n}: {v['deviance']:.3g}/{v['cells']} cells"
+           + (f" p {v['p_boot']:.2g}" if v["p_boot"] is not None else "")
+           for n, v in q["per_n"].items()]
+    txt += "; per n " + ", ".join(per)
+    if q["links"]:
+        txt += "; deviance by link " + ", ".join(f"{k} {v:.3g}" for k, v in q["links"].items())
+    st = q["spread_test"]
+    if st is not None:
+        txt += (f"; spread {joint.spread} vs one per n: LR {st['lr']:.3g} on {st['df']} df, "
+                f"p = {st['p']:.3g}")
+    txt += "; the law fits" if q["fits"] else f"; THE LAW DOES NOT FIT (p < {q['alpha']:g})"
+    return txt
 
 
 def _js(x: Any) -> float | None:
@@ -500,11 +526,20 @@ def _joint_table(joint: JointFit | None, use: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _no_threshold(fits: pd.DataFrame, jt: pd.DataFrame, q: float) -> str | None:
+#: one-sided 5 % critical value of the stratified trend statistic (success rising with m)
+_Z_RISE = float(stats.norm.ppf(0.95))
+
+
+def _no_threshold(fits: pd.DataFrame, jt: pd.DataFrame, q: float,
+                  joint: JointFit | None) -> str | None:
     """Why the outcome is not a width threshold on this grid (None: it is one)."""
     if fits.empty or len(fits) < 2:
         return f"not a width threshold on this grid: only {len(fits)} sample size(s)"
     kinds = fits["kind"].tolist()
+    z = joint.quality.get("trend_z", math.nan) if joint is not None else math.nan
+    if not all(k in ("below_grid", "above_grid") for k in kinds) and not z > _Z_RISE:
+        return ("not a width threshold on this grid: success does not rise with m (stratified "
+                f"trend z = {z:.3g} ≤ {_Z_RISE:.3g}, one-sided 5 %)")
     rise = sum(k in ("fit", "bracket") for k in kinds)
     fall = kinds.count("decreasing")
     if rise == 0 and all(k == "below_grid" for k in kinds):
@@ -532,7 +567,7 @@ def _joint_law(joint: JointFit | None, fits: pd.DataFrame, jt: pd.DataFrame, q: 
     n_all = tuple(int(v) for v in fits["n"]) if len(fits) else ()
     bounds_only = tuple(int(r.n) for r in fits.itertuples(index=False) if r.kind != "fit") \
         if len(fits) else ()
-    why = _no_threshold(fits, jt, q)
+    why = _no_threshold(fits, jt, q, joint)
     if joint is None or why is not None:
         why = why or "no decidable cell"
         return ScalingLaw(q, None, None, None, None, n_all, bounds_only, 0, why,
@@ -551,10 +586,10 @@ def _joint_law(joint: JointFit | None, fits: pd.DataFrame, jt: pd.DataFrame, q: 
     reason = (f"one penalised {joint.link} likelihood over n = {list(joint.n)} (spread "
               f"{joint.spread}; separated n in the likelihood"
               + (f": {list(bounds_only)} have no finite per-n fit" if bounds_only else "") + ")")
-    gof = qual["p_boot"] if qual["p_boot"] is not None else qual["p_chi2"]
+    gof = qual["p_used"]
     if gof is not None:
         reason += (f"; deviance {qual['deviance']:.3g} on {qual['df']} df, goodness-of-fit p = "
-                   f"{gof:.3g} ({'parametric bootstrap' if qual['p_boot'] is not None else 'χ²'})")
+                   f"{gof:.3g} ({qual['p_used_from']})")
     if not fits_ok:
         reason += "; THE LAW DOES NOT FIT"
     words = scaling_words(jl.p, lo, hi, ci, predictions=predictions, fits=fits_ok,
