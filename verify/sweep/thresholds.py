@@ -34,13 +34,20 @@ thresholds the library reports (``scaling``/``law(q)``, ``joint_thresholds``) co
 penalised likelihood over every n (:mod:`.joint_threshold`): separated sample sizes enter it
 instead of being dropped, and its intervals are by profile likelihood, by a bootstrap that
 resamples seeds as blocks across all n, and by a parametric bootstrap.  ``law(q).p_lo/p_hi``
-are the seed-block bootstrap interval when ``n_boot > 0`` (it keeps the dependence of one seed
-across n), else the profile-likelihood interval; all three are in ``law(q).intervals``.
+(and ``joint_thresholds.m_star_lo/hi``) are the envelope of the profile-likelihood and the
+seed-block bootstrap intervals when ``n_boot > 0``: the seed-block bootstrap keeps the
+dependence of one seed across n, the profile stays honest under separation, where resampling
+seeds cannot make a 0/N or N/N cell vary (its replicates then all agree and its interval
+collapses).  Without bootstrap they are the profile interval; all three are in
+``law(q).intervals``.  Intervals and fit quality are computed only for an outcome that is a
+width threshold on the grid.
 
 An outcome is **not a width threshold on this grid** (no exponent, :attr:`ScalingLaw.threshold`
 False) when fewer than two n are fitted, when no n has its success rising across the grid
-(per-n kinds ``fit`` or ``bracket``) or more n fall than rise, or when the joint m*_½(n) is
-below (or above) the grid at every n.
+(a stratified Cochran–Armitage–Mantel trend statistic of success in log m within each n must
+exceed its one-sided 5 % point), when the data locate m* inside the grid (per-n kind ``fit`` or
+``bracket``) at fewer than two n, or when the joint m*_½(n) is below (or above) the grid at
+every n.
 """
 
 from __future__ import annotations
@@ -279,7 +286,8 @@ class WidthThresholds:
             lines.append(f"  n = {r.n}, q = {r.q:g}: m* = {r.m_star:.4g} [{r.m_star_lo:.4g}, "
                          f"{r.m_star_hi:.4g}]" + (" (extrapolated)" if r.extrapolated else ""))
         for law in self.scaling:
-            lines.append(f"  q = {law.q:g}: {law.words}; {law.reason}")
+            lines.append(f"  q = {law.q:g}: {law.words}"
+                         + (f"; {law.reason}" if law.threshold else ""))
         return "\n".join(lines)
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -493,12 +501,17 @@ def fit_width_threshold(table: pd.DataFrame, outcome: str = "lemma33_init",
     joint = None
     dec = df["y"].notna().to_numpy()
     if dec.any():
-        joint = fit_joint(df["n"].to_numpy()[dec], df["m"].to_numpy()[dec],
-                          pd.Series(table["seed"]).astype(str).to_numpy()[dec],
-                          df["y"].to_numpy(float)[dec], q=qs, link=link, spread=spread,
-                          n_boot=int(n_boot), seed_boot=int(seed), ci=ci, profile=profile,
-                          compare_links=compare_links)
-    use = "seed_block" if n_boot > 0 else "profile"
+        cols = (df["n"].to_numpy()[dec], df["m"].to_numpy()[dec],
+                pd.Series(table["seed"]).astype(str).to_numpy()[dec], df["y"].to_numpy(float)[dec])
+        joint = fit_joint(*cols, q=qs, link=link, spread=spread, n_boot=0, ci=ci,
+                          profile=False, compare_links=False)
+        if _no_threshold(fits, _joint_table(joint, "point"), joint) is None and (
+                n_boot > 0 or profile or compare_links):
+            # intervals and fit quality only for an outcome that is a threshold on the grid
+            joint = fit_joint(*cols, q=qs, link=link, spread=spread, n_boot=int(n_boot),
+                              seed_boot=int(seed), ci=ci, profile=profile,
+                              compare_links=compare_links)
+    use = "envelope" if n_boot > 0 and profile else "seed_block" if n_boot > 0 else "profile"
     jt = _joint_table(joint, use)
     laws = tuple(_joint_law(joint, fits, jt, qq, use, ci, dict(predictions or {}))
                  for qq in qs)
@@ -509,7 +522,8 @@ def fit_width_threshold(table: pd.DataFrame, outcome: str = "lemma33_init",
 
 
 _METHOD_WORDS = {"seed_block": "seed-block bootstrap", "profile": "profile likelihood",
-                 "parametric": "parametric bootstrap"}
+                 "parametric": "parametric bootstrap",
+                 "envelope": "profile likelihood ∪ seed-block bootstrap"}
 
 
 def _joint_table(joint: JointFit | None, use: str) -> pd.DataFrame:
@@ -521,7 +535,13 @@ def _joint_table(joint: JointFit | None, use: str) -> pd.DataFrame:
         for k in ("profile", "seed_block", "parametric"):
             iv = r.get(k)
             out[f"{k}_lo"], out[f"{k}_hi"] = (iv if iv is not None else (math.nan, math.nan))
-        out["m_star_lo"], out["m_star_hi"] = out[f"{use}_lo"], out[f"{use}_hi"]
+        if use == "envelope":
+            out["m_star_lo"] = np.fmin(out["profile_lo"], out["seed_block_lo"])
+            out["m_star_hi"] = np.fmax(out["profile_hi"], out["seed_block_hi"])
+        elif use == "point":
+            out["m_star_lo"] = out["m_star_hi"] = math.nan
+        else:
+            out["m_star_lo"], out["m_star_hi"] = out[f"{use}_lo"], out[f"{use}_hi"]
         rows.append(out)
     return pd.DataFrame(rows)
 
@@ -530,8 +550,7 @@ def _joint_table(joint: JointFit | None, use: str) -> pd.DataFrame:
 _Z_RISE = float(stats.norm.ppf(0.95))
 
 
-def _no_threshold(fits: pd.DataFrame, jt: pd.DataFrame, q: float,
-                  joint: JointFit | None) -> str | None:
+def _no_threshold(fits: pd.DataFrame, jt: pd.DataFrame, joint: JointFit | None) -> str | None:
     """Why the outcome is not a width threshold on this grid (None: it is one)."""
     if fits.empty or len(fits) < 2:
         return f"not a width threshold on this grid: only {len(fits)} sample size(s)"
@@ -541,6 +560,10 @@ def _no_threshold(fits: pd.DataFrame, jt: pd.DataFrame, q: float,
         return ("not a width threshold on this grid: success does not rise with m (stratified "
                 f"trend z = {z:.3g} ≤ {_Z_RISE:.3g}, one-sided 5 %)")
     rise = sum(k in ("fit", "bracket") for k in kinds)
+    if rise < 2 and not all(k in ("below_grid", "above_grid") for k in kinds):
+        return ("not a width threshold on this grid: the data locate m* inside the grid at "
+                f"{rise} sample size(s) only (the others are below or above the grid); an "
+                "exponent would be the prior's extrapolation")
     fall = kinds.count("decreasing")
     if rise == 0 and all(k == "below_grid" for k in kinds):
         return "not a width threshold on this grid: m* is below the grid at every n (never failed)"
@@ -567,7 +590,7 @@ def _joint_law(joint: JointFit | None, fits: pd.DataFrame, jt: pd.DataFrame, q: 
     n_all = tuple(int(v) for v in fits["n"]) if len(fits) else ()
     bounds_only = tuple(int(r.n) for r in fits.itertuples(index=False) if r.kind != "fit") \
         if len(fits) else ()
-    why = _no_threshold(fits, jt, q, joint)
+    why = _no_threshold(fits, jt, joint)
     if joint is None or why is not None:
         why = why or "no decidable cell"
         return ScalingLaw(q, None, None, None, None, n_all, bounds_only, 0, why,
@@ -575,7 +598,11 @@ def _joint_law(joint: JointFit | None, fits: pd.DataFrame, jt: pd.DataFrame, q: 
                           predictions=predictions)
     jl = joint.laws[q]
     ivs = {"profile": jl.profile, "seed_block": jl.seed_block, "parametric": jl.parametric}
-    iv = ivs.get(use)
+    if use == "envelope":
+        got = [v for v in (jl.profile, jl.seed_block) if v is not None]
+        iv = (min(v[0] for v in got), max(v[1] for v in got)) if got else None
+    else:
+        iv = ivs.get(use)
     lo, hi = (iv if iv is not None else (None, None))
     if lo is not None and not (math.isfinite(lo) and math.isfinite(hi)):
         lo = lo if math.isfinite(lo) else None
