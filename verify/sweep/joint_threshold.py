@@ -279,7 +279,7 @@ def _profile_end(model: _Model, k: np.ndarray, N: np.ndarray, fix: Callable[[flo
         if d > 0:
             cache = {"start": start}
 
-            def f(t: float) -> float:
+            def f(t: float, cache: dict[str, np.ndarray] = cache) -> float:
                 dd, pp = excess(t, cache["start"])
                 if dd <= 0:
                     cache["start"] = pp
@@ -397,9 +397,9 @@ def fit_joint(n: np.ndarray, m: np.ndarray, seed: np.ndarray, y: np.ndarray, *,
             else:
                 kb, Nb = rng.binomial(N0.astype(int), prob).astype(float), N0
             tb, _, _ = model.fit(kb, Nb, th)
-            row = np.concatenate([[model.exponent(tb, qq) for qq in q],
+            rep = np.concatenate([[model.exponent(tb, qq) for qq in q],
                                   np.concatenate([model.log_mstar(tb, qq) for qq in q])])
-            reps[kind].append(row)
+            reps[kind].append(rep)
             if kind == "parametric":
                 dc = model.deviance_cells(tb, kb, Nb)
                 dev_rep.append(np.concatenate([[dc.sum()], np.bincount(nidx, dc, model.K)]))
@@ -420,7 +420,10 @@ def fit_joint(n: np.ndarray, m: np.ndarray, seed: np.ndarray, y: np.ndarray, *,
             prof = None
             if profile:
                 fix, free = _fix_exponent(model, qq)
-                se = _delta_se(model, th, lambda t, qq=qq: model.exponent(t, qq), k0, N0)
+                def g_exp(t: np.ndarray, qq: float = qq) -> float:
+                    return model.exponent(t, qq)
+
+                se = _delta_se(model, th, g_exp, k0, N0)
                 prof = tuple(_profile_end(model, k0, N0, fix, free(th), p_hat, obj, crit, se, d)
                              for d in (-1.0, 1.0))
             laws[qq] = JointLaw(qq, p_hat, prof,  # type: ignore[arg-type]
@@ -433,7 +436,10 @@ def fit_joint(n: np.ndarray, m: np.ndarray, seed: np.ndarray, y: np.ndarray, *,
             row: dict[str, Any] = {"n": int(nn), "q": qq, "m_star": float(np.exp(min(lm[j], 700.0)))}
             if profile:
                 fix, free = _fix_mstar(model, qq, j)
-                se = _delta_se(model, th, lambda t, qq=qq, j=j: float(model.log_mstar(t, qq)[j]), k0, N0)
+                def g_m(t: np.ndarray, qq: float = qq, j: int = j) -> float:
+                    return float(model.log_mstar(t, qq)[j])
+
+                se = _delta_se(model, th, g_m, k0, N0)
                 lo, hi = (_profile_end(model, k0, N0, fix, free(th), float(lm[j]), obj, crit, se, d)
                           for d in (-1.0, 1.0))
                 row["profile"] = (math.exp(lo) if math.isfinite(lo) else 0.0,

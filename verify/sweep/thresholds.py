@@ -603,10 +603,11 @@ def _joint_law(joint: JointFit | None, fits: pd.DataFrame, jt: pd.DataFrame, q: 
         iv = (min(v[0] for v in got), max(v[1] for v in got)) if got else None
     else:
         iv = ivs.get(use)
-    lo, hi = (iv if iv is not None else (None, None))
-    if lo is not None and not (math.isfinite(lo) and math.isfinite(hi)):
-        lo = lo if math.isfinite(lo) else None
-        hi = hi if math.isfinite(hi) else None
+    lo: float | None = None
+    hi: float | None = None
+    if iv is not None:
+        lo = iv[0] if math.isfinite(iv[0]) else None
+        hi = iv[1] if math.isfinite(iv[1]) else None
     qual = joint.quality
     fits_ok = bool(qual["fits"])
     a = math.exp(float(joint.theta[0]) - (jl.p or 0.0) * joint.lbar)
