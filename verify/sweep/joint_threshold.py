@@ -20,8 +20,10 @@ small widths, all successes at the large ones): such rows constrain m*(n) to the
 and the spread of that n towards 0.  Separation makes the plain maximum likelihood estimate
 infinite, so the estimate maximises the likelihood penalised by Jeffreys' prior,
 ``ℓ(θ) + ½·log det I(θ)`` with I the expected (Fisher) information of the binomial cells
-(Firth's penalty; Kosmidis & Firth 2021 show it gives finite estimates for binomial GLMs).
-When all cells of all n are separated the penalty alone keeps s(n) > 0 and p finite.
+(Firth's penalty).  For binomial GLMs — this model is one when the spread is common —
+Kosmidis & Firth (2021) prove the estimates finite; for the structured spread the tests check
+it on grids where every n is completely separated (the penalty alone then keeps s(n) > 0 and
+p finite: I(θ) → 0 as any s(n) → 0 on separated cells, so ½ log det I → −∞).
 
 Intervals for the exponent of m*_q(n) (the least-squares slope of the fitted log m*_q over the
 sweep's log n; for q = ½ with the probit link it is p itself) and for every m*_q(n):

@@ -357,8 +357,12 @@ def scaling_words(p: float | None, lo: float | None, hi: float | None, ci: float
     if p is None:
         return reason or "no exponent: not a width threshold on this grid"
     pre = "" if fits else "the fitted law does not fit these data (goodness of fit fails), so: "
-    if lo is None or hi is None:
+    if lo is None and hi is None:
         return f"{pre}p = {p:.3g} without a CI: not compared with any theory"
+    if lo is None or hi is None:
+        side = f"(−∞, {hi:.3g}]" if lo is None else f"[{lo:.3g}, ∞)"
+        return (f"{pre}p = {p:.3g} {side} ({100 * ci:.0f}% CI, open on one side: the data do "
+                "not bound it): not compared with any theory")
     how = f", {method}" if method else ""
     txt = f"p = {p:.3g} [{lo:.3g}, {hi:.3g}] ({100 * ci:.0f}% CI{how})"
     if lo <= 0.0 <= hi:

@@ -185,8 +185,8 @@ def summary_lines(ws: Mapping[str, Any]) -> list[str]:
                            f"{law['reason']}.")
             else:
                 out.append(f"Width scaling of {o['name']} ({where}): median threshold "
-                           f"m*½(n) ∝ n^p with {law['words']}; fitted on n = "
-                           f"{law['n_used']}.")
+                           f"m*½(n) ∝ n^p, joint fit over n = {law['n_used']}: "
+                           f"{law['words']}.")
     return out
 
 
@@ -345,11 +345,12 @@ def _joint_blocks(sw: Mapping[str, Any]) -> list[Any]:
                           _iv(ivs.get("profile")), _iv(ivs.get("parametric")), fq, law["words"]))
     if erows:
         b.append(_P("p is the exponent of m*_q(n) in one penalised probit likelihood over every "
-                    "n (separated n in the likelihood); its CI is the seed-block bootstrap "
-                    "(seeds resampled as blocks across all n and m) when bootstrap replicates "
-                    "were drawn, else the profile likelihood; both other intervals are beside "
-                    "it. The comparison is with each theory's width evaluated on this sweep's "
-                    "own data (table below), never with bare exponents."))
+                    "n (separated n in the likelihood); its CI is the envelope of the profile-"
+                    "likelihood interval and of a bootstrap that resamples seeds as blocks "
+                    "across all n and m (the profile alone without bootstrap replicates); the "
+                    "profile and parametric-bootstrap intervals are beside it. The comparison "
+                    "is with each theory's width evaluated on this sweep's own data (table "
+                    "below), never with bare exponents."))
         b.append(_Table(("outcome", "statement", "q", "p [95% CI]", "profile CI",
                          "parametric-bootstrap CI", "fit quality", "comparison"), tuple(erows)))
     if none:
