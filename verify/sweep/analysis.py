@@ -33,7 +33,7 @@ from .thresholds import WidthThresholds, fit_width_threshold
 from .width_theory import TheoryComparison, theory_vs_measured
 
 __all__ = ["THEORY_FOR", "SweepAnalysis", "analyse_sweep", "applicable_outcomes",
-           "predicted_exponents", "read_sweep"]
+           "predicted_exponents", "prediction_rows", "read_sweep"]
 
 #: quantiles fitted by default: the median threshold and the 90 % one (1 − δ with δ = 0.1).
 DEFAULT_Q = (0.5, 0.9)
@@ -73,6 +73,16 @@ class SweepAnalysis:
     #: outcome → theory label → exponent of that theory's width along this sweep's data
     #: (:func:`predicted_exponents`; :data:`THEORY_FOR` says which theory speaks to which event)
     predictions: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def prediction_rows(self, outcome: str) -> list[dict[str, Any]]:
+        """:func:`prediction_rows` of one fitted outcome (empty without theory widths)."""
+        res = self.fits.get(outcome)
+        if res is None or res.joint_thresholds.empty:
+            return []
+        jt = res.joint_thresholds
+        mh = {int(r.n): float(r.m_star) for r in jt.itertuples(index=False)
+              if math.isclose(float(r.q), 0.5)}
+        return prediction_rows(self.theory, outcome, self.predictions.get(outcome, {}), mh)
 
     def records(self) -> list[dict[str, Any]]:
         """One JSON-ready row per (outcome, q, n): :meth:`WidthThresholds.to_records` plus
@@ -133,6 +143,27 @@ def _theory_rows(X: np.ndarray, y: np.ndarray, delta: float) -> list[dict[str, A
         req = required_width(X, y, delta=delta, mode="gd", spec=spec)
         out += [{"name": e.name, "label": e.label, "provenance": e.provenance,
                  "hidden": list(e.hidden), "width": _js(e.width)} for e in req.entries]
+    return out
+
+
+def prediction_rows(theory: dict[int, list[dict[str, Any]]], outcome: str,
+                    exponents: dict[str, float], m_half: dict[int, float]
+                    ) -> list[dict[str, Any]]:
+    """Per theory of the outcome: label, predicted exponent on the data, and per n the theory
+    width and the ratio theory width / measured m*½(n) (joint fit)."""
+    out = []
+    for name in THEORY_FOR.get(outcome, ()):
+        per, label = [], None
+        for n, rows in sorted(theory.items()):
+            for r in rows:
+                if r["name"] == name:
+                    label = r["label"]
+                    mm = m_half.get(int(n))
+                    per.append({"n": int(n), "width": r["width"],
+                                "ratio": _js(r["width"] / mm) if r["width"] and mm else None})
+        if label is not None:
+            out.append({"condition": name, "label": label, "exponent": exponents.get(label),
+                        "per_n": per})
     return out
 
 

@@ -259,6 +259,10 @@ class WidthThresholds:
                 return s
         raise invalid("q", q, "was not fitted", f"use one of {list(self.q)}")
 
+    def quality_text(self) -> str:
+        """One line on the joint fit's quality (:func:`quality_text`; "—" without a joint fit)."""
+        return "—" if self.joint is None else quality_text(self.joint)
+
     def summary(self) -> str:
         """Plain-text lines: thresholds per (n, q), exponents, bootstrap seed, exclusions."""
         lines = [f"outcome {self.outcome} ({self.source}); bootstrap n_boot = {self.n_boot}, "

@@ -118,8 +118,6 @@ def _joint_part(res: Any, an: Any) -> dict[str, Any] | None:
     j = getattr(res, "joint", None)
     if j is None:
         return None
-    from verify.sweep.thresholds import quality_text
-
     jt = res.joint_thresholds
     thr = [{"n": int(r.n), "q": float(r.q), "m_star": _js(r.m_star),
             "m_star_lo": _js(r.m_star_lo), "m_star_hi": _js(r.m_star_hi),
@@ -129,29 +127,15 @@ def _joint_part(res: Any, an: Any) -> dict[str, Any] | None:
                for e in ("lo", "hi")}} for r in jt.itertuples(index=False)]
     q = j.quality
     quality = {"deviance": _js(q["deviance"]), "df": q["df"], "p": _js(q["p_used"]),
-               "p_from": q["p_used_from"], "fits": bool(q["fits"]), "text": quality_text(j),
+               "p_from": q["p_used_from"], "fits": bool(q["fits"]), "text": res.quality_text(),
                "per_n": {str(n): {"deviance": _js(v["deviance"]), "cells": v["cells"],
                                   "p_boot": _js(v["p_boot"])} for n, v in q["per_n"].items()},
                "links": {k: _js(v) for k, v in q["links"].items()},
                "spread_test": q["spread_test"], "trend_z": _js(q.get("trend_z"))}
-    preds = []
-    from verify.sweep.analysis import THEORY_FOR
-
-    exps = (getattr(an, "predictions", None) or {}).get(res.outcome, {})
-    mhalf = {int(r["n"]): r["m_star"] for r in thr if math.isclose(r["q"], 0.5)}
-    for name in THEORY_FOR.get(res.outcome, ()):
-        per = []
-        label = None
-        for n, rows in sorted((an.theory or {}).items()):
-            for r in rows:
-                if r["name"] == name:
-                    label = r["label"]
-                    mm = mhalf.get(int(n))
-                    per.append({"n": int(n), "width": _js(r["width"]),
-                                "ratio": _js(r["width"] / mm) if r["width"] and mm else None})
-        if label is not None:
-            preds.append({"condition": name, "label": label, "exponent": _js(exps.get(label)),
-                          "per_n": per})
+    preds = [{**r, "exponent": _js(r["exponent"]),
+              "per_n": [{**x, "width": _js(x["width"]), "ratio": _js(x["ratio"])}
+                        for x in r["per_n"]]}
+             for r in (an.prediction_rows(res.outcome) if hasattr(an, "prediction_rows") else [])]
     return {"link": j.link, "spread": j.spread, "spreads": {str(k): v for k, v in j.spreads.items()},
             "thresholds": thr, "quality": quality, "predictions": preds}
 
