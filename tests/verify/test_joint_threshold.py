@@ -131,6 +131,28 @@ def test_undecidable_rows_are_left_out_of_the_joint_likelihood():
     assert np.allclose(a.theta, b.theta)
 
 
+def test_seed_block_bootstrap_keeps_the_dependence_of_one_seed():
+    """Each seed has its own threshold offset z (the same at every n and m): cells are not
+    independent.  The profile and parametric intervals assume they are; resampling seeds as
+    blocks sees that m*½(n) rests on 20 seeds (wider) and that p, a difference between n of
+    the same seeds, does not move with the offsets (narrower)."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for sd in range(20):
+        z = rng.standard_normal()
+        rows += [(n, m, sd, float(np.log(m) - np.log(2.0 * n) > 0.6 * z))
+                 for m in 2.0 ** np.arange(1, 14, 0.5) for n in NS]
+    df = pd.DataFrame(rows, columns=["n", "m", "seed", "ok"])
+    f = fit_joint(df["n"], df["m"], df["seed"], df["ok"], n_boot=60, seed_boot=0,
+                  compare_links=False)
+    for r in f.thresholds:
+        w_sb = np.log(r["seed_block"][1] / r["seed_block"][0])
+        w_pr = np.log(r["profile"][1] / r["profile"][0])
+        assert w_sb > 1.5 * w_pr, r["n"]
+    law = f.laws[0.5]
+    assert law.profile[0] <= law.seed_block[0] <= law.seed_block[1] <= law.profile[1]
+
+
 # ---------------------------------------------------------------- coverage (slow)
 
 @pytest.mark.slow
@@ -139,7 +161,9 @@ def test_joint_profile_ci_coverage_near_nominal():
     sweeps: ×2 grid (2 … 4096), n = 16 … 256, 20 seeds, spreads shrinking as n^(−½) (so the
     large n are completely separated in most sweeps) and a latent shared by every n of one
     (seed, m) with ρ = 0.6.  Accepted: within ±0.04 of 0.95 (the issue's tolerance; the
-    binomial standard deviation of a coverage estimate over 200 sweeps is 0.015)."""
+    binomial standard deviation of a coverage estimate over 200 sweeps is 0.015).  Measured
+    (rng seed 2026, 388 s on a busy 2-core machine): p 0.920, m*½ 0.930, 2.2 separated n per
+    sweep — both somewhat below nominal, inside the tolerance."""
     R = 200
     rng = np.random.default_rng(2026)
     hit_p = hit_m = tot_m = 0
