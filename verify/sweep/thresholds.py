@@ -282,11 +282,13 @@ class WidthThresholds:
             else:
                 txt = "no threshold: success does not rise with m"
             lines.append(f"  n = {r.n}, q = {r.q:g}: {txt}")
-        lines.append("  per-n probit fits above are a diagnostic; joint fit over every n "
-                     "(what the exponent uses):")
-        if self.joint is not None:
+        is_thr = any(law.threshold for law in self.scaling)
+        if is_thr:
+            lines.append("  per-n probit fits above are a diagnostic; joint fit over every n "
+                         "(what the exponent uses):")
+        if self.joint is not None and is_thr:
             lines.append("  fit quality: " + quality_text(self.joint))
-        for r in self.joint_thresholds.itertuples(index=False):
+        for r in (self.joint_thresholds.itertuples(index=False) if is_thr else ()):
             lines.append(f"  n = {r.n}, q = {r.q:g}: m* = {r.m_star:.4g} [{r.m_star_lo:.4g}, "
                          f"{r.m_star_hi:.4g}]" + (" (extrapolated)" if r.extrapolated else ""))
         for law in self.scaling:
