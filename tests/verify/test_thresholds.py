@@ -80,14 +80,17 @@ def test_probit_mle_agrees_with_scipy_optimize():
 def test_synthetic_probit_law_recovers_exponent(p, ns, ms):
     rng = np.random.default_rng(7)
     df = probit_table(rng, np.array(ns), 2.0, p, 0.6, 20, ms)
-    res = fit_width_threshold(df, "ok", q=(0.5, 0.9), n_boot=200, seed=11)
+    res = fit_width_threshold(df, "ok", q=(0.5, 0.9), n_boot=100, seed=11,
+                              predictions={"linear width": 1.0, "quadratic width": 2.0})
     law = res.law(0.5)
     print(f"p true {p}: {law.words}; bootstrap seed 11")
     assert law.p_lo <= p <= law.p_hi
     assert law.p_hi - law.p_lo < 0.5            # informative, not a vacuous interval
     other = 2.0 if p == 1.0 else 1.0
     assert not (law.p_lo <= other <= law.p_hi)
-    assert ("consistent with 1 (GG22" in law.words) == (p == 1.0)
+    assert ("on these data of linear width" in law.words) == (p == 1.0)
+    assert ("on these data of quadratic width" in law.words) == (p == 2.0)
+    assert law.n_used == tuple(ns)
     th = res.thresholds
     assert (th["kind"] == "fit").all()
     # m*_0.9 = a n^p · exp(s Φ⁻¹(0.9)) > m*_0.5
@@ -132,7 +135,8 @@ def test_bound_kinds():
     assert th.loc[128, "kind"] == "decreasing"
     assert th["m_star"].isna().all()                      # no invented numbers
     law = res.law(0.5)
-    assert law.p is None and "bounds only" in law.reason and "neither" not in law.words
+    assert law.n_used == (8, 16, 32, 64, 128)          # every n is in the joint likelihood
+    assert set(law.n_bounds_only) == {8, 16, 32, 64, 128}
     recs = res.to_records()
     json.dumps(recs, allow_nan=False)
     assert {"outcome", "n", "m_star", "m_star_lo", "m_star_hi", "p", "p_lo", "p_hi"} <= set(recs[0])
@@ -147,7 +151,9 @@ def test_no_bootstrap_gives_point_exponent_without_ci():
     df = probit_table(np.random.default_rng(0), np.array([16, 64]), 2.0, 1.0, 0.6, 20,
                       2.0 ** np.arange(1, 13))
     law = fit_width_threshold(df, "ok", q=(0.5,), n_boot=0).law(0.5)
-    assert law.p is not None and law.p_lo is None and "without a CI" in law.words
+    # without bootstrap the interval is the profile likelihood's
+    assert law.p is not None and law.method == "profile likelihood"
+    assert law.p_lo < law.p < law.p_hi and law.intervals["seed_block"] is None
 
 
 def test_undecidable_cells_are_excluded_and_counted():
@@ -271,21 +277,29 @@ def test_implied_constant_requires_linearity():
 # ---------------------------------------------------------------- coverage (slow)
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="measured: the seed-block percentile CI of p covers 0.890 "
+                   "(R = 200, rng 2024; per-n m* diagnostic 0.932) — below 0.95 − 3σ = 0.904 "
+                   "with 20 seeds; the reported interval is the envelope with the profile CI "
+                   "(profile alone: 0.920 in test_joint_profile_ci_coverage_near_nominal)")
 def test_exponent_ci_coverage_near_nominal():
-    """Coverage of the 95% CI on p over R independent synthetic sweeps (bootstrap seed r).
+    """Coverage over R independent synthetic sweeps (bootstrap seed r) of the 95 % seed-block
+    bootstrap CI of the joint fit's p (``profile=False``: the law's interval is then the
+    seed-block one) and of the per-n diagnostic bootstrap CIs of m*½(n).
 
     Tolerance: the number of covering replicates is Binomial(R, 0.95) if the CI is exact, so
     we accept the empirical coverage within 3 binomial standard deviations of 0.95
-    (σ = √(0.95·0.05/R) ≈ 0.0126 at R = 300: band [0.912, 0.988]).
+    (σ = √(0.95·0.05/R) ≈ 0.0154 at R = 200: band [0.904, 0.996]).
     """
-    R, p = 300, 1.0
+    R, p = 200, 1.0
     rng = np.random.default_rng(2024)
     ns, ms = np.array([16, 32, 64, 128]), 2.0 ** np.arange(1, 18)
     hits_p = hits_m = total_m = 0
     for r in range(R):
         df = probit_table(rng, ns, 2.0, p, 0.6, 20, ms)
-        res = fit_width_threshold(df, "ok", q=(0.5,), n_boot=200, seed=r)
+        res = fit_width_threshold(df, "ok", q=(0.5,), n_boot=100, seed=r, profile=False,
+                                  compare_links=False)
         law = res.law(0.5)
+        assert law.method == "seed-block bootstrap"
         hits_p += law.p_lo <= p <= law.p_hi
         th = res.thresholds
         truth = 2.0 * th["n"] ** p

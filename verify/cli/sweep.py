@@ -296,7 +296,7 @@ def show_fits(args: argparse.Namespace) -> int:
 
     n_boot = _int("--n-boot", args.n_boot, 0, 10**6)
     seed = _int("--boot-seed", args.boot_seed, 0, MAX_SEED)
-    an = analyse_sweep(args.from_dir, n_boot=n_boot, seed=seed, theory=False)
+    an = analyse_sweep(args.from_dir, n_boot=n_boot, seed=seed)
     if args.format == "json":
         print(json.dumps(an.records(), indent=1, ensure_ascii=False, allow_nan=False))
         return 0

@@ -32,7 +32,8 @@ from .spec import SweepSpec
 from .thresholds import WidthThresholds, fit_width_threshold
 from .width_theory import TheoryComparison, theory_vs_measured
 
-__all__ = ["SweepAnalysis", "analyse_sweep", "applicable_outcomes", "read_sweep"]
+__all__ = ["THEORY_FOR", "SweepAnalysis", "analyse_sweep", "applicable_outcomes",
+           "predicted_exponents", "prediction_rows", "read_sweep"]
 
 #: quantiles fitted by default: the median threshold and the 90 % one (1 − δ with δ = 0.1).
 DEFAULT_Q = (0.5, 0.9)
@@ -69,6 +70,19 @@ class SweepAnalysis:
     #: measured wall time of the sweep when the caller ran it (else None), and a display label.
     wall_s: float | None = None
     label: str | None = None
+    #: outcome → theory label → exponent of that theory's width along this sweep's data
+    #: (:func:`predicted_exponents`; :data:`THEORY_FOR` says which theory speaks to which event)
+    predictions: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def prediction_rows(self, outcome: str) -> list[dict[str, Any]]:
+        """:func:`prediction_rows` of one fitted outcome (empty without theory widths)."""
+        res = self.fits.get(outcome)
+        if res is None or res.joint_thresholds.empty:
+            return []
+        jt = res.joint_thresholds
+        mh = {int(r.n): float(r.m_star) for r in jt.itertuples(index=False)
+              if math.isclose(float(r.q), 0.5)}
+        return prediction_rows(self.theory, outcome, self.predictions.get(outcome, {}), mh)
 
     def records(self) -> list[dict[str, Any]]:
         """One JSON-ready row per (outcome, q, n): :meth:`WidthThresholds.to_records` plus
@@ -122,11 +136,64 @@ def read_sweep(path: str | Path) -> tuple[SweepSpec, pd.DataFrame, dict[str, Any
 
 
 def _theory_rows(X: np.ndarray, y: np.ndarray, delta: float) -> list[dict[str, Any]]:
-    from bounds import required_width
+    from bounds import gg22_spec, required_width
 
-    req = required_width(X, y, delta=delta, mode="gd")
-    return [{"name": e.name, "label": e.label, "provenance": e.provenance,
-             "hidden": list(e.hidden), "width": _js(e.width)} for e in req.entries]
+    out = []
+    for spec in (None, gg22_spec("gd")):
+        req = required_width(X, y, delta=delta, mode="gd", spec=spec)
+        out += [{"name": e.name, "label": e.label, "provenance": e.provenance,
+                 "hidden": list(e.hidden), "width": _js(e.width)} for e in req.entries]
+    return out
+
+
+def prediction_rows(theory: dict[int, list[dict[str, Any]]], outcome: str,
+                    exponents: dict[str, float], m_half: dict[int, float]
+                    ) -> list[dict[str, Any]]:
+    """Per theory of the outcome: label, predicted exponent on the data, and per n the theory
+    width and the ratio theory width / measured m*½(n) (joint fit)."""
+    out = []
+    for name in THEORY_FOR.get(outcome, ()):
+        per, label = [], None
+        for n, rows in sorted(theory.items()):
+            for r in rows:
+                if r["name"] == name:
+                    label = r["label"]
+                    mm = m_half.get(int(n))
+                    per.append({"n": int(n), "width": r["width"],
+                                "ratio": _js(r["width"] / mm) if r["width"] and mm else None})
+        if label is not None:
+            out.append({"condition": name, "label": label, "exponent": exponents.get(label),
+                        "per_n": per})
+    return out
+
+
+#: outcome → the width conditions that are a theory of its event (G22, GG22, derived).
+THEORY_FOR: dict[str, tuple[str, ...]] = {
+    "lemma33_init": ("width_lemma33", "width_chernoff"),
+    "G0_dev": ("width_lemma33", "width_chernoff"),
+    "ntk_full_rank": ("width_lemma33", "width_chernoff"),
+    "gd_reached": ("width_thm32", "width_linear"),
+    "gd_linear": ("width_thm32", "width_linear"),
+    "kernel_stays": ("width_lemma36",),
+}
+
+
+def predicted_exponents(theory: dict[int, list[dict[str, Any]]], outcome: str
+                        ) -> dict[str, float]:
+    """Label → least-squares slope of log(theory width) on log n over the sweep's own n.
+
+    The widths are evaluated on the sweep's data at each n (λ0(n), ‖X‖, c), so the slope is
+    the exponent that theory predicts along this data set — not a bare n^a.
+    """
+    out: dict[str, float] = {}
+    for name in THEORY_FOR.get(outcome, ()):
+        pts = [(n, r["width"], r["label"]) for n, rows in theory.items() for r in rows
+               if r["name"] == name and r["width"] is not None and r["width"] > 0]
+        if len(pts) >= 2:
+            ln = np.log([float(p[0]) for p in pts])
+            lw = np.log([float(p[1]) for p in pts])
+            out[pts[0][2]] = float(np.polyfit(ln, lw, 1)[0])
+    return out
 
 
 def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, Any]], *,
@@ -161,21 +228,6 @@ def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, A
             vals = pd.to_numeric(g["lambda0"], errors="coerce").dropna()
             if len(vals) and int(n) not in lam:
                 lam[int(n)] = float(vals.iloc[0])
-    fits: dict[str, WidthThresholds] = {}
-    skipped: dict[str, str] = {}
-    for name in names:
-        o = OUTCOMES.get(name)
-        if o is not None:
-            missing = [c for c in o.columns if c not in table.columns]
-            if missing:
-                skipped[name] = f"the table lacks {missing}"
-                continue
-        res = fit_width_threshold(table, outcome=name, q=tuple(q), n_boot=n_boot, seed=seed)
-        if res.cells.empty or int(res.cells["trials"].sum()) == 0:
-            skipped[name] = ("no decidable cell (every cell NaN: not computed at these widths, an "
-                             "error row, or a claim that was vacuous without an observed status)")
-            continue
-        fits[name] = res
     notes: list[str] = []
     theory_rows: dict[int, list[dict[str, Any]]] = {}
     comps: dict[str, TheoryComparison] = {}
@@ -195,6 +247,29 @@ def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, A
                 continue
             lam.setdefault(n, float(d["lambda0"]))
             theory_rows[n] = _theory_rows(d["X"], d["y"], delta)
+    preds: dict[str, dict[str, float]] = {}
+
+    def predictions_for(name: str) -> dict[str, float]:
+        preds[name] = predicted_exponents(theory_rows, name) if theory_rows else {}
+        return preds[name]
+
+    fits: dict[str, WidthThresholds] = {}
+    skipped: dict[str, str] = {}
+    for name in names:
+        o = OUTCOMES.get(name)
+        if o is not None:
+            missing = [c for c in o.columns if c not in table.columns]
+            if missing:
+                skipped[name] = f"the table lacks {missing}"
+                continue
+        res = fit_width_threshold(table, outcome=name, q=tuple(q), n_boot=n_boot, seed=seed,
+                                  predictions=predictions_for(name))
+        if res.cells.empty or int(res.cells["trials"].sum()) == 0:
+            skipped[name] = ("no decidable cell (every cell NaN: not computed at these widths, an "
+                             "error row, or a claim that was vacuous without an observed status)")
+            continue
+        fits[name] = res
+    if theory:
         ok = {n: (d["X"], d["y"]) for n, d in data.items() if n in theory_rows}
         for name, res in fits.items():
             thr = res.thresholds[np.isclose(res.thresholds["q"], 0.5)]
@@ -205,4 +280,5 @@ def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, A
                          q=tuple(float(v) for v in q), n_boot=int(n_boot), seed=int(seed),
                          lambda0=dict(sorted(lam.items())), fits=fits, skipped=skipped,
                          theory=theory_rows, comparisons=comps, notes=tuple(notes),
-                         wall_s=wall_s, label=label)
+                         wall_s=wall_s, label=label,
+                         predictions={k: v for k, v in preds.items() if k in fits})

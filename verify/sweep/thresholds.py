@@ -28,6 +28,26 @@ only a bound contributes its whole interval (lower ends to the lower percentile,
 the upper one), so censoring widens the CI instead of being dropped.  The scaling law
 ``log m*(n) = log a + p log n`` is fitted by least squares on the n whose point estimate exists
 (≥ 2 needed); its CI refits p on every bootstrap replicate of the whole pipeline.
+
+These per-n fits are kept as a **diagnostic** (``thresholds``, ``fits``).  The exponent and the
+thresholds the library reports (``scaling``/``law(q)``, ``joint_thresholds``) come from one
+penalised likelihood over every n (:mod:`.joint_threshold`): separated sample sizes enter it
+instead of being dropped, and its intervals are by profile likelihood, by a bootstrap that
+resamples seeds as blocks across all n, and by a parametric bootstrap.  ``law(q).p_lo/p_hi``
+(and ``joint_thresholds.m_star_lo/hi``) are the envelope of the profile-likelihood and the
+seed-block bootstrap intervals when ``n_boot > 0``: the seed-block bootstrap keeps the
+dependence of one seed across n, the profile stays honest under separation, where resampling
+seeds cannot make a 0/N or N/N cell vary (its replicates then all agree and its interval
+collapses).  Without bootstrap they are the profile interval; all three are in
+``law(q).intervals``.  Intervals and fit quality are computed only for an outcome that is a
+width threshold on the grid.
+
+An outcome is **not a width threshold on this grid** (no exponent, :attr:`ScalingLaw.threshold`
+False) when fewer than two n are fitted, when no n has its success rising across the grid
+(a stratified Cochran–Armitage–Mantel trend statistic of success in log m within each n must
+exceed its one-sided 5 % point), when the data locate m* inside the grid (per-n kind ``fit`` or
+``bracket``) at fewer than two n, or when the joint m*_½(n) is below (or above) the grid at
+every n.
 """
 
 from __future__ import annotations
@@ -42,6 +62,7 @@ from scipy import stats
 
 from bounds._errors import invalid
 
+from .joint_threshold import JointFit, fit_joint
 from .outcomes import OUTCOMES, get_outcome, outcome_indicator
 
 __all__ = [
@@ -51,6 +72,7 @@ __all__ = [
     "clopper_pearson",
     "probit_mle",
     "fit_width_threshold",
+    "quality_text",
     "scaling_words",
 ]
 
@@ -187,6 +209,16 @@ class ScalingLaw:
     n_boot_used: int
     reason: str
     words: str
+    #: interval method → (lo, hi) or None: ``profile``, ``seed_block``, ``parametric``
+    intervals: dict[str, tuple[float, float] | None] = field(default_factory=dict)
+    #: which interval p_lo/p_hi are
+    method: str = ""
+    #: False: not a width threshold on this grid (then p is None)
+    threshold: bool = True
+    #: False: the fitted law fails its goodness-of-fit test (the words say so)
+    fits: bool = True
+    #: theory name → exponent its width formula has along this sweep's data (n, λ0(n), …)
+    predictions: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,12 +246,22 @@ class WidthThresholds:
     thresholds: pd.DataFrame
     scaling: tuple[ScalingLaw, ...]
     boot: dict[tuple[int, float], np.ndarray] = field(repr=False)
+    #: the joint fit over every n (None when no cell is decidable)
+    joint: JointFit | None = None
+    #: per (n, q) from the joint fit: ``m_star`` and ``m_star_lo/m_star_hi`` (the interval of
+    #: ``law(q).method``), ``profile_lo/hi``, ``seed_block_lo/hi``, ``parametric_lo/hi``,
+    #: ``extrapolated``
+    joint_thresholds: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def law(self, q: float) -> ScalingLaw:
         for s in self.scaling:
             if math.isclose(s.q, q):
                 return s
         raise invalid("q", q, "was not fitted", f"use one of {list(self.q)}")
+
+    def quality_text(self) -> str:
+        """One line on the joint fit's quality (:func:`quality_text`; "—" without a joint fit)."""
+        return "—" if self.joint is None else quality_text(self.joint)
 
     def summary(self) -> str:
         """Plain-text lines: thresholds per (n, q), exponents, bootstrap seed, exclusions."""
@@ -240,8 +282,18 @@ class WidthThresholds:
             else:
                 txt = "no threshold: success does not rise with m"
             lines.append(f"  n = {r.n}, q = {r.q:g}: {txt}")
+        is_thr = any(law.threshold for law in self.scaling)
+        if is_thr:
+            lines.append("  per-n probit fits above are a diagnostic; joint fit over every n "
+                         "(what the exponent uses):")
+        if self.joint is not None and is_thr:
+            lines.append("  fit quality: " + quality_text(self.joint))
+        for r in (self.joint_thresholds.itertuples(index=False) if is_thr else ()):
+            lines.append(f"  n = {r.n}, q = {r.q:g}: m* = {r.m_star:.4g} [{r.m_star_lo:.4g}, "
+                         f"{r.m_star_hi:.4g}]" + (" (extrapolated)" if r.extrapolated else ""))
         for law in self.scaling:
-            lines.append(f"  q = {law.q:g}: {law.words}; {law.reason}")
+            lines.append(f"  q = {law.q:g}: {law.words}"
+                         + (f"; {law.reason}" if law.threshold else ""))
         return "\n".join(lines)
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -252,8 +304,44 @@ class WidthThresholds:
             out.append({"outcome": self.outcome, "q": float(r.q), "n": int(r.n), "kind": r.kind,
                         "m_star": _js(r.m_star), "m_star_lo": _js(r.m_star_lo),
                         "m_star_hi": _js(r.m_star_hi), "p": _js(law.p), "p_lo": _js(law.p_lo),
-                        "p_hi": _js(law.p_hi)})
+                        "p_hi": _js(law.p_hi), **self._joint_record(int(r.n), float(r.q))})
         return out
+
+    def _joint_record(self, n: int, q: float) -> dict[str, Any]:
+        jt = self.joint_thresholds
+        if jt.empty:
+            return {}
+        sel = jt[(jt["n"] == n) & np.isclose(jt["q"].astype(float), q)]
+        if sel.empty:
+            return {}
+        r = sel.iloc[0]
+        return {"joint_m_star": _js(r["m_star"]), "joint_m_star_lo": _js(r["m_star_lo"]),
+                "joint_m_star_hi": _js(r["m_star_hi"]),
+                **{f"joint_{k}_{e}": _js(r[f"{k}_{e}"]) for k in ("profile", "seed_block",
+                                                                 "parametric")
+                   for e in ("lo", "hi")}}
+
+
+def quality_text(joint: JointFit) -> str:
+    """One line: deviance, goodness of fit, link comparison, spread test."""
+    q = joint.quality
+    gof = ("no p-value (df ≤ 0)" if q["p_used"] is None else
+           f"goodness-of-fit p = {q['p_used']:.3g} from the {q['p_used_from']}")
+    if q["p_boot"] is not None and q["p_used_from"] != "parametric bootstrap":
+        gof += f"; parametric bootstrap {q['p_boot']:.3g}"
+    txt = f"{joint.link}, deviance {q['deviance']:.3g} on {q['df']} df ({gof})"
+    per = [f"{n}: {v['deviance']:.3g}/{v['cells']} cells"
+           + (f" p {v['p_boot']:.2g}" if v["p_boot"] is not None else "")
+           for n, v in q["per_n"].items()]
+    txt += "; per n " + ", ".join(per)
+    if q["links"]:
+        txt += "; deviance by link " + ", ".join(f"{k} {v:.3g}" for k, v in q["links"].items())
+    st = q["spread_test"]
+    if st is not None:
+        txt += (f"; spread {joint.spread} vs one per n: LR {st['lr']:.3g} on {st['df']} df, "
+                f"p = {st['p']:.3g}")
+    txt += "; the law fits" if q["fits"] else f"; THE LAW DOES NOT FIT (p < {q['alpha']:g})"
+    return txt
 
 
 def _js(x: Any) -> float | None:
@@ -263,19 +351,43 @@ def _js(x: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def scaling_words(p: float | None, lo: float | None, hi: float | None, ci: float) -> str:
-    """Sentence comparing p with 1 (GG22) and 2 (G22) from its CI."""
+def scaling_words(p: float | None, lo: float | None, hi: float | None, ci: float, *,
+                  predictions: Any = None, fits: bool = True, method: str = "",
+                  reason: str = "") -> str:
+    """Sentence on the exponent p from its CI and the theories' predictions on the same data.
+
+    ``predictions``: theory name → the exponent its width formula has along the sweep's own
+    data.  The words never compare with bare numbers: a CI that contains 0 shows no growth
+    with n and confirms no theory; without predictions nothing is compared.
+    """
     if p is None:
-        return "no exponent: fewer than two sample sizes have a point estimate of m*"
+        return reason or "no exponent: not a width threshold on this grid"
+    pre = "" if fits else "the fitted law does not fit these data (goodness of fit fails), so: "
+    if lo is None and hi is None:
+        return f"{pre}p = {p:.3g} without a CI: not compared with any theory"
     if lo is None or hi is None:
-        return f"p = {p:.3g} without a CI (no usable bootstrap replicate): not compared with 1 or 2"
-    c1, c2 = lo <= 1.0 <= hi, lo <= 2.0 <= hi
-    verdict = {(True, True): "consistent with both 1 (GG22, linear width) and 2 (G22, n²); "
-                             "the data cannot tell them apart",
-               (True, False): "consistent with 1 (GG22, linear width), not with 2 (G22, n²)",
-               (False, True): "consistent with 2 (G22, n²), not with 1 (GG22, linear width)",
-               (False, False): "consistent with neither 1 (GG22) nor 2 (G22)"}[(c1, c2)]
-    return f"p = {p:.3g} [{lo:.3g}, {hi:.3g}] ({100 * ci:.0f}% CI): {verdict}"
+        side = f"(−∞, {hi:.3g}]" if lo is None else f"[{lo:.3g}, ∞)"
+        return (f"{pre}p = {p:.3g} {side} ({100 * ci:.0f}% CI, open on one side: the data do "
+                "not bound it): not compared with any theory")
+    how = f", {method}" if method else ""
+    txt = f"p = {p:.3g} [{lo:.3g}, {hi:.3g}] ({100 * ci:.0f}% CI{how})"
+    if lo <= 0.0 <= hi:
+        return (f"{pre}{txt}: the CI contains 0 — no growth of the threshold with n is shown, "
+                "so no theory's exponent is confirmed")
+    preds = dict(predictions or {})
+    if not preds:
+        return f"{pre}{txt}: no theory's width was evaluated on these data to compare with"
+    inside = [f"{k} ({v:.3g})" for k, v in preds.items() if lo <= v <= hi]
+    above = [f"{k} ({v:.3g})" for k, v in preds.items() if v > hi]
+    below = [f"{k} ({v:.3g})" for k, v in preds.items() if v < lo]
+    parts = []
+    if inside:
+        parts.append("consistent with the exponent on these data of " + ", ".join(inside))
+    if above:
+        parts.append("grows more slowly than " + ", ".join(above) + " predicts on these data")
+    if below:
+        parts.append("grows faster than " + ", ".join(below) + " predicts on these data")
+    return f"{pre}{txt}: " + "; ".join(parts)
 
 
 def _indicator(table: pd.DataFrame, outcome: str) -> tuple[pd.Series, str]:
@@ -320,20 +432,21 @@ def _check_args(table: Any, q: Any, n_boot: Any, ci: Any) -> tuple[float, ...]:
     return qs
 
 
-def _ols_slope(logn: np.ndarray, logm: np.ndarray) -> tuple[float, float]:
-    p, loga = np.polyfit(logn, logm, 1)
-    return float(p), float(loga)
-
-
 def fit_width_threshold(table: pd.DataFrame, outcome: str = "lemma33_init",
                         q: Any = (0.5, 0.99), n_boot: int = 200, seed: int = 0,
-                        ci: float = 0.95) -> WidthThresholds:
+                        ci: float = 0.95, *, link: str = "probit", spread: str = "loglinear",
+                        predictions: Any = None, profile: bool = True,
+                        compare_links: bool = True) -> WidthThresholds:
     """Per-n width thresholds ``m*_q(n)`` with CIs and the scaling exponent p (module docstring).
 
     ``table``: any DataFrame with columns ``n, m, seed`` and either a boolean column named
     ``outcome`` (None/NaN = undecidable) or the columns of a registered outcome
     (:data:`~verify._outcomes.OUTCOMES`).  Use ``q=(0.5, 1 − δ)`` for the median and the
     high-probability threshold.  ``seed`` seeds the bootstrap (``numpy.random.default_rng``).
+    ``link``/``spread``: the joint model (:mod:`.joint_threshold`; probit with
+    ``log s(n) = c0 + c1·u(n)`` by default); ``predictions``: theory name → exponent of its
+    width on the sweep's data (the words compare with these); ``profile``: compute the
+    profile-likelihood intervals; ``compare_links``: also fit the other links (fit quality).
     """
     qs = _check_args(table, q, n_boot, ci)
     ind, source = _indicator(table, outcome)
@@ -353,7 +466,6 @@ def fit_width_threshold(table: pd.DataFrame, outcome: str = "lemma33_init",
     rng = np.random.default_rng(seed)
     a = (1.0 - ci) / 2.0
     fit_rows, thr_rows, boot = [], [], {}
-    boot_point: dict[float, dict[int, np.ndarray]] = {qq: {} for qq in qs}
     for n, grp in cells.groupby("n"):
         g = grp[grp["trials"] > 0].sort_values("m")
         widths = g["m"].to_numpy()
@@ -383,7 +495,6 @@ def fit_width_threshold(table: pd.DataFrame, outcome: str = "lemma33_init",
         for qq in qs:
             pt, lw, up = _thresholds_from(code, lo_i, hi_i, theta, widths, mu, sd, qq)
             boot[(int(n), qq)] = np.stack([lw[1:], up[1:]], axis=1)
-            boot_point[qq][int(n)] = pt[1:]
             if kind == "fit" and n_boot > 0:
                 m_lo = float(np.quantile(lw[1:], a, method="lower"))
                 m_hi = float(np.quantile(up[1:], 1.0 - a, method="higher"))
@@ -397,39 +508,131 @@ def fit_width_threshold(table: pd.DataFrame, outcome: str = "lemma33_init",
                              "C_lo": m_lo / n, "C_hi": m_hi / n})
     fits = pd.DataFrame(fit_rows)
     thresholds = pd.DataFrame(thr_rows)
-    laws = tuple(_scaling(thresholds, boot_point, qq, n_boot, ci) for qq in qs)
+    joint = None
+    dec = df["y"].notna().to_numpy()
+    if dec.any():
+        cols = (df["n"].to_numpy()[dec], df["m"].to_numpy()[dec],
+                pd.Series(table["seed"]).astype(str).to_numpy()[dec], df["y"].to_numpy(float)[dec])
+        joint = fit_joint(*cols, q=qs, link=link, spread=spread, n_boot=0, ci=ci,
+                          profile=False, compare_links=False)
+        if _no_threshold(fits, _joint_table(joint, "point"), joint) is None and (
+                n_boot > 0 or profile or compare_links):
+            # intervals and fit quality only for an outcome that is a threshold on the grid
+            joint = fit_joint(*cols, q=qs, link=link, spread=spread, n_boot=int(n_boot),
+                              seed_boot=int(seed), ci=ci, profile=profile,
+                              compare_links=compare_links)
+    use = "envelope" if n_boot > 0 and profile else "seed_block" if n_boot > 0 else "profile"
+    jt = _joint_table(joint, use)
+    laws = tuple(_joint_law(joint, fits, jt, qq, use, ci, dict(predictions or {}))
+                 for qq in qs)
     return WidthThresholds(outcome=outcome, source=source, q=qs, ci=ci, n_boot=int(n_boot),
                            seed=int(seed), excluded=excluded, cells=cells, fits=fits,
-                           thresholds=thresholds, scaling=laws, boot=boot)
+                           thresholds=thresholds, scaling=laws, boot=boot, joint=joint,
+                           joint_thresholds=jt)
 
 
-def _scaling(thr: pd.DataFrame, boot_point: dict[float, dict[int, np.ndarray]], q: float,
-             n_boot: int, ci: float) -> ScalingLaw:
-    t = thr[np.isclose(thr["q"], q)] if len(thr) else thr
-    pts = t[(t["kind"] == "fit") & np.isfinite(t["m_star"])] if len(t) else t
-    n_used = tuple(int(v) for v in pts["n"]) if len(pts) else ()
-    n_b = tuple(int(v) for v in t["n"] if int(v) not in n_used) if len(t) else ()
-    if len(n_used) < 2:
-        reason = (f"only {len(n_used)} sample size(s) with a point estimate; the others "
-                  f"{list(n_b)} give bounds only")
-        return ScalingLaw(q, None, None, None, None, n_used, n_b, 0, reason,
-                          scaling_words(None, None, None, ci))
-    logn = np.log(np.array(n_used, dtype=float))
-    p, loga = _ols_slope(logn, np.log(pts["m_star"].to_numpy(float)))
-    ps = []
-    for b in range(n_boot):
-        mb = np.array([boot_point[q][nn][b] for nn in n_used])
-        ok = np.isfinite(mb)
-        if ok.sum() >= 2:
-            ps.append(_ols_slope(logn[ok], np.log(mb[ok]))[0])
-    a_ = (1.0 - ci) / 2.0
-    lo = float(np.quantile(ps, a_)) if ps else None
-    hi = float(np.quantile(ps, 1.0 - a_)) if ps else None
-    reason = f"least squares on log m*_q over n = {list(n_used)}"
-    if n_b:
-        reason += f"; n = {list(n_b)} give bounds only and are not in the fit"
-    if len(ps) < n_boot:
-        reason += (f"; {n_boot - len(ps)} of {n_boot} bootstrap replicates had < 2 point "
-                   "estimates and were dropped")
-    return ScalingLaw(q, p, lo, hi, math.exp(loga), n_used, n_b, len(ps), reason,
-                      scaling_words(p, lo, hi, ci))
+_METHOD_WORDS = {"seed_block": "seed-block bootstrap", "profile": "profile likelihood",
+                 "parametric": "parametric bootstrap",
+                 "envelope": "profile likelihood ∪ seed-block bootstrap"}
+
+
+def _joint_table(joint: JointFit | None, use: str) -> pd.DataFrame:
+    if joint is None:
+        return pd.DataFrame(columns=["n", "q", "m_star", "m_star_lo", "m_star_hi"])
+    rows = []
+    for r in joint.thresholds:
+        out = {"n": r["n"], "q": r["q"], "m_star": r["m_star"], "extrapolated": r["extrapolated"]}
+        for k in ("profile", "seed_block", "parametric"):
+            iv = r.get(k)
+            out[f"{k}_lo"], out[f"{k}_hi"] = (iv if iv is not None else (math.nan, math.nan))
+        if use == "envelope":
+            out["m_star_lo"] = np.fmin(out["profile_lo"], out["seed_block_lo"])
+            out["m_star_hi"] = np.fmax(out["profile_hi"], out["seed_block_hi"])
+        elif use == "point":
+            out["m_star_lo"] = out["m_star_hi"] = math.nan
+        else:
+            out["m_star_lo"], out["m_star_hi"] = out[f"{use}_lo"], out[f"{use}_hi"]
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
+#: one-sided 5 % critical value of the stratified trend statistic (success rising with m)
+_Z_RISE = float(stats.norm.ppf(0.95))
+
+
+def _no_threshold(fits: pd.DataFrame, jt: pd.DataFrame, joint: JointFit | None) -> str | None:
+    """Why the outcome is not a width threshold on this grid (None: it is one)."""
+    if fits.empty or len(fits) < 2:
+        return f"not a width threshold on this grid: only {len(fits)} sample size(s)"
+    kinds = fits["kind"].tolist()
+    z = joint.quality.get("trend_z", math.nan) if joint is not None else math.nan
+    if not all(k in ("below_grid", "above_grid") for k in kinds) and not z > _Z_RISE:
+        return ("not a width threshold on this grid: success does not rise with m (stratified "
+                f"trend z = {z:.3g} ≤ {_Z_RISE:.3g}, one-sided 5 %)")
+    rise = sum(k in ("fit", "bracket") for k in kinds)
+    if rise < 2 and not all(k in ("below_grid", "above_grid") for k in kinds):
+        return ("not a width threshold on this grid: the data locate m* inside the grid at "
+                f"{rise} sample size(s) only (the others are below or above the grid); an "
+                "exponent would be the prior's extrapolation")
+    fall = kinds.count("decreasing")
+    if rise == 0 and all(k == "below_grid" for k in kinds):
+        return "not a width threshold on this grid: m* is below the grid at every n (never failed)"
+    if rise == 0 and all(k == "above_grid" for k in kinds):
+        return "not a width threshold on this grid: m* is above the grid at every n (never succeeded)"
+    if rise == 0 or fall >= rise:
+        return ("not a width threshold on this grid: success does not rise with m "
+                f"({rise} n rise, {fall} fall)")
+    t = jt[np.isclose(jt["q"].astype(float), 0.5)] if len(jt) else jt
+    if len(t):
+        m_min = fits.set_index("n")["m_min"]
+        m_max = fits.set_index("n")["m_max"]
+        below = all(r.m_star < m_min[r.n] for r in t.itertuples(index=False))
+        above = all(r.m_star > m_max[r.n] for r in t.itertuples(index=False))
+        if below:
+            return "not a width threshold on this grid: the fitted m*½ is below the grid at every n"
+        if above:
+            return "not a width threshold on this grid: the fitted m*½ is above the grid at every n"
+    return None
+
+
+def _joint_law(joint: JointFit | None, fits: pd.DataFrame, jt: pd.DataFrame, q: float,
+               use: str, ci: float, predictions: dict[str, float]) -> ScalingLaw:
+    n_all = tuple(int(v) for v in fits["n"]) if len(fits) else ()
+    bounds_only = tuple(int(r.n) for r in fits.itertuples(index=False) if r.kind != "fit") \
+        if len(fits) else ()
+    why = _no_threshold(fits, jt, joint)
+    if joint is None or why is not None:
+        why = why or "no decidable cell"
+        return ScalingLaw(q, None, None, None, None, n_all, bounds_only, 0, why,
+                          scaling_words(None, None, None, ci, reason=why), threshold=False,
+                          predictions=predictions)
+    jl = joint.laws[q]
+    ivs = {"profile": jl.profile, "seed_block": jl.seed_block, "parametric": jl.parametric}
+    if use == "envelope":
+        got = [v for v in (jl.profile, jl.seed_block) if v is not None]
+        iv = (min(v[0] for v in got), max(v[1] for v in got)) if got else None
+    else:
+        iv = ivs.get(use)
+    lo: float | None = None
+    hi: float | None = None
+    if iv is not None:
+        lo = iv[0] if math.isfinite(iv[0]) else None
+        hi = iv[1] if math.isfinite(iv[1]) else None
+    qual = joint.quality
+    fits_ok = bool(qual["fits"])
+    a = math.exp(float(joint.theta[0]) - (jl.p or 0.0) * joint.lbar)
+    reason = (f"one penalised {joint.link} likelihood over n = {list(joint.n)} (spread "
+              f"{joint.spread}; separated n in the likelihood"
+              + (f": {list(bounds_only)} have no finite per-n fit" if bounds_only else "") + ")")
+    gof = qual["p_used"]
+    if gof is not None:
+        reason += (f"; deviance {qual['deviance']:.3g} on {qual['df']} df, goodness-of-fit p = "
+                   f"{gof:.3g} ({qual['p_used_from']})")
+    if not fits_ok:
+        reason += "; THE LAW DOES NOT FIT"
+    words = scaling_words(jl.p, lo, hi, ci, predictions=predictions, fits=fits_ok,
+                          method=_METHOD_WORDS[use])
+    return ScalingLaw(q, jl.p, lo, hi, a, n_all, bounds_only,
+                      joint.n_boot if use != "profile" else 0, reason, words, intervals=ivs,
+                      method=_METHOD_WORDS[use], threshold=True, fits=fits_ok,
+                      predictions=predictions)
