@@ -23,7 +23,6 @@ from bounds._args import (
 )
 from bounds._datacli import add_data_options, check_data_value, dataset_from_args
 from bounds._errors import InvalidArgument, invalid
-from bounds._report import bounds_report, format_latex, format_table
 
 __all__ = ["add_parser", "run", "synthetic_data"]
 
@@ -179,6 +178,12 @@ def _run(args: argparse.Namespace, delta: float, m: int | None, gamma: float | N
                      allow_large=args.allow_large, smaller="use fewer samples or dimensions")
         check_size(n, d, args.allow_large, "--synthetic", args.synthetic)
         X, y = synthetic_data(n, d, seed)
+    from bounds._report import (  # scipy, sympy: after parsing
+        bounds_report,
+        format_latex,
+        format_table,
+    )
+
     report = bounds_report(X, y, delta=delta, mode=args.mode, m=m, gamma=gamma,
                            alpha=alpha, c=c, e0_norm=e0, hidden=hidden)
     if args.format == "json":

@@ -11,9 +11,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from bounds._args import (
     MAX_DIM,
@@ -23,23 +21,29 @@ from bounds._args import (
     parse_float_list,
     parse_int,
 )
-from verify.bench import step as step_bench
-from verify.bench.measure import (
+from verify.bench.options import (
     DEFAULT_D,
     DEFAULT_SIZES,
     DEFAULT_SOLVER_GAMMAS,
-    bench_gram,
-    bench_solver,
-    format_gram,
-    format_solver,
+    STEP_DESCRIPTION,
+    add_step_arguments,
+    parse_public,
     parse_sizes,
 )
-from verify.model.validate import resolve_device, run_bytes
+from verify.cli._args import run_bytes
+
+if TYPE_CHECKING:
+    import torch
+
+# torch and the measurements (verify.bench.measure, .step) are imported after the options are
+# parsed and checked: a usage error answers without waiting for torch.
 
 __all__ = ["add_parser"]
 
 
 def _header(args: argparse.Namespace, dev: torch.device) -> str:
+    import torch
+
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
     return (f"# implicit-verify bench {args.target}: device={dev} ({name}), dtype={args.dtype}, "
             f"threads={torch.get_num_threads()}, seed={args.seed}, torch {torch.__version__}")
@@ -67,6 +71,8 @@ def _sizes_fit(name: str, text: str, sizes: Sequence[tuple[int, int]], d: int, a
 
 def _check(args: argparse.Namespace) -> tuple[torch.device, list[tuple[int, int]], list[float] | None]:
     """Every option of ``gram``/``solver`` checked before anything is measured."""
+    from verify.model.validate import resolve_device
+
     dev = resolve_device(args.device, "--device")
     sizes = parse_sizes(args.sizes)
     parse_int("--repeat", args.repeat, 1, 1000)
@@ -86,6 +92,8 @@ def _check(args: argparse.Namespace) -> tuple[torch.device, list[tuple[int, int]
 
 def _restoring_threads(fn: Callable[[], int]) -> int:
     """Run ``fn``; torch's thread count is restored afterwards (the CLI may be called as a library)."""
+    import torch
+
     threads0 = torch.get_num_threads()
     try:
         return fn()
@@ -97,6 +105,8 @@ def _run(args: argparse.Namespace) -> int:
     dev, sizes, gammas = _check(args)
 
     def go() -> int:
+        import torch
+
         if args.threads is not None:
             torch.set_num_threads(args.threads)
         return _measure(args, dev, sizes, gammas)
@@ -106,6 +116,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _measure(args: argparse.Namespace, dev: torch.device, sizes: list[tuple[int, int]],
              gammas: list[float] | None) -> int:
+    from verify.bench.measure import bench_gram, bench_solver, format_gram, format_solver
+
     common = dict(device=dev, dtype=args.dtype, d=args.d, seed=args.seed)
     if args.target == "gram":
         rows: Sequence[Any] = bench_gram(sizes, repeat=args.repeat, reference_repeat=args.reference_repeat,
@@ -129,7 +141,8 @@ def _measure(args: argparse.Namespace, dev: torch.device, sizes: list[tuple[int,
 
 def _run_step(args: argparse.Namespace) -> int:
     """``bench step``: its options checked first (ranges, memory of the largest size × seeds)."""
-    resolve_device(args.device, "--device")
+    parse_public(args.public)
+    parse_int("--public-steps", args.public_steps, 1, 10**6)
     sizes = parse_sizes(args.sizes)
     batch = parse_sizes(args.batch_sizes, "--batch-sizes") if str(args.batch_sizes).strip() else []
     seeds = parse_int("--seeds", args.seeds, 1, 10_000)
@@ -141,8 +154,13 @@ def _run_step(args: argparse.Namespace) -> int:
     if args.tol is not None:
         parse_float("--tol", args.tol, low=0.0, high=1.0, low_open=True, high_open=True)
     _threads(args)
+    from verify.model.validate import resolve_device
+
+    resolve_device(args.device, "--device")
     _sizes_fit("--sizes", args.sizes, sizes, 64, args.allow_large)
     _sizes_fit("--batch-sizes", args.batch_sizes, batch, 64, args.allow_large, copies=seeds)
+    from verify.bench import step as step_bench
+
     return _restoring_threads(lambda: step_bench.run(args))
 
 
@@ -203,8 +221,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     sp = targets.add_parser(
         "step", formatter_class=fmt,
         help="GD step: bare vs instrumented vs matmuls vs torchdeq; batched seeds",
-        description=(step_bench.__doc__ or "").split("\n\n")[0].replace("``", ""))
-    step_bench.add_arguments(sp)
+        description=STEP_DESCRIPTION)
+    add_step_arguments(sp)
     _allow_large(sp)
     sp.set_defaults(func=_run_step, target="step")
     sw = targets.add_parser("sweep", formatter_class=fmt,
