@@ -150,3 +150,20 @@ def test_torchdeq_public_loop_computes_our_test_loss():
     step()
     assert log["test_loss"][0] == pytest.approx(st.loss, rel=1e-8)
     assert log["test"][0] >= 1
+
+
+def test_bench_warm_variants_meet_the_same_certified_error(capsys):
+    """Every variant stops at the same relative residual tol; with ρ ≤ ½ (γ = 0.1 at
+    initialisation) the certified error ρ·r/(1 − ρ) is ≤ tol for all of them."""
+    from verify.bench.warm import VARIANTS, bench_warm, format_warm
+    from verify.cli import main
+
+    rows = bench_warm([(10, 16)], steps=3, warmup=1, tol=1e-10)
+    assert [r.variant for r in rows] == [v[0] for v in VARIANTS]
+    assert rows[0].ratio_to_baseline == 1.0
+    for r in rows:
+        assert r.fwd_iterations >= 1 and r.adj_iterations >= 1
+        assert 0.0 <= r.max_certified_error <= 1e-10
+    assert "fewer" in format_warm(rows, 1e-10)
+    assert main(["bench", "warm", "--sizes", "8x8", "--steps", "1", "--warmup", "0", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(VARIANTS)

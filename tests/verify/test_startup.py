@@ -37,6 +37,7 @@ def _probe(argv: list[str]) -> dict:
     ["bench", "step", "--bogus"],
     ["bench", "step", "--public", "cifar"],
     ["bench", "gram", "--bogus"],
+    ["bench", "warm", "--tol", "2"],
     ["sweep", "--m", "²"],
     ["figure1", "--bogus"],
 ])

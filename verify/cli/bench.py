@@ -1,7 +1,8 @@
-"""``implicit-verify bench {gram, solver, step, sweep}``: parse, call :mod:`verify.bench`, print.
+"""``implicit-verify bench {gram, solver, step, warm, sweep}``: parse, call :mod:`verify.bench`, print.
 
 ``gram`` and ``solver`` share one set of options (:mod:`verify.bench.measure`); ``step`` has
-its own (:func:`verify.bench.step.add_arguments`); ``sweep`` times the sweep engine
+its own (:func:`verify.bench.options.add_step_arguments`); ``warm`` compares solver start points and methods
+(:mod:`verify.bench.warm`); ``sweep`` times the sweep engine
 (:mod:`verify.sweep.bench`)."""
 
 from __future__ import annotations
@@ -164,6 +165,31 @@ def _run_step(args: argparse.Namespace) -> int:
     return _restoring_threads(lambda: step_bench.run(args))
 
 
+def _run_warm(args: argparse.Namespace) -> int:
+    """``bench warm``: options checked, then :func:`verify.bench.warm.bench_warm`."""
+    sizes = parse_sizes(args.sizes)
+    steps = parse_int("--steps", args.steps, 1, 10**6)
+    warmup = parse_int("--warmup", args.warmup, 0, 10**6)
+    seed = parse_int("--seed", args.seed, 0, MAX_SEED)
+    gamma = parse_float("--gamma", args.gamma, low=0.0, high=1.0, low_open=True, high_open=True)
+    alpha = parse_float("--alpha", args.alpha, low=0.0, low_open=True)
+    tol = parse_float("--tol", args.tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    _threads(args)
+    _sizes_fit("--sizes", args.sizes, sizes, 64, args.allow_large)
+
+    def go() -> int:
+        import torch
+
+        from verify.bench.warm import bench_warm, format_warm, to_json
+
+        torch.set_num_threads(args.threads)
+        rows = bench_warm(sizes, steps=steps, warmup=warmup, gamma=gamma, alpha=alpha, tol=tol, seed=seed)
+        print(json.dumps(to_json(rows), indent=2) if args.json else format_warm(rows, tol))
+        return 0
+
+    return _restoring_threads(go)
+
+
 def _run_sweep(args: argparse.Namespace) -> int:
     from verify.sweep.bench import run_bench
 
@@ -213,7 +239,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "(n×m)·(m×m) products, torchdeq (when installed) and batched seeds vs one at a time. "
             "sweep: init cells serial vs a local dask cluster, and dask's per-task overhead."),
     )
-    targets = p.add_subparsers(dest="target", metavar="{gram,solver,step,sweep}", required=True)
+    targets = p.add_subparsers(dest="target", metavar="{gram,solver,step,warm,sweep}", required=True)
     fmt = argparse.ArgumentDefaultsHelpFormatter
     _common(targets.add_parser("gram", help="structured vs Jacobian empirical NTK", formatter_class=fmt), "gram")
     _common(targets.add_parser("solver", help="Picard iterations vs the contraction prediction",
@@ -225,6 +251,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_step_arguments(sp)
     _allow_large(sp)
     sp.set_defaults(func=_run_step, target="step")
+    wp = targets.add_parser(
+        "warm", formatter_class=fmt,
+        help="solver iterations per GD step: warm-start extrapolation and Anderson vs Picard",
+        description="K_fwd + K_adj and time per GD step at equal certified error (every solve "
+        "stopped at the same relative residual; the contraction bound certifies ρ·tol/(1 − ρ)) for "
+        "Picard from the previous step (the default), Picard from the extrapolation 2Z(k−1) − Z(k−2), "
+        "and Anderson with and without it.")
+    wp.add_argument("--sizes", default="128x512", help="comma-separated n×m sizes (digits when n ≤ 180)")
+    wp.add_argument("--steps", type=int, default=20, help="timed GD steps per variant")
+    wp.add_argument("--warmup", type=int, default=3, help="untimed GD steps first")
+    wp.add_argument("--gamma", type=float, default=0.1)
+    wp.add_argument("--alpha", type=float, default=0.01, help="GD step size")
+    wp.add_argument("--tol", type=float, default=1e-12, help="relative residual tolerance of every solve")
+    wp.add_argument("--seed", type=int, default=0)
+    wp.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    wp.add_argument("--json", action="store_true", help="print the rows as JSON")
+    _allow_large(wp)
+    wp.set_defaults(func=_run_warm, target="warm")
     sw = targets.add_parser("sweep", formatter_class=fmt,
                             help="sweep engine: init cells serial vs a local dask cluster")
     sw.add_argument("--workers", type=int, default=None,
