@@ -93,6 +93,9 @@ def add_step_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--public-steps", type=int, default=10,
                    help="the margin between the two public runs, in steps (rounded up to whole "
                    "expensive-observable periods)")
+    p.add_argument("--public-repeat", type=int, default=1,
+                   help="time each public run length this many times and keep the best (a shared "
+                   "machine's load only adds time)")
     p.add_argument("--thread-scaling", action="store_true",
                    help="also time the bare step at (1000, 1000) on one and on two threads")
     p.add_argument("--gamma", type=float, default=0.1)

@@ -8,11 +8,13 @@ synthetic inputs with d = 784, m = 500) it measures:
   trace, checkpoints, the default expensive-observable schedule, a run directory written to a
   temporary folder), per step *at the margin*: two runs of ``L1`` and ``L2`` steps from the same
   initialisation, ``(t(L2) − t(L1)) / (L2 − L1)`` with ``L1 = 2`` and ``L2 − L1`` a whole number
-  of expensive-observable periods, so the fixed set-up (data checks, λ0, c, the run directory,
+  of expensive-observable periods (each the best of ``repeat`` runs), so the fixed set-up (data checks, λ0, c, the run directory,
   the verdicts and the record) cancels; the **set-up** is ``t(L1) − L1·t_step``;
-* **where the time goes** — the same two runs with timers on the loop's parts (the training
-  solves, the gradient and update, the test-set solve, the cheap observables, the extra of the
-  expensive steps, checkpoints), also at the margin; ``other`` is what is left (loop, stop rule);
+* **where the time goes** — timers on the loop's parts in the long run (the training solves,
+  the gradient and update, the test-set solve, the cheap observables, the extra of the expensive
+  steps, checkpoints), per step over its steps ``L1 … L2 − 1`` (the margin's steps, whole
+  expensive periods); ``other`` is the margin's time per step less these (loop, stop rule, and
+  the noise of a load change between the two runs: it can come out negative on a busy machine);
 * **bare** — the lean step (:class:`verify.bench.step._BareStep`; no test set, no recording);
 * **floor** — the dense products the public step performs: ``K_fwd + K_adj + 2`` products
   ``(n×m)·(m×m)`` and ``K_test`` products ``(n_test×m)·(m×m)``;
@@ -97,13 +99,11 @@ class _Timers:
     exit; a measurement tool, not part of a run)."""
 
     def __init__(self) -> None:
-        self.t: dict[str, float] = defaultdict(float)
-        self.count: dict[str, int] = defaultdict(int)
-        self.iters: dict[str, float] = defaultdict(float)
-        self._in_observe = False
         self._test_in_call = 0.0
-        self._cheap_calls: list[float] = []
-        self._exp_calls: list[float] = []
+        self.step = -1  # the GD step being timed (solve_state calls so far − 1)
+        #: per step k: part → seconds, and "cheap"/"exp" observe calls (seconds, test solve excluded)
+        self.per_step: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self.obs_calls: list[tuple[int, bool, float]] = []
 
     @contextmanager
     def active(self) -> Iterator[_Timers]:
@@ -119,25 +119,25 @@ class _Timers:
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 t0 = time.perf_counter()
                 out = fn(*args, **kwargs)
-                self.t[key] += time.perf_counter() - t0
-                self.count[key] += 1
+                dt = time.perf_counter() - t0
+                self.per_step[self.step][key] += dt
                 return out
             return wrapper
 
         def solves(*args: Any, **kwargs: Any) -> Any:
+            self.step += 1
             out = timed("solves", solve_state)(*args, **kwargs)
             st = out[0]
-            self.iters["fwd"] += st.fwd.iterations
-            self.iters["adj"] += 0 if st.adj is None else st.adj.iterations
+            self.per_step[self.step]["fwd"] += st.fwd.iterations
+            self.per_step[self.step]["adj"] += 0 if st.adj is None else st.adj.iterations
             return out
 
         def test_solve(*args: Any, **kwargs: Any) -> Any:
             t0 = time.perf_counter()
             res = solve_forward(*args, **kwargs)
             dt = time.perf_counter() - t0
-            self.t["test_solve"] += dt
-            self.iters["test"] += res.iterations
-            self.count["test_solve"] += 1
+            self.per_step[self.step]["test_solve"] += dt
+            self.per_step[self.step]["test"] += res.iterations
             self._test_in_call += dt
             return res
 
@@ -147,7 +147,7 @@ class _Timers:
             t0 = time.perf_counter()
             out = observe(*args, **kwargs)
             own = time.perf_counter() - t0 - self._test_in_call
-            (self._exp_calls if expensive else self._cheap_calls).append(own)
+            self.obs_calls.append((self.step, expensive, own))
             return out
 
         loop_mod.solve_state = solves  # type: ignore[assignment]
@@ -161,14 +161,20 @@ class _Timers:
             for mod, name, fn in saved:
                 setattr(mod, name, fn)
 
-    def totals(self) -> dict[str, float]:
-        """Seconds per part over the run (cheap observables at their mean cost on every
-        recorded step; ``expensive`` the extra of the expensive steps over that)."""
-        calls = self._cheap_calls + self._exp_calls
-        cheap = float(np.mean(self._cheap_calls)) if self._cheap_calls else (min(calls) if calls else 0.0)
-        return {"solves": self.t["solves"], "update": self.t["update"], "test_solve": self.t["test_solve"],
-                "recording": cheap * len(calls), "expensive": sum(c - cheap for c in self._exp_calls),
-                "checkpoint_io": self.t["checkpoint_io"]}
+    def margin(self, first: int, last: int) -> dict[str, float]:
+        """Seconds (and iterations) per step over steps ``first … last − 1``: the parts of
+        :data:`PUBLIC_PARTS` but ``other``, and ``fwd``/``adj``/``test`` iterations. The cheap
+        observables count at their mean cost on every recorded step; ``expensive`` is the extra of
+        the expensive steps over that."""
+        steps = range(first, last)
+        out = {key: sum(self.per_step[k][key] for k in steps) / len(steps)
+               for key in ("solves", "update", "test_solve", "checkpoint_io", "fwd", "adj", "test")}
+        calls = [(exp, t) for k, exp, t in self.obs_calls if first <= k < last]
+        cheap_t = [t for exp, t in calls if not exp]
+        cheap = float(np.mean(cheap_t)) if cheap_t else min((t for _, t in calls), default=0.0)
+        out["recording"] = cheap * len(calls) / len(steps)
+        out["expensive"] = sum(t - cheap for exp, t in calls if exp) / len(steps)
+        return out
 
 
 def _public_run(ds: Any, m: int, steps: int, gamma: float, alpha: float, seed: int, tol: float,
@@ -239,7 +245,7 @@ def _torchdeq_public_step(net: ImplicitNetwork, X: torch.Tensor, y: torch.Tensor
 
 def bench_public(problem: str, *, margin_steps: int, gamma: float, alpha: float, seed: int, tol: float,
                  max_iter: int, dtype: torch.dtype, device: torch.device, have_deq: bool,
-                 bare_factory: Callable[..., Callable[[], None]], warmup: int = 2) -> PublicRow:
+                 bare_factory: Callable[..., Callable[[], None]], warmup: int = 2, repeat: int = 1) -> PublicRow:
     """Measure one public-run problem (see the module docstring)."""
     from verify.experiment.config import auto_expensive_every
 
@@ -250,16 +256,19 @@ def bench_public(problem: str, *, margin_steps: int, gamma: float, alpha: float,
     L1 = 2
     L2 = L1 + E * math.ceil(margin_steps / E)
     dts, devs = str(dtype).replace("torch.", ""), str(device)
-    t1, tm1, _ = _public_run(ds, m, L1, gamma, alpha, seed, tol, max_iter, dts, devs)
-    t2, tm2, _ = _public_run(ds, m, L2, gamma, alpha, seed, tol, max_iter, dts, devs)
+    # best of ``repeat`` for each length (a shared machine's load only ever adds time)
+    t1 = min(_public_run(ds, m, L1, gamma, alpha, seed, tol, max_iter, dts, devs)[0] for _ in range(repeat))
+    t2, tm2 = math.inf, _Timers()
+    for _ in range(repeat):
+        t, tm, _ = _public_run(ds, m, L2, gamma, alpha, seed, tol, max_iter, dts, devs)
+        if t < t2:
+            t2, tm2 = t, tm
     dL = L2 - L1
     t_step = (t2 - t1) / dL
-    a, b = tm1.totals(), tm2.totals()
-    parts = {k: (b[k] - a[k]) / dL for k in a}
+    got = tm2.margin(L1, L2)  # the long run's steps L1 … L2 − 1: the margin's steps
+    k_f, k_a, k_t = got.pop("fwd"), got.pop("adj"), got.pop("test")
+    parts = {k: got[k] for k in PUBLIC_PARTS if k != "other"}
     parts["other"] = t_step - sum(parts.values())
-    k_f = (tm2.iters["fwd"] - tm1.iters["fwd"]) / dL
-    k_a = (tm2.iters["adj"] - tm1.iters["adj"]) / dL
-    k_t = (tm2.iters["test"] - tm1.iters["test"]) / dL
     X = torch.tensor(np.asarray(ds.X), dtype=dtype, device=device)
     y = torch.tensor(np.asarray(ds.y), dtype=dtype, device=device)
     Xt = torch.tensor(np.asarray(ds.X_test), dtype=dtype, device=device)

@@ -336,6 +336,7 @@ def bench_step_suite(
     instrumented: InstrumentedFactory | None = None,
     public: Sequence[str] | str = (),
     public_steps: int = 10,
+    public_repeat: int = 1,
     thread_scaling: bool = False,
 ) -> StepSuite:
     """Run the whole ``bench step`` measurement (see the module docstring)."""
@@ -437,7 +438,7 @@ def bench_step_suite(
     public_rows = tuple(
         bench_public(p, margin_steps=public_steps, gamma=gamma, alpha=float(alpha), seed=seed, tol=tol,
                      max_iter=max_iter, dtype=dt, device=dev, have_deq=have_deq, bare_factory=_BareStep,
-                     warmup=warmup)
+                     warmup=warmup, repeat=public_repeat)
         for p in public)
     scaling = _thread_scaling(gamma, alpha, seed, tol, max_iter, dt, dev, steps) if thread_scaling else None
     return StepSuite(public_rows=public_rows, thread_scaling=scaling, gamma=gamma, alpha=float(alpha), tol=tol, dtype=str(dt).replace("torch.", ""),
@@ -532,6 +533,7 @@ def run(args: argparse.Namespace, instrumented: InstrumentedFactory | None = Ins
                              dtype=args.dtype, device=args.device, seed=args.seed,
                              torchdeq=not args.no_torchdeq, instrumented=instrumented,
                              public=getattr(args, "public", ""), public_steps=getattr(args, "public_steps", 10),
+                             public_repeat=getattr(args, "public_repeat", 1),
                              thread_scaling=getattr(args, "thread_scaling", False))
     print(json.dumps(suite.to_dict(), indent=2, ensure_ascii=False) if args.json else format_suite(suite))
     return 0

@@ -144,6 +144,7 @@ def _run_step(args: argparse.Namespace) -> int:
     """``bench step``: its options checked first (ranges, memory of the largest size × seeds)."""
     parse_public(args.public)
     parse_int("--public-steps", args.public_steps, 1, 10**6)
+    parse_int("--public-repeat", args.public_repeat, 1, 100)
     sizes = parse_sizes(args.sizes)
     batch = parse_sizes(args.batch_sizes, "--batch-sizes") if str(args.batch_sizes).strip() else []
     seeds = parse_int("--seeds", args.seeds, 1, 10_000)
