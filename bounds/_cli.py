@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from bounds._args import (
     check_memory,
@@ -29,6 +30,8 @@ __all__ = ["add_parser", "run", "synthetic_data"]
 
 def synthetic_data(n: int, d: int, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """Unit-norm Gaussian rows (n×d) and Rademacher labels, from ``numpy.random.default_rng(seed)``."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     X /= np.linalg.norm(X, axis=1, keepdims=True)
