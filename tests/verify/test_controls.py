@@ -127,3 +127,40 @@ def test_gamma_outside_zero_one_still_refused(bad):
 
     with pytest.raises(InvalidArgument, match="gamma"):
         ImplicitNetwork.init(m=16, d=5, gamma=bad, seed=0)
+
+
+@pytest.mark.slow
+def test_compare_command_on_real_sweeps(tmp_path, capsys):
+    """Two tiny gd sweeps (projected to d = 4, and γ = 0) pooled by ``sweep --compare``: the
+    rows carry the parameter count, the projection is recorded, the figure is written, and a
+    non-gd sweep is refused naming --compare."""
+    from verify.cli import main
+
+    common = ["sweep", "--kind", "gd", "--budget", "rate", "--target", "1e-3", "--steps", "400",
+              "--data", "synthetic", "--d", "8", "--n", "8", "--m", "1,16", "--seeds", "2",
+              "--serial", "--quiet"]
+    a, b = tmp_path / "d4", tmp_path / "g0"
+    assert main(common + ["--project-d", "4", "--out", str(a)]) == 0
+    assert main(common + ["--gamma", "0", "--out", str(b)]) == 0
+    ta = pd.read_parquet(a / "results.parquet")
+    tb = pd.read_parquet(b / "results.parquet")
+    # P = m² + m·d + 2m with d = 4 after the projection; at γ = 0 without A's m²
+    assert sorted(set(ta["n_params_trained"])) == [1 + 4 + 2, 16 * 16 + 16 * 4 + 32]
+    assert sorted(set(tb["n_params_trained"])) == [8 + 2, 16 * 8 + 32]
+    # m = 1 has P < n = 8 at γ = 0 (P = 10 ≥ 8 is not, so check the projected sweep): a capped
+    # miss with P < n is a failure by rank, never undecided
+    small = ta[ta["m"] == 1]
+    assert (small["n_params_trained"] < 8).all()
+    assert set(small.loc[~small["reached"].astype(bool), "gd_linear_basis"]) <= {"rank"}
+    capsys.readouterr()
+    png = tmp_path / "ctl.png"
+    assert main(["sweep", "--compare", str(a), str(b), "--outcome", "gd_linear",
+                 "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "outcome gd_linear" in out and "decided row" in out
+    assert png.is_file() and png.stat().st_size > 10_000
+    init = tmp_path / "init"
+    assert main(["sweep", "--kind", "init", "--data", "synthetic", "--n", "8", "--m", "4",
+                 "--seeds", "1", "--serial", "--quiet", "--out", str(init)]) == 0
+    assert main(["sweep", "--compare", str(a), str(init)]) == 2
+    assert "--compare=" in capsys.readouterr().err

@@ -127,6 +127,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "--project-d D and one at --gamma 0) and test whether the outcome's "
                         "threshold follows m ∝ n (GG22) or P ∝ n (parameter counting), and "
                         "whether γ = 0 changes it (nothing is run)")
+    f.add_argument("--plot", default=None, metavar="PNG",
+                   help="with --compare: also write the controls' figure (m*½ against n per d, "
+                        "success against P/n) to this PNG file (default: none)")
     f.add_argument("--outcome", default="gd_linear",
                    help="with --compare: the outcome whose threshold is compared "
                         "(default gd_linear; e.g. gd_reached)")
@@ -259,7 +262,7 @@ def show_controls(args: argparse.Namespace) -> int:
     """``--compare DIR …``: the parameter-counting and γ = 0 controls (verify.sweep.controls)."""
     import json
 
-    from verify.sweep.controls import compare_sweeps
+    from verify.sweep.controls import compare_sweeps, control_rows, plot_controls
     from verify.sweep.outcomes import OUTCOMES
 
     if args.outcome not in OUTCOMES:
@@ -278,6 +281,10 @@ def show_controls(args: argparse.Namespace) -> int:
         print(json.dumps(an.to_dict(), indent=2, allow_nan=False))
     else:
         print(an.summary())
+    if args.plot:
+        check_writable_dir(str(Path(args.plot).resolve().parent), "--plot")
+        out = plot_controls(an, control_rows(args.compare, args.outcome), args.plot)
+        print(f"figure: {out}", file=sys.stderr)
     return 0
 
 

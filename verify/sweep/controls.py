@@ -49,7 +49,7 @@ import pandas as pd
 from bounds._errors import invalid
 
 __all__ = ["ControlAnalysis", "ModelFit", "compare_sweeps", "fit_control", "control_rows",
-           "counting_width"]
+           "counting_width", "plot_controls"]
 
 #: weak prior of the fits (module docstring)
 PRIOR_LOG_S_SD = 2.0
@@ -92,7 +92,8 @@ class ModelFit:
 class ControlAnalysis:
     """Result of :func:`compare_sweeps` / :func:`fit_control`.
 
-    ``groups``: per (n, d, γ): decided rows, successes, the free model's m*½ and P(m*½)/n.
+    ``groups``: per (n, d, γ): decided rows, successes, the data's λ0 (when the rows carry it),
+    the free model's m*½ and P(m*½)/n.
     ``models``: ``free``, ``gg22``, ``counting`` (:class:`ModelFit`).  ``words``: the generated
     sentences.  ``threshold``: False when the outcome is not a width threshold on this grid
     (then ``models`` is empty)."""
@@ -157,12 +158,15 @@ def control_rows(sources: Sequence[str | Path], outcome: str = "gd_linear") -> p
             raise invalid("from", str(src), f"is a {spec.kind!r} sweep; the controls compare "
                           "gd sweeps", "pass the --out directories of 'sweep --kind gd' runs")
         dims = {int(k): int(v.get("d", 0)) for k, v in (meta.get("data") or {}).items()}
+        lam0 = {int(k): float(v.get("lambda0", math.nan))
+                for k, v in (meta.get("data") or {}).items()}
         ind = outcome_indicator(table, outcome)
         frames.append(pd.DataFrame({
             "n": table["n"].astype(int).to_numpy(), "m": table["m"].astype(int).to_numpy(),
             "seed": table["seed"].astype(int).to_numpy(),
             "d": [dims.get(int(n), 0) for n in table["n"]],
             "gamma": np.full(len(table), float(spec.gamma)),
+            "lambda0": [lam0.get(int(n), math.nan) for n in table["n"]],
             "success": ind.to_numpy(dtype=float), "source": str(src)}))
     rows = pd.concat(frames, ignore_index=True)
     if (rows["d"] <= 0).any():
@@ -274,6 +278,9 @@ def fit_control(rows: pd.DataFrame, *, outcome: str = "gd_linear",
               .groupby(keys, sort=True)
               .agg(decided=("decided", "sum"), successes=("succ", "sum"))
               .reset_index())
+    if "lambda0" in rows.columns:  # the data's λ0 per group (it moves with n and d)
+        lam = rows.groupby(keys, sort=True)["lambda0"].first().reset_index(drop=True)
+        groups["lambda0"] = lam.to_numpy(dtype=float)
     groups["decided"] = groups["decided"].astype(int)
     groups["successes"] = groups["successes"].astype(int)
 
@@ -415,4 +422,57 @@ def _words(outcome: str, models: dict[str, ModelFit], has_d: bool, has_g0: bool)
             out.append(f"At γ = 0 (the explicit two-layer network) GD needs a different width: "
                        f"m*(γ = 0)/m*(γ > 0) = {math.exp(free.params['delta']):.3g} "
                        f"[{math.exp(lo):.3g}, {math.exp(hi):.3g}].")
+    return out
+
+
+# ------------------------------------------------------------------ figure
+def plot_controls(an: ControlAnalysis, rows: pd.DataFrame, path: str | Path, *,
+                  dpi: int = 150) -> Path:
+    """Two panels, written as PNG to ``path``: (left) the free law's m*½ against n per input
+    dimension d and γ, with the GG22 (m ∝ n) and counting (P ∝ n) fits as dashed and dotted
+    lines; (right) the decided success frequency against P/n per d and γ."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4.2))
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(1, 2)
+    colours = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
+    keys = sorted({(int(r.d), float(r.gamma)) for r in rows.itertuples()})
+    g = an.groups
+    for i, (d, gm) in enumerate(keys):
+        col = colours[i % len(colours)]
+        lab = f"d = {d}" + (", γ = 0" if gm == 0.0 else "")
+        sub = g[(g["d"] == d) & (g["gamma"] == gm)]
+        if an.threshold and len(sub):
+            ax1.plot(sub["n"], sub["m_star_half"], "o-", color=col, label=f"{lab}: free law")
+            nn = sub["n"].to_numpy(dtype=float)
+            gg = an.models["gg22"].params
+            shift = gg.get("delta", 0.0) if gm == 0.0 else 0.0
+            ax1.plot(nn, np.exp(gg["a"] + np.log(nn) + shift), "--", color=col, alpha=0.7)
+            c = math.exp(an.models["counting"].params["log_c"])
+            ax1.plot(nn, counting_width(nn, np.full_like(nn, d), np.full(nn.shape, gm == 0.0), c),
+                     ":", color=col, alpha=0.9)
+        r = rows[(rows["d"] == d) & (rows["gamma"] == gm) & np.isfinite(rows["success"])]
+        if len(r):
+            mm = r["m"].to_numpy(dtype=float)
+            P = np.where(gm == 0.0, mm * (d + 2.0), mm * mm + mm * (d + 2.0))
+            freq = (r.assign(P_over_n=P / r["n"].to_numpy(dtype=float))
+                    .groupby("P_over_n")["success"].mean())
+            ax2.plot(freq.index, freq.to_numpy(), "o-", color=col, label=lab, ms=4)
+    ax1.set(xscale="log", yscale="log", xlabel="n (samples)", ylabel="m*½ (width)",
+            title="threshold width: free law (solid), GG22 m ∝ n (dashed), counting (dotted)")
+    ax1.title.set_fontsize(9)
+    ax2.set(xscale="log", xlabel="P/n (trained parameters per sample)",
+            ylabel=f"{an.outcome}: success frequency (decided cells)", ylim=(-0.05, 1.05),
+            title="success against parameters per sample")
+    ax2.title.set_fontsize(9)
+    ax2.axvline(1.0, color="0.4", lw=0.8, ls="--")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, format="png", dpi=dpi, metadata={"Software": None})
     return out
