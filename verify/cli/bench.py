@@ -235,9 +235,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "gram: structured empirical NTK (O(n²m) from the state) vs the per-sample autograd "
             "Jacobian Gram — times, speed-up, max relative difference, memory (the reference "
             "takes about a minute at 256x1024 on a CPU). solver: Picard iterations vs the "
-            "contraction prediction for several γ. step: the bare GD step vs the instrumented "
-            "step of the GD loop (default observation schedule), the same number of "
-            "(n×m)·(m×m) products, torchdeq (when installed) and batched seeds vs one at a time. "
+            "contraction prediction for several γ. step: the public run_gd per step (--public) and "
+            "the bare GD step vs the instrumented step of the GD loop (default observation "
+            "schedule), the same number of (n×m)·(m×m) products, torchdeq (when installed) and "
+            "batched seeds vs one at a time. warm: solver start points and methods at equal "
+            "certified error. "
             "sweep: init cells serial vs a local dask cluster, and dask's per-task overhead."),
     )
     targets = p.add_subparsers(dest="target", metavar="{gram,solver,step,warm,sweep}", required=True)
@@ -247,7 +249,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                                formatter_class=fmt), "solver")
     sp = targets.add_parser(
         "step", formatter_class=fmt,
-        help="GD step: bare vs instrumented vs matmuls vs torchdeq; batched seeds",
+        help="GD step: public run_gd, bare, instrumented, matmuls, torchdeq; batched seeds",
         description=STEP_DESCRIPTION)
     add_step_arguments(sp)
     _allow_large(sp)
