@@ -160,7 +160,12 @@ _LAZY.update(dict.fromkeys(('SweepSpec', 'SweepResult', 'run_sweep', 'Outcome', 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
-    if module is None:
+    if module is None:  # a subpackage, as the eager imports used to bind it (verify.model, …)
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     mod = importlib.import_module(module)
     value = getattr(mod, name) if hasattr(mod, name) else importlib.import_module(f"{module}.{name}")

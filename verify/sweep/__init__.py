@@ -76,7 +76,12 @@ __all__ = ["SweepSpec", "Cell", "KINDS", "parse_int_list", "run_sweep", "SweepRe
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
-    if module is None:
+    if module is None:  # a subpackage, as the eager imports used to bind it (verify.model, …)
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
