@@ -108,6 +108,8 @@ def test_instrumented_step_is_the_gd_loop():
 def test_public_run_bench_small(monkeypatch):
     """bench step --public on a tiny problem of the ``mnist`` kind: the margin covers whole
     expensive periods, the iteration counts come from the run, the timers are removed after."""
+    import math
+
     import verify.bench.options as options
     import verify.experiment.loop as loop_mod
     from verify.bench.public import PUBLIC_PARTS
@@ -123,7 +125,10 @@ def test_public_run_bench_small(monkeypatch):
     assert loop_mod.solve_state is solve_state
     for k in (p.fwd_iterations, p.adj_iterations, p.test_iterations):
         assert 1 <= k < 500
-    assert set(p.parts_s) == set(PUBLIC_PARTS) and p.t_public_s > 0 and p.t_floor_s > 0
+    # the margin itself may come out negative on a tiny problem on a busy machine (the set-up
+    # dominates both runs); the runs and the floor are real times
+    assert set(p.parts_s) == set(PUBLIC_PARTS) and p.t_floor_s > 0
+    assert p.t_run_long_s > 0 and p.t_run_short_s > 0 and math.isfinite(p.t_public_s)
     assert (p.ratio_public_torchdeq is not None) == HAVE_DEQ
     targets = {t["target"]: t for t in s.targets()}
     assert targets["public/torchdeq at digits"]["status"].startswith("not measured")
