@@ -4,57 +4,118 @@ numpy / scipy / sympy only (never torch).  See ``docs/CONTRACTS.md`` for the nam
 modules rely on, and ``shared/theory`` for the papers' statements.
 """
 
-from bounds._data import DataAudit, audit_data, load_data, validate_X, validate_y
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
 from bounds._errors import InvalidArgument, SolverError, VerifyError, invalid
-from bounds._kernels import (
-    arccos_kernel,
-    gram_infinity,
-    gram_infinity_mc,
-    hermite_tail_bound,
-    lambda0,
-    relu_hermite_coefficients,
-)
-from bounds._norms import (
-    NORM_CONSTANT_TAIL,
-    NormConstant,
-    norm_constant_measured,
-    norm_constant_tail,
-)
-from bounds._report import bounds_report
-from bounds._solve import (
-    E0_EXPECTED,
-    InitNormTension,
-    WidthRequirement,
-    gamma_max,
-    init_norm_tension,
-    initial_residual_estimate,
-    required_width,
-    step_max,
-)
-from bounds._symbolic import (
-    HIDDEN_CONSTANTS,
-    SYMBOLS,
-    Assumption,
-    Bound,
-    Claim,
-    Condition,
-    ConditionCheck,
-    Provenance,
-    TheoremSpec,
-    evaluate_spec,
-    symbol,
-)
-from bounds.datasets import DATASETS, Dataset, image_dataset, load_dataset
-from bounds.deq_kernels import (
-    DIGEST_C,
-    DEQKernels,
-    KernelMC,
-    KernelStatus,
-    deq_kernels,
-    deq_kernels_mc,
-)
-from bounds.gao2022_iclr import g22_issue3_limits, g22_spec
-from bounds.gao2022_linear import gg22_spec
+
+if TYPE_CHECKING:  # the names below are imported on first use (start-up time: torch, scipy, sympy)
+    from bounds._data import DataAudit, audit_data, load_data, validate_X, validate_y
+    from bounds._kernels import (
+        arccos_kernel,
+        gram_infinity,
+        gram_infinity_mc,
+        hermite_tail_bound,
+        lambda0,
+        relu_hermite_coefficients,
+    )
+    from bounds._norms import (
+        NORM_CONSTANT_TAIL,
+        NormConstant,
+        norm_constant_measured,
+        norm_constant_tail,
+    )
+    from bounds._report import bounds_report
+    from bounds._solve import (
+        E0_EXPECTED,
+        InitNormTension,
+        WidthRequirement,
+        gamma_max,
+        init_norm_tension,
+        initial_residual_estimate,
+        required_width,
+        step_max,
+    )
+    from bounds._symbolic import (
+        HIDDEN_CONSTANTS,
+        SYMBOLS,
+        Assumption,
+        Bound,
+        Claim,
+        Condition,
+        ConditionCheck,
+        Provenance,
+        TheoremSpec,
+        evaluate_spec,
+        symbol,
+    )
+    from bounds.datasets import DATASETS, Dataset, image_dataset, load_dataset
+    from bounds.deq_kernels import (
+        DIGEST_C,
+        DEQKernels,
+        KernelMC,
+        KernelStatus,
+        deq_kernels,
+        deq_kernels_mc,
+    )
+    from bounds.gao2022_iclr import g22_issue3_limits, g22_spec
+    from bounds.gao2022_linear import gg22_spec
+
+#: public name → the module that defines it; imported on first attribute access (PEP 562)
+_LAZY: dict[str, str] = {
+    'DataAudit': 'bounds._data',
+    'audit_data': 'bounds._data',
+    'load_data': 'bounds._data',
+    'validate_X': 'bounds._data',
+    'validate_y': 'bounds._data',
+    'arccos_kernel': 'bounds._kernels',
+    'gram_infinity': 'bounds._kernels',
+    'gram_infinity_mc': 'bounds._kernels',
+    'hermite_tail_bound': 'bounds._kernels',
+    'lambda0': 'bounds._kernels',
+    'relu_hermite_coefficients': 'bounds._kernels',
+    'NORM_CONSTANT_TAIL': 'bounds._norms',
+    'NormConstant': 'bounds._norms',
+    'norm_constant_measured': 'bounds._norms',
+    'norm_constant_tail': 'bounds._norms',
+    'bounds_report': 'bounds._report',
+    'E0_EXPECTED': 'bounds._solve',
+    'InitNormTension': 'bounds._solve',
+    'WidthRequirement': 'bounds._solve',
+    'gamma_max': 'bounds._solve',
+    'init_norm_tension': 'bounds._solve',
+    'initial_residual_estimate': 'bounds._solve',
+    'required_width': 'bounds._solve',
+    'step_max': 'bounds._solve',
+    'HIDDEN_CONSTANTS': 'bounds._symbolic',
+    'SYMBOLS': 'bounds._symbolic',
+    'Assumption': 'bounds._symbolic',
+    'Bound': 'bounds._symbolic',
+    'Claim': 'bounds._symbolic',
+    'Condition': 'bounds._symbolic',
+    'ConditionCheck': 'bounds._symbolic',
+    'Provenance': 'bounds._symbolic',
+    'TheoremSpec': 'bounds._symbolic',
+    'evaluate_spec': 'bounds._symbolic',
+    'symbol': 'bounds._symbolic',
+    'DATASETS': 'bounds.datasets',
+    'Dataset': 'bounds.datasets',
+    'image_dataset': 'bounds.datasets',
+    'load_dataset': 'bounds.datasets',
+    'DIGEST_C': 'bounds.deq_kernels',
+    'DEQKernels': 'bounds.deq_kernels',
+    'KernelMC': 'bounds.deq_kernels',
+    'KernelStatus': 'bounds.deq_kernels',
+    'deq_kernels': 'bounds.deq_kernels',
+    'deq_kernels_mc': 'bounds.deq_kernels',
+    'g22_issue3_limits': 'bounds.gao2022_iclr',
+    'g22_spec': 'bounds.gao2022_iclr',
+    'gg22_spec': 'bounds.gao2022_linear',
+}
 
 __all__ = [
     # errors
@@ -118,3 +179,35 @@ __all__ = [
     "E0_EXPECTED",
     "bounds_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:  # a subpackage, as the eager imports used to bind it (verify.model, …)
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    value = getattr(mod, name) if hasattr(mod, name) else importlib.import_module(f"{module}.{name}")
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+class _Namespace(types.ModuleType):
+    """The package module: the import system binds a submodule on its package once imported,
+    which would hide the function ``deq_kernels`` behind the module ``bounds.deq_kernels``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LAZY and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Namespace
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from bounds._args import (
     check_memory,
@@ -23,13 +24,22 @@ from bounds._args import (
 )
 from bounds._datacli import add_data_options, check_data_value, dataset_from_args
 from bounds._errors import InvalidArgument, invalid
-from bounds._report import bounds_report, format_latex, format_table
 
 __all__ = ["add_parser", "run", "synthetic_data"]
 
 
+def bounds_report(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """:func:`bounds._report.bounds_report`, imported on the first call (scipy and sympy take
+    seconds to import: a usage error answers before)."""
+    from bounds._report import bounds_report as report
+
+    return report(*args, **kwargs)
+
+
 def synthetic_data(n: int, d: int, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """Unit-norm Gaussian rows (n×d) and Rademacher labels, from ``numpy.random.default_rng(seed)``."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     X /= np.linalg.norm(X, axis=1, keepdims=True)
@@ -179,6 +189,9 @@ def _run(args: argparse.Namespace, delta: float, m: int | None, gamma: float | N
                      allow_large=args.allow_large, smaller="use fewer samples or dimensions")
         check_size(n, d, args.allow_large, "--synthetic", args.synthetic)
         X, y = synthetic_data(n, d, seed)
+    from bounds._report import format_latex, format_table
+
+
     report = bounds_report(X, y, delta=delta, mode=args.mode, m=m, gamma=gamma,
                            alpha=alpha, c=c, e0_norm=e0, hidden=hidden)
     if args.format == "json":

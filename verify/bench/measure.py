@@ -38,6 +38,8 @@ from verify.model.gram import gram_blocks, jacobian_gram
 from verify.model.network import ImplicitNetwork
 from verify.model.validate import check_gamma, resolve_device, resolve_dtype
 
+from .options import DEFAULT_D, DEFAULT_SIZES, DEFAULT_SOLVER_GAMMAS, parse_sizes
+
 __all__ = [
     "GramBench",
     "SolverBench",
@@ -49,9 +51,6 @@ __all__ = [
     "DEFAULT_SIZES",
 ]
 
-DEFAULT_SIZES = "32x128,64x256,256x1024"
-DEFAULT_SOLVER_GAMMAS = (0.05, 0.1, 0.2, 0.3, 0.45)
-DEFAULT_D = 16
 
 
 # ------------------------------------------------------------------ result records
@@ -107,27 +106,6 @@ class SolverBench:
 
 
 # ------------------------------------------------------------------ helpers
-def parse_sizes(text: str, name: str = "--sizes") -> list[tuple[int, int]]:
-    """``"32x128,64x256"`` → ``[(32, 128), (64, 256)]`` (n × m)."""
-    if not isinstance(text, str) or not text.strip():
-        raise invalid(name, text, "expected comma-separated n×m sizes", "use e.g. --sizes 32x128,64x256")
-    out = []
-    for part in text.split(","):
-        bits = part.strip().lower().split("x")
-        try:
-            if len(bits) != 2:
-                raise ValueError
-            n, m = int(bits[0]), int(bits[1])
-        except ValueError:
-            raise invalid(name, text, f"cannot read {part.strip()!r} as n×m",
-                          "use e.g. --sizes 32x128,64x256") from None
-        if n < 1 or m < 1:
-            raise invalid(name, text, f"size {part.strip()!r} must have n ≥ 1 and m ≥ 1",
-                          "use positive sizes, e.g. 32x128")
-        out.append((n, m))
-    return out
-
-
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -12,7 +12,8 @@ without torch); the estimates of the torch side in :mod:`verify.model.validate`.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bounds._args import (
     MAX_DIM,
@@ -29,8 +30,9 @@ from bounds._args import (
     parse_int_list,
 )
 from bounds._errors import InvalidArgument, invalid
-from verify.experiment.record import RunLock, check_writable_dir
-from verify.model.validate import check_network_memory, network_bytes, run_bytes
+
+if TYPE_CHECKING:
+    from verify.experiment.record import RunLock
 
 __all__ = [
     "add_verdict_options",
@@ -55,6 +57,44 @@ __all__ = [
     "run_bytes",
     "RunLock",
 ]
+
+
+# The torch side (verify.model.validate, verify.experiment.record) is imported on first call, so
+# that parsing and checking the options (and a usage error) does not wait for torch.
+def run_bytes(n: int, m: int, d: int, n_test: int = 0, itemsize: int = 8) -> int:
+    """:func:`verify.model.validate.run_bytes`."""
+    from verify.model.validate import run_bytes as f
+
+    return f(n, m, d, n_test, itemsize)
+
+
+def network_bytes(m: int, d: int, itemsize: int = 8) -> int:
+    """:func:`verify.model.validate.network_bytes`."""
+    from verify.model.validate import network_bytes as f
+
+    return f(m, d, itemsize)
+
+
+def check_network_memory(*args: Any, **kwargs: Any) -> None:
+    """:func:`verify.model.validate.check_network_memory`."""
+    from verify.model.validate import check_network_memory as f
+
+    f(*args, **kwargs)
+
+
+def check_writable_dir(path: Any, name: str = "out_dir") -> Path:
+    """:func:`verify.experiment.record.check_writable_dir`."""
+    from verify.experiment.record import check_writable_dir as f
+
+    return f(path, name)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RunLock":
+        from verify.experiment.record import RunLock
+
+        return RunLock
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: library argument / RunConfig field → the option that sets it.

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from bounds._errors import invalid
-from verify.report.sections.g22_findings import compute_findings
 
 #: Defaults of the command (chosen so that the default report takes a few minutes on 2 CPU
 #: cores; see reports/README.md).  Widths/n keep the paper's ratios m/n ∈ {½, 1, 2, 4}.
@@ -212,6 +211,8 @@ def _findings_for(result: Any, ds: Any, log: _Log, m_min: int, enabled: bool) ->
         return {"m": int(record["config"]["m"]), "checked": False,
                 "note": "known-issue computations skipped (--no-findings)"}
     m = int(record["config"]["m"])
+    from verify.report.sections.g22_findings import compute_findings
+
     try:
         return compute_findings(record, result.params_final, ds, jacobian=(m == m_min),
                                 eq16=(m == m_min))

@@ -1,7 +1,8 @@
-"""``implicit-verify bench {gram, solver, step, sweep}``: parse, call :mod:`verify.bench`, print.
+"""``implicit-verify bench {gram, solver, step, warm, sweep}``: parse, call :mod:`verify.bench`, print.
 
 ``gram`` and ``solver`` share one set of options (:mod:`verify.bench.measure`); ``step`` has
-its own (:func:`verify.bench.step.add_arguments`); ``sweep`` times the sweep engine
+its own (:func:`verify.bench.options.add_step_arguments`); ``warm`` compares solver start points and methods
+(:mod:`verify.bench.warm`); ``sweep`` times the sweep engine
 (:mod:`verify.sweep.bench`)."""
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from bounds._args import (
     MAX_DIM,
@@ -23,23 +22,29 @@ from bounds._args import (
     parse_float_list,
     parse_int,
 )
-from verify.bench import step as step_bench
-from verify.bench.measure import (
+from verify.bench.options import (
     DEFAULT_D,
     DEFAULT_SIZES,
     DEFAULT_SOLVER_GAMMAS,
-    bench_gram,
-    bench_solver,
-    format_gram,
-    format_solver,
+    STEP_DESCRIPTION,
+    add_step_arguments,
+    parse_public,
     parse_sizes,
 )
-from verify.model.validate import resolve_device, run_bytes
+from verify.cli._args import run_bytes
+
+if TYPE_CHECKING:
+    import torch
+
+# torch and the measurements (verify.bench.measure, .step) are imported after the options are
+# parsed and checked: a usage error answers without waiting for torch.
 
 __all__ = ["add_parser"]
 
 
 def _header(args: argparse.Namespace, dev: torch.device) -> str:
+    import torch
+
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
     return (f"# implicit-verify bench {args.target}: device={dev} ({name}), dtype={args.dtype}, "
             f"threads={torch.get_num_threads()}, seed={args.seed}, torch {torch.__version__}")
@@ -67,6 +72,8 @@ def _sizes_fit(name: str, text: str, sizes: Sequence[tuple[int, int]], d: int, a
 
 def _check(args: argparse.Namespace) -> tuple[torch.device, list[tuple[int, int]], list[float] | None]:
     """Every option of ``gram``/``solver`` checked before anything is measured."""
+    from verify.model.validate import resolve_device
+
     dev = resolve_device(args.device, "--device")
     sizes = parse_sizes(args.sizes)
     parse_int("--repeat", args.repeat, 1, 1000)
@@ -86,6 +93,8 @@ def _check(args: argparse.Namespace) -> tuple[torch.device, list[tuple[int, int]
 
 def _restoring_threads(fn: Callable[[], int]) -> int:
     """Run ``fn``; torch's thread count is restored afterwards (the CLI may be called as a library)."""
+    import torch
+
     threads0 = torch.get_num_threads()
     try:
         return fn()
@@ -97,6 +106,8 @@ def _run(args: argparse.Namespace) -> int:
     dev, sizes, gammas = _check(args)
 
     def go() -> int:
+        import torch
+
         if args.threads is not None:
             torch.set_num_threads(args.threads)
         return _measure(args, dev, sizes, gammas)
@@ -106,6 +117,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _measure(args: argparse.Namespace, dev: torch.device, sizes: list[tuple[int, int]],
              gammas: list[float] | None) -> int:
+    from verify.bench.measure import bench_gram, bench_solver, format_gram, format_solver
+
     common = dict(device=dev, dtype=args.dtype, d=args.d, seed=args.seed)
     if args.target == "gram":
         rows: Sequence[Any] = bench_gram(sizes, repeat=args.repeat, reference_repeat=args.reference_repeat,
@@ -129,7 +142,9 @@ def _measure(args: argparse.Namespace, dev: torch.device, sizes: list[tuple[int,
 
 def _run_step(args: argparse.Namespace) -> int:
     """``bench step``: its options checked first (ranges, memory of the largest size × seeds)."""
-    resolve_device(args.device, "--device")
+    parse_public(args.public)
+    parse_int("--public-steps", args.public_steps, 1, 10**6)
+    parse_int("--public-repeat", args.public_repeat, 1, 100)
     sizes = parse_sizes(args.sizes)
     batch = parse_sizes(args.batch_sizes, "--batch-sizes") if str(args.batch_sizes).strip() else []
     seeds = parse_int("--seeds", args.seeds, 1, 10_000)
@@ -141,9 +156,39 @@ def _run_step(args: argparse.Namespace) -> int:
     if args.tol is not None:
         parse_float("--tol", args.tol, low=0.0, high=1.0, low_open=True, high_open=True)
     _threads(args)
+    from verify.model.validate import resolve_device
+
+    resolve_device(args.device, "--device")
     _sizes_fit("--sizes", args.sizes, sizes, 64, args.allow_large)
     _sizes_fit("--batch-sizes", args.batch_sizes, batch, 64, args.allow_large, copies=seeds)
+    from verify.bench import step as step_bench
+
     return _restoring_threads(lambda: step_bench.run(args))
+
+
+def _run_warm(args: argparse.Namespace) -> int:
+    """``bench warm``: options checked, then :func:`verify.bench.warm.bench_warm`."""
+    sizes = parse_sizes(args.sizes)
+    steps = parse_int("--steps", args.steps, 1, 10**6)
+    warmup = parse_int("--warmup", args.warmup, 0, 10**6)
+    seed = parse_int("--seed", args.seed, 0, MAX_SEED)
+    gamma = parse_float("--gamma", args.gamma, low=0.0, high=1.0, low_open=True, high_open=True)
+    alpha = parse_float("--alpha", args.alpha, low=0.0, low_open=True)
+    tol = parse_float("--tol", args.tol, low=0.0, high=1.0, low_open=True, high_open=True)
+    _threads(args)
+    _sizes_fit("--sizes", args.sizes, sizes, 64, args.allow_large)
+
+    def go() -> int:
+        import torch
+
+        from verify.bench.warm import bench_warm, format_warm, to_json
+
+        torch.set_num_threads(args.threads)
+        rows = bench_warm(sizes, steps=steps, warmup=warmup, gamma=gamma, alpha=alpha, tol=tol, seed=seed)
+        print(json.dumps(to_json(rows), indent=2) if args.json else format_warm(rows, tol))
+        return 0
+
+    return _restoring_threads(go)
 
 
 def _run_sweep(args: argparse.Namespace) -> int:
@@ -190,23 +235,43 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "gram: structured empirical NTK (O(n²m) from the state) vs the per-sample autograd "
             "Jacobian Gram — times, speed-up, max relative difference, memory (the reference "
             "takes about a minute at 256x1024 on a CPU). solver: Picard iterations vs the "
-            "contraction prediction for several γ. step: the bare GD step vs the instrumented "
-            "step of the GD loop (default observation schedule), the same number of "
-            "(n×m)·(m×m) products, torchdeq (when installed) and batched seeds vs one at a time. "
+            "contraction prediction for several γ. step: the public run_gd per step (--public) and "
+            "the bare GD step vs the instrumented step of the GD loop (default observation "
+            "schedule), the same number of (n×m)·(m×m) products, torchdeq (when installed) and "
+            "batched seeds vs one at a time. warm: solver start points and methods at equal "
+            "certified error. "
             "sweep: init cells serial vs a local dask cluster, and dask's per-task overhead."),
     )
-    targets = p.add_subparsers(dest="target", metavar="{gram,solver,step,sweep}", required=True)
+    targets = p.add_subparsers(dest="target", metavar="{gram,solver,step,warm,sweep}", required=True)
     fmt = argparse.ArgumentDefaultsHelpFormatter
     _common(targets.add_parser("gram", help="structured vs Jacobian empirical NTK", formatter_class=fmt), "gram")
     _common(targets.add_parser("solver", help="Picard iterations vs the contraction prediction",
                                formatter_class=fmt), "solver")
     sp = targets.add_parser(
         "step", formatter_class=fmt,
-        help="GD step: bare vs instrumented vs matmuls vs torchdeq; batched seeds",
-        description=(step_bench.__doc__ or "").split("\n\n")[0].replace("``", ""))
-    step_bench.add_arguments(sp)
+        help="GD step: public run_gd, bare, instrumented, matmuls, torchdeq; batched seeds",
+        description=STEP_DESCRIPTION)
+    add_step_arguments(sp)
     _allow_large(sp)
     sp.set_defaults(func=_run_step, target="step")
+    wp = targets.add_parser(
+        "warm", formatter_class=fmt,
+        help="solver iterations per GD step: warm-start extrapolation and Anderson vs Picard",
+        description="K_fwd + K_adj and time per GD step at equal certified error (every solve "
+        "stopped at the same relative residual; the contraction bound certifies ρ·tol/(1 − ρ)) for "
+        "Picard from the previous step (the default), Picard from the extrapolation 2Z(k−1) − Z(k−2), "
+        "and Anderson with and without it.")
+    wp.add_argument("--sizes", default="128x512", help="comma-separated n×m sizes (digits when n ≤ 180)")
+    wp.add_argument("--steps", type=int, default=20, help="timed GD steps per variant")
+    wp.add_argument("--warmup", type=int, default=3, help="untimed GD steps first")
+    wp.add_argument("--gamma", type=float, default=0.1)
+    wp.add_argument("--alpha", type=float, default=0.01, help="GD step size")
+    wp.add_argument("--tol", type=float, default=1e-12, help="relative residual tolerance of every solve")
+    wp.add_argument("--seed", type=int, default=0)
+    wp.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    wp.add_argument("--json", action="store_true", help="print the rows as JSON")
+    _allow_large(wp)
+    wp.set_defaults(func=_run_warm, target="warm")
     sw = targets.add_parser("sweep", formatter_class=fmt,
                             help="sweep engine: init cells serial vs a local dask cluster")
     sw.add_argument("--workers", type=int, default=None,

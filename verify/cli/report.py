@@ -53,7 +53,6 @@ from verify.cli._report_steps import (  # the command's steps and defaults
     _write_files,
 )
 from verify.experiment.stopping import signal_name
-from verify.report.make import make_report
 
 __all__ = ["add_parser", "main", "DEFAULTS"]
 
@@ -387,6 +386,8 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
         sweeps = _scaling(args, stage, out, log)
         log("rendering report …")
         wall = time.monotonic() - t0
+        from verify.report.make import make_report  # numpy, matplotlib: after parsing
+
         files, summary = make_report(runs, command=command, findings=findings, wall=wall,
                                      made_here=made_here, formats=formats, dpi=int(args.dpi),
                                      kernels=kern, sweeps=sweeps)

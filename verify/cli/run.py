@@ -140,8 +140,6 @@ def _float(name: str, s: Any) -> float:
 
 
 def _config(args: argparse.Namespace) -> tuple[Any, bool]:
-    from verify.experiment.gd import RunConfig
-
     m = _int("--m", args.m, 1, MAX_DIM)
     gamma = _float("--gamma", args.gamma)
     if not (0.0 <= gamma < 1.0):
@@ -182,6 +180,8 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
 
     resolve_device(args.device, "--device")
     try:
+        from verify.experiment.gd import RunConfig  # torch: after the options are checked
+
         cfg = RunConfig(m=m, gamma=gamma, step=step, steps=steps, seed=seed, mode=args.mode,
                         device=args.device, dtype=args.dtype, record_every=rec, expensive_every=exp,
                         target_loss=target, solver=args.solver, tol=tol, max_iter=max_iter, delta=delta,
@@ -375,9 +375,9 @@ def _stale_staging_notice(out: Path) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from verify.experiment.gd import observables_table, run_gd
-
     if args.list_observables:
+        from verify.experiment.gd import observables_table
+
         print(observables_table())
         return 0
     if args.force and args.resume:
@@ -385,6 +385,8 @@ def main(args: argparse.Namespace) -> int:
     if args.resume and args.out is not None:
         args = _merge_saved_options(args, Path(args.out))
     cfg, auto = _config(args)
+    from verify.experiment.gd import run_gd
+
     out = Path(args.out) if args.out is not None else _default_out(args, cfg)
     if out.exists() and any((out / f).exists() for f in _RUN_FILES_CHECK) and not (args.force or args.resume):
         raise invalid("--out", str(out), "already holds a run", "pass --force to overwrite or --resume to continue")

@@ -343,8 +343,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from verify.sweep.engine import available_cpus, command_line, run_sweep
-
     if args.compare is not None:
         return show_controls(args)
     if args.from_dir is not None:
@@ -355,6 +353,7 @@ def _run(args: argparse.Namespace) -> int:
     check_writable_dir(args.out, "--out")
     spec = build_spec(args)
     from verify.model.validate import resolve_device
+    from verify.sweep.engine import available_cpus, command_line, run_sweep  # pandas, dask
 
     resolve_device(spec.device, "--device")
     cpus = available_cpus()

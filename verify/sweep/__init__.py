@@ -17,14 +17,54 @@ thresholds of every applicable outcome and the theory, for ``sweep --from`` and 
 :mod:`bounds` only.
 """
 
-from .analysis import SweepAnalysis, analyse_sweep, applicable_outcomes
-from .engine import SweepResult, load_sweep, prepare_data, run_sweep
-from .outcomes import OUTCOMES, Outcome, outcome_indicator, register_outcome
-from .spec import KINDS, Cell, SweepSpec, parse_int_list
-from .store import read_table
-from .tasks import run_cell
-from .thresholds import ScalingLaw, WidthThresholds, clopper_pearson, fit_width_threshold
-from .width_theory import ConstantTrend, TheoryComparison, theory_vs_measured
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported on first use: pandas, pyarrow and dask take seconds to import
+    from verify.sweep.analysis import SweepAnalysis, analyse_sweep, applicable_outcomes
+    from verify.sweep.engine import SweepResult, load_sweep, prepare_data, run_sweep
+    from verify.sweep.outcomes import OUTCOMES, Outcome, outcome_indicator, register_outcome
+    from verify.sweep.spec import KINDS, Cell, SweepSpec, parse_int_list
+    from verify.sweep.store import read_table
+    from verify.sweep.tasks import run_cell
+    from verify.sweep.thresholds import (
+        ScalingLaw,
+        WidthThresholds,
+        clopper_pearson,
+        fit_width_threshold,
+    )
+    from verify.sweep.width_theory import ConstantTrend, TheoryComparison, theory_vs_measured
+
+#: public name → the module that defines it (PEP 562 lazy attributes)
+_LAZY: dict[str, str] = {
+    'SweepAnalysis': 'verify.sweep.analysis',
+    'analyse_sweep': 'verify.sweep.analysis',
+    'applicable_outcomes': 'verify.sweep.analysis',
+    'SweepResult': 'verify.sweep.engine',
+    'load_sweep': 'verify.sweep.engine',
+    'prepare_data': 'verify.sweep.engine',
+    'run_sweep': 'verify.sweep.engine',
+    'OUTCOMES': 'verify.sweep.outcomes',
+    'Outcome': 'verify.sweep.outcomes',
+    'outcome_indicator': 'verify.sweep.outcomes',
+    'register_outcome': 'verify.sweep.outcomes',
+    'KINDS': 'verify.sweep.spec',
+    'Cell': 'verify.sweep.spec',
+    'SweepSpec': 'verify.sweep.spec',
+    'parse_int_list': 'verify.sweep.spec',
+    'read_table': 'verify.sweep.store',
+    'run_cell': 'verify.sweep.tasks',
+    'ScalingLaw': 'verify.sweep.thresholds',
+    'WidthThresholds': 'verify.sweep.thresholds',
+    'clopper_pearson': 'verify.sweep.thresholds',
+    'fit_width_threshold': 'verify.sweep.thresholds',
+    'ConstantTrend': 'verify.sweep.width_theory',
+    'TheoryComparison': 'verify.sweep.width_theory',
+    'theory_vs_measured': 'verify.sweep.width_theory',
+}
+
 
 __all__ = ["SweepSpec", "Cell", "KINDS", "parse_int_list", "run_sweep", "SweepResult",
            "load_sweep", "prepare_data", "read_table", "run_cell",
@@ -32,3 +72,21 @@ __all__ = ["SweepSpec", "Cell", "KINDS", "parse_int_list", "run_sweep", "SweepRe
            "WidthThresholds", "ScalingLaw", "clopper_pearson", "theory_vs_measured",
            "TheoryComparison", "ConstantTrend", "analyse_sweep", "SweepAnalysis",
            "applicable_outcomes"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:  # a subpackage, as the eager imports used to bind it (verify.model, …)
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
