@@ -39,7 +39,6 @@ from verify.cli._report_steps import (  # the command's steps and defaults
     _check_same_data,
     _check_sweep_args,
     _commit,
-    check_force_target,
     _data_for_record,
     _findings_for,
     _Interrupted,
@@ -52,6 +51,7 @@ from verify.cli._report_steps import (  # the command's steps and defaults
     _step_text,
     _step_value,
     _write_files,
+    check_force_target,
 )
 from verify.experiment.stopping import signal_name
 from verify.report.make import make_report
