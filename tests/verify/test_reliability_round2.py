@@ -108,3 +108,103 @@ def test_library_files_cannot_leave_out_dir(tmp_path):
         run_gd(X, np.ones(4), config=RunConfig(m=4, gamma=0.1, step=0.01, steps=1), out_dir=tmp_path / "o",
                files={"../escaped.json": {}})
     assert not (tmp_path / "escaped.json").exists() and not (tmp_path / "o").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 2: SIGINT/SIGTERM stop a sweep after saving finished cells; the cell in progress is
+# dropped (never stored as done); resuming gives the table of an uninterrupted sweep.
+
+def _gd_spec(steps):
+    from verify.sweep.spec import SweepSpec
+
+    return SweepSpec(kind="gd", data="synthetic", n=(6,), m=(8,), seeds=(0, 1, 2), d=4,
+                     steps=steps, target=1e-300, step="0.05")
+
+
+_COMPARED = ["n", "m", "seed", "status", "gd_status", "loss_final", "steps_done"]
+
+
+def _cmp(table):
+    cols = [c for c in _COMPARED if c in table.columns]
+    return table.sort_values(["n", "m", "seed"])[cols].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_signal_inside_a_serial_gd_cell_drops_it_and_resume_matches(tmp_path, signum):
+    """The signal arrives while run_gd is inside the second cell: the sweep stops at once with
+    :class:`SweepInterrupted`, that cell is not in the table, and a resume equals a fresh run."""
+    import os
+    import signal
+    import threading
+
+    import pandas.testing as pdt
+
+    from verify.sweep.engine import SweepInterrupted, run_sweep
+    from verify.sweep.store import read_table
+    from verify.sweep.tasks import run_cell
+
+    spec = _gd_spec(400)
+    full = run_sweep(spec, tmp_path / "full", serial=True, progress=False).table
+    sig = getattr(signal, signum)
+    calls = []
+
+    def task(spec_, cell, data, shared):
+        calls.append(cell.seed)
+        if len(calls) == 2:  # a signal from another thread while this cell's GD loop runs
+            threading.Timer(0.02, os.kill, (os.getpid(), sig)).start()
+            import time
+
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 10:  # the sweep's handler raises in here
+                run_cell(spec_, cell, data, shared)
+        return run_cell(spec_, cell, data, shared)
+
+    with pytest.raises(SweepInterrupted) as info:
+        run_sweep(spec, tmp_path / "k", serial=True, progress=False, task=task)
+    assert info.value.signum == sig and info.value.saved == 1
+    part = read_table(tmp_path / "k", "gd")
+    assert list(part["seed"]) == [calls[0]] and set(part["status"]) == {"done"}
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+    assert signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None)
+    res = run_sweep(spec, tmp_path / "k", serial=True, resume=True, progress=False)
+    assert res.skipped == 1 and res.computed == 2
+    pdt.assert_frame_equal(_cmp(res.table), _cmp(full))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["serial", "local-cluster"])
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_cli_sweep_killed_by_a_signal_resumes_to_the_uninterrupted_table(tmp_path, mode, signum):
+    """The CLI in a subprocess, signalled once its first part is saved: exit 128 + signal, a line
+    with the resume command, no interrupted row, and the resumed table equals a fresh one."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pandas.testing as pdt
+
+    from verify.sweep.store import read_table
+
+    argv = [sys.executable, "-c", "import sys; from verify.cli import main; sys.exit(main(sys.argv[1:]))", "sweep", "--kind", "gd", "--data", "synthetic",
+            "--n", "6", "--d", "4", "--m", "8", "--seeds", "4", "--steps", "4000", "--target",
+            "1e-300", "--step", "0.05", "--quiet"]
+    argv += ["--serial"] if mode == "serial" else ["--workers", "1"]
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    full = tmp_path / "full"
+    subprocess.run([*argv, "--out", str(full)], check=True, env=env, capture_output=True)
+    k = tmp_path / "k"
+    p = subprocess.Popen([*argv, "--out", str(k)], env=env, stderr=subprocess.PIPE, text=True)
+    t0 = time.monotonic()
+    while not any((k / "parts").glob("*")) and time.monotonic() - t0 < 120 and p.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    p.send_signal(getattr(signal, signum))
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 128 + getattr(signal, signum), err
+    assert "--resume" in err.strip().splitlines()[-1]
+    part = read_table(k, "gd")
+    assert len(part) < 4 and set(part["gd_status"]) <= {"max_steps"}
+    subprocess.run([*argv, "--out", str(k), "--resume"], check=True, env=env, capture_output=True)
+    pdt.assert_frame_equal(_cmp(read_table(k, "gd")), _cmp(read_table(full, "gd")))
