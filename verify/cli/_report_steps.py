@@ -172,6 +172,38 @@ def _check_same_data(loaded: Sequence[tuple[str, Any]]) -> None:
                           "report runs on the same data together (one report per data set)")
 
 
+#: Written into every report directory when it is created; ``--force`` replaces a directory
+#: only when it holds this file (so it never deletes a run, a sweep or anything else).
+REPORT_MARKER = ".implicit-verify-report"
+_MARKER_TEXT = ('{"made_by": "implicit-verify report", "note": "marks a report directory; '
+                'implicit-verify report --force replaces only directories holding this file"}\n')
+
+
+def check_force_target(out: Path, force: bool, inputs: Sequence[tuple[str, str | Path]] = ()) -> None:
+    """Refuse an ``--out`` that exists unless ``--force`` is given *and* it is a report directory
+    of this toolkit (it holds :data:`REPORT_MARKER`) that is not, and does not contain, one of
+    the command's ``inputs`` (``(option, path)`` pairs, e.g. the ``--from``/``--sweep`` dirs)."""
+    if not (out.exists() or out.is_symlink()):
+        return
+    if not force:
+        raise invalid("--out", str(out), "already exists",
+                      "pass --force to replace it (only a report directory), or choose another --out")
+    fix = "choose another --out (--force replaces only a report directory written by this command)"
+    if not out.is_dir():
+        raise invalid("--out", str(out), "is not a directory", fix)
+    here = out.resolve()
+    for option, path in inputs:
+        p = Path(path).resolve()
+        if p == here or here in p.parents:
+            raise invalid("--out", str(out), f"{'is' if p == here else 'contains'} the {option} "
+                          f"input {path}; --force would delete it", fix)
+    if not (out / REPORT_MARKER).is_file():
+        kind = ("a run" if (out / "record.json").exists() else
+                "a sweep" if (out / "sweep.json").exists() else "not a report directory")
+        raise invalid("--out", str(out), f"is {kind} (no {REPORT_MARKER} marker); --force "
+                      "replaces only report directories", fix)
+
+
 def _stage_dir(out: Path) -> Path:
     parent = out.parent if str(out.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
@@ -179,15 +211,17 @@ def _stage_dir(out: Path) -> Path:
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir()
+    (stage / REPORT_MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
     return stage
 
 
-def _commit(stage: Path, out: Path, force: bool) -> None:
-    """Move the staged report into place (replacing ``out`` only with ``force``)."""
+def _commit(stage: Path, out: Path, force: bool,
+            inputs: Sequence[tuple[str, str | Path]] = ()) -> None:
+    """Move the staged report into place (replacing ``out`` only with ``force`` and only when
+    :func:`check_force_target` allows it)."""
     old = None
-    if out.exists():
-        if not force:  # checked before any work; re-checked here against races
-            raise invalid("--out", str(out), "already exists", "pass --force to replace it")
+    if out.exists() or out.is_symlink():
+        check_force_target(out, force, inputs)  # checked before any work; again here (races)
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         os.replace(out, old)
     os.replace(stage, out)

@@ -51,6 +51,7 @@ from verify.cli._report_steps import (  # the command's steps and defaults
     _step_text,
     _step_value,
     _write_files,
+    check_force_target,
 )
 from verify.experiment.stopping import signal_name
 
@@ -278,9 +279,7 @@ def main(args: argparse.Namespace) -> int:
                               "pass run directories written by 'implicit-verify run' or a report")
     _check_sweep_args(args)
     out = Path(args.out) if args.out else _default_out(args.theorem, str(args.data))
-    if out.exists() and not args.force:
-        raise invalid("--out", str(out), "already exists",
-                      "pass --force to replace it, or choose another --out")
+    check_force_target(out, bool(args.force), _inputs(args))
     from verify.experiment.record import check_writable_dir
 
     check_writable_dir(out, "--out")
@@ -303,6 +302,16 @@ def main(args: argparse.Namespace) -> int:
 
 
 
+
+
+def _inputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The paths this command reads (``--out`` may never be, or contain, one of them)."""
+    found = [("--from", str(d)) for d in args.from_dirs or ()]
+    found += [("--sweep", str(d)) for d in getattr(args, "sweep", None) or ()]
+    data = getattr(args, "data", None)
+    if isinstance(data, str) and data not in ("digits", "synthetic") and Path(data).exists():
+        found.append(("--data", data))
+    return found
 
 
 def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[str],
@@ -392,7 +401,7 @@ def _main(args: argparse.Namespace, out: Path, command: str, formats: Sequence[s
                                      made_here=made_here, formats=formats, dpi=int(args.dpi),
                                      kernels=kern, sweeps=sweeps)
         _write_files(stage, files)
-        _commit(stage, out, bool(args.force))
+        _commit(stage, out, bool(args.force), _inputs(args))
     except BaseException:
         if not runs:  # nothing finished: leave nothing behind
             shutil.rmtree(stage, ignore_errors=True)
@@ -428,7 +437,7 @@ def _sweep_only(args: argparse.Namespace, out: Path, stage: Path, command: str,
         files = render_scaling_report(sweeps, command=command, generated=generated, notes=notes,
                                       formats=formats, dpi=int(args.dpi))
         _write_files(stage, files)
-        _commit(stage, out, bool(args.force))
+        _commit(stage, out, bool(args.force), _inputs(args))
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

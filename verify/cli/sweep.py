@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -353,7 +354,12 @@ def _run(args: argparse.Namespace) -> int:
     check_writable_dir(args.out, "--out")
     spec = build_spec(args)
     from verify.model.validate import resolve_device
-    from verify.sweep.engine import available_cpus, command_line, run_sweep  # pandas, dask
+    from verify.sweep.engine import (  # pandas, dask
+        SweepInterrupted,
+        available_cpus,
+        command_line,
+        run_sweep,
+    )
 
     resolve_device(spec.device, "--device")
     cpus = available_cpus()
@@ -378,9 +384,18 @@ def _run(args: argparse.Namespace) -> int:
         res = run_sweep(spec, args.out, scheduler=args.scheduler, workers=workers,
                         serial=args.serial, resume=args.resume, progress=not args.quiet,
                         retries=retries, command=cmd)
+    except SweepInterrupted as stop:
+        import signal
+
+        print(f"implicit-verify sweep: interrupted by {signal.Signals(stop.signum).name}; "
+              f"{stop.saved} of {stop.cells} cells saved in {args.out} (cells in progress were "
+              f"dropped); continue with: implicit-verify sweep --out {shlex.quote(str(args.out))} "
+              "--resume", file=sys.stderr)
+        return 128 + int(stop.signum)
     except KeyboardInterrupt:
         print(f"implicit-verify sweep: interrupted; finished cells are in {args.out}; "
-              "continue with --resume", file=sys.stderr)
+              f"continue with: implicit-verify sweep --out {shlex.quote(str(args.out))} --resume",
+              file=sys.stderr)
         return 130
     print(f"sweep: {len(res.table)} cells ({res.computed} computed, {res.skipped} already done, "
           f"{res.errors} errors) in {res.wall_s:.1f} s [{res.engine}] → "

@@ -157,12 +157,17 @@ def open_run_dir(out_dir: str | Path | None, resume: bool, force: bool, config: 
         return RunDirectory(None, None, None, {}, fp, None)
     if force and resume:
         raise invalid("force", True, "cannot be combined with resume", "pass only one of them")
+    for name in files or {}:
+        if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name
+                or "\\" in name or "\0" in name or name in RUN_FILES):
+            raise invalid("files", name, "must be a plain file name inside out_dir (no path "
+                          "separators, '..' or run file names)", "pass e.g. files={'notes.json': {...}}")
     check_writable_dir(out, "out_dir")
-    _check_request(out, resume, force)
+    _check_request(out, resume, force, files)
     lock = RunLock(out, "out_dir")
     lock.__enter__()
     try:
-        existing = _check_request(out, resume, force)  # again under the lock (races)
+        existing = _check_request(out, resume, force, files)  # again under the lock (races)
         ckpt: dict[str, np.ndarray] | None = None
         meta: dict[str, Any] = {}
         if existing and resume:
@@ -199,8 +204,35 @@ def _rebuild_params_init(out: Path, ckpt: dict[str, np.ndarray]) -> None:
         atomic_save_npz(path, **{k: np.asarray(ckpt[f"{k}0"], dtype=np.float64) for k in PARAM_NAMES})
 
 
-def _check_request(out: Path, resume: bool, force: bool) -> list[str]:
+#: What a run directory may hold besides :data:`RUN_FILES` for ``force`` to replace it.
+_RUN_EXTRAS = ("cli_args.json",)
+
+
+def _check_force(out: Path, files: dict[str, Any] | None) -> None:
+    """``force`` replaces a run directory only: refuse one that holds anything a run does not
+    write (a sweep, a report, sub-directories, someone's files), naming the first such entry."""
+    known = set(RUN_FILES) | set(_RUN_EXTRAS) | set(files or {})
+    try:
+        entries = sorted(os.listdir(out))
+    except OSError:
+        return
+    for e in entries:
+        if e in known or (e.startswith(".") and e.endswith(".tmp")):
+            continue
+        what = "a sub-directory" if (out / e).is_dir() else "a file"
+        raise invalid("out_dir", str(out), f"holds {what} {e!r} that a run does not write; force "
+                      "would delete it", "choose another out_dir (--out), or move that entry away")
+
+
+def _check_request(out: Path, resume: bool, force: bool,
+                   files: dict[str, Any] | None = None) -> list[str]:
     existing = _existing(out)
+    for other, what in (("sweep.json", "a sweep"), (".implicit-verify-report", "a report")):
+        if (out / other).exists():
+            raise invalid("out_dir", str(out), f"holds {what} ({other}), not a run",
+                          "choose another out_dir (--out) for the run")
+    if existing and force:
+        _check_force(out, files)
     if existing and resume and not (out / "checkpoint.npz").is_file():
         raise invalid("out_dir", str(out), "has a run but no checkpoint.npz to resume from",
                       "start over with --force (library: force=True)")

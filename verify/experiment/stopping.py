@@ -42,7 +42,10 @@ class Sigint:
         self._active = False
 
     def __enter__(self) -> Sigint:
-        if threading.current_thread() is threading.main_thread():
+        # inside a sweep (verify.sweep.engine) the sweep's own handler stops the whole sweep:
+        # the cell in progress is dropped, never stored as an "interrupted" run
+        outer = any(getattr(signal.getsignal(s), "stops_sweep", False) for s in self.SIGNALS)
+        if not outer and threading.current_thread() is threading.main_thread():
             try:
                 for s in self.SIGNALS:
                     self._old[s] = signal.signal(s, self._handle)

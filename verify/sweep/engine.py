@@ -33,6 +33,7 @@ import logging
 import os
 import platform
 import shlex
+import signal
 import sys
 import time
 import uuid
@@ -52,7 +53,7 @@ from .progress import Progress
 from .spec import Cell, SweepSpec
 from .tasks import group_key, run_cell, run_cells
 
-__all__ = ["run_sweep", "SweepResult", "prepare_data", "load_sweep", "environment"]
+__all__ = ["run_sweep", "SweepResult", "SweepInterrupted", "prepare_data", "load_sweep", "environment"]
 
 _BUNDLED = ("digits", "digits-all", "breast-cancer")
 _COMPACT_EVERY = 200  # parts; then results.parquet is rewritten and the parts removed
@@ -220,6 +221,59 @@ def available_cpus() -> int:
     return os.cpu_count() or 1  # pragma: no cover
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped :func:`run_sweep`: the cells finished before it are saved
+    (``results.parquet``, ``sweep.json``); the ones in progress were dropped, so
+    ``resume=True`` runs them again.  ``signum``: the signal; ``saved``/``cells``: rows done
+    and the grid's size."""
+
+    def __init__(self, signum: int, out_dir: Path, saved: int, cells: int) -> None:
+        super().__init__(f"interrupted by signal {signum}; {saved} of {cells} cells saved in {out_dir}")
+        self.signum, self.out_dir, self.saved, self.cells = signum, out_dir, saved, cells
+
+
+class _StopOnSignal:
+    """While a sweep runs: the first SIGINT/SIGTERM raises :class:`KeyboardInterrupt` at once
+    (deferred while a part file is written), restoring the previous handlers so a second signal
+    acts as it normally does.  ``stops_sweep`` tells :class:`verify.experiment.stopping.Sigint`
+    (a GD cell's handler) to leave the signal to the sweep."""
+
+    stops_sweep = True
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.defer = 0
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopOnSignal:
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for s in self.SIGNALS:
+                self._old[s] = signal.signal(s, self)
+        return self
+
+    def restore(self) -> None:
+        for s, old in self._old.items():
+            signal.signal(s, signal.SIG_DFL if old is None else old)
+        self._old = {}
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if self.signum is None:
+            self.signum = signum
+        self.restore()
+        if not self.defer:
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        if self.signum is not None and not self.defer:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc: Any) -> None:
+        self.restore()
+
+
 def _error_row(spec: SweepSpec, cell: Cell, exc: BaseException) -> dict[str, Any]:
     return {"n": cell.n, "m": cell.m, "seed": cell.seed,
             "gamma": float("nan") if spec.kind == "gamma" else spec.gamma,
@@ -305,15 +359,22 @@ def run_sweep(
                                          & ~prev["cell_key"].isin({c.key for c in todo})).sum())
     state = {"done": skipped, "errors": errors, "parts": 0}
 
+    stop = _StopOnSignal()
+
     def record(rows: list[dict[str, Any]]) -> None:
-        store.write_part(out, rows, spec.kind)
-        state["done"] += len(rows)
-        state["errors"] += sum(r.get("status") != "done" for r in rows)
-        state["parts"] += 1
-        if state["parts"] >= _COMPACT_EVERY:
-            store.write_final(out, store.read_table(out, spec.kind), spec.kind)
-            state["parts"] = 0
-        bar.update(state["done"], state["errors"])
+        stop.defer += 1  # a part is written whole or not at all
+        try:
+            store.write_part(out, rows, spec.kind)
+            state["done"] += len(rows)
+            state["errors"] += sum(r.get("status") != "done" for r in rows)
+            state["parts"] += 1
+            if state["parts"] >= _COMPACT_EVERY:
+                store.write_final(out, store.read_table(out, spec.kind), spec.kind)
+                state["parts"] = 0
+            bar.update(state["done"], state["errors"])
+        finally:
+            stop.defer -= 1
+        stop.check()
 
     groups: dict[tuple[int, ...], list[Cell]] = {}
     for c in todo:
@@ -322,11 +383,24 @@ def run_sweep(
     batches = sorted(groups.values(), key=lambda g: (-g[0].m, g[0].seed, g[0].n))
     bar.update(state["done"], state["errors"], force=True)
     try:
-        if serial:
-            for group in batches:
-                record(run_cells(spec, group, {c.n: data[c.n] for c in group}, task))
-        elif todo:
-            _run_dask(spec, batches, data, task, record, scheduler, workers, retries, client)
+        with stop:
+            if serial:
+                for group in batches:
+                    rows = run_cells(spec, group, {c.n: data[c.n] for c in group}, task)
+                    stop.check()  # a group that saw the signal is dropped, never stored
+                    record(rows)
+            elif todo:
+                _run_dask(spec, batches, data, task, record, scheduler, workers, retries, client)
+    except KeyboardInterrupt:
+        if stop.signum is None:  # not ours (e.g. an interrupt raised by a library call)
+            raise
+        bar.close()
+        table = store.read_table(out, spec.kind)
+        store.write_final(out, table, spec.kind)
+        invocation["interrupted"] = signal.Signals(stop.signum).name
+        store.write_json(out / store.SWEEP_JSON, meta)
+        raise SweepInterrupted(stop.signum, out, int((table["status"] == "done").sum()),
+                               len(cells)) from None
     finally:
         bar.close()
     table = store.read_table(out, spec.kind)
