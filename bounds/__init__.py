@@ -21,6 +21,7 @@ from bounds._norms import (
     norm_constant_tail,
 )
 from bounds._report import bounds_report
+from bounds._verdicts import Outcome, classify_verdict, verdict_words
 from bounds._solve import (
     E0_EXPECTED,
     InitNormTension,
@@ -117,4 +118,8 @@ __all__ = [
     "initial_residual_estimate",
     "E0_EXPECTED",
     "bounds_report",
+    # the one verdict vocabulary
+    "Outcome",
+    "classify_verdict",
+    "verdict_words",
 ]
