@@ -79,14 +79,18 @@ CLAIM_ORDER = (Outcome.VIOLATED, Outcome.VACUOUS_FAILS, Outcome.INCONCLUSIVE,
 
 
 class Word(NamedTuple):
-    """An outcome with its reason (only for ``INCONCLUSIVE``/``EVENT_IMPOSSIBLE``)."""
+    """An outcome with its reason: ``INCONCLUSIVE``'s (part of the words, e.g. ``inconclusive
+    (hidden constant)``) or ``EVENT_IMPOSSIBLE``'s structural note (kept out of the words: it is a
+    sentence, shown beside the verdict by the surfaces that have room)."""
 
     outcome: Outcome
     reason: str | None = None
 
     @property
     def text(self) -> str:
-        return self.outcome.value + (f" ({self.reason})" if self.reason else "")
+        if self.reason and self.outcome is Outcome.INCONCLUSIVE:
+            return f"{self.outcome.value} ({self.reason})"
+        return self.outcome.value
 
     def __str__(self) -> str:
         return self.text

@@ -319,14 +319,12 @@ def _fmt(x: Any) -> str:
 
 def format_verdict_table(verdicts: Any) -> str:
     """Plain-text table of verdicts (dicts or :class:`Verdict` objects)."""
-    rows = [("kind", "name", "label", "status", "observed", "bound", "ratio", "first viol.")]
+    from bounds._verdicts import words
+
+    rows = [("kind", "name", "label", "verdict", "observed", "bound", "ratio", "first viol.")]
     for v in verdicts:
         d = v if isinstance(v, dict) else v.to_dict()
-        status = d["status"]
-        if status == "vacuous":
-            obs = (d.get("details") or {}).get("observed_status")
-            status = f"vacuous ({obs})" if obs else status
-        rows.append((d["kind"], d["name"], d["label"], status, _fmt(d.get("observed")),
+        rows.append((d["kind"], d["name"], d["label"], words(d), _fmt(d.get("observed")),
                      _fmt(d.get("bound")), _fmt(d.get("ratio")), _fmt(d.get("first_violation_step"))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
