@@ -49,10 +49,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--steps", default="200", help="number of GD steps")
     t.add_argument("--seed", default="0", help="initialisation seed")
     t.add_argument("--mode", default="gd", choices=("gd", "gf"), help="theorem checked: GD or GF (t = kα)")
-    t.add_argument("--target-loss", default=None, help="stop when the loss is at most this")
+    t.add_argument("--target-loss", default=None, help="stop when the loss is at most this (default: run all --steps)")
     t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    t.add_argument("--dtype", default="float64", choices=("float64", "float32"))
-    t.add_argument("--solver", default="picard", choices=("picard", "anderson"))
+    t.add_argument("--dtype", default="float64", choices=("float64", "float32"),
+                   help="floating-point precision of the network and GD (bounds are compared in "
+                        "float64 whatever this is)")
+    t.add_argument("--solver", default="picard", choices=("picard", "anderson"),
+                   help="equilibrium solver of z = σ(γAz + Wx)/… (Picard iteration or Anderson "
+                        "acceleration)")
     t.add_argument("--tol", default="1e-12", help="equilibrium solver tolerance")
     t.add_argument("--max-iter", default="500", help="equilibrium solver iteration cap")
     c = p.add_argument_group("theory")
