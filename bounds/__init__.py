@@ -1,7 +1,8 @@
 """Bounds for deep ReLU implicit networks: kernels, constants and theorems as data.
 
 numpy / scipy / sympy only (never torch).  See ``docs/CONTRACTS.md`` for the names other
-modules rely on, and ``shared/theory`` for the papers' statements.
+modules rely on; every statement's label cites the paper and its numbering (G22 = Gao et al.,
+ICLR 2022, arXiv 2110.05645; GG22 = Gao & Gao 2022).
 """
 
 from bounds._data import DataAudit, audit_data, load_data, validate_X, validate_y
