@@ -281,7 +281,7 @@ def format_table(r: Mapping[str, Any]) -> str:
             else:
                 lines.append(f"  {cc['name']:<24} {cc['quantity']} = {_fmt(cc['value'])} "
                              f"{'≤' if cc['sense'] == 'le' else '≥'} {_fmt(cc['required'])}: "
-                             f"{cc['verdict']} (ratio {_fmt(cc['ratio'])})")
+                             f"{cc['verdict']} (ratio {_fmt(cc['ratio'])}; > 1 fails)")
     ev = r["evaluated_at"]
     lines.append("")
     lines.append(f"bounds at m = {_fmt(ev['m'])}, γ = {_fmt(ev['gamma'])}, α = {_fmt(ev['alpha'])}, "

@@ -273,8 +273,9 @@ def _check_sense(sense: str) -> None:
 class ConditionCheck:
     """Outcome of :meth:`Condition.check` for one configuration value.
 
-    ``ratio = value / required``: satisfied means ``ratio ≤ 1`` for ``sense="le"`` and
-    ``ratio ≥ 1`` for ``sense="ge"``.
+    ``ratio``: the one convention of every surface (docs/CONTRACTS.md) — observed/bound
+    oriented so that ``> 1`` means the condition fails: ``value / required`` for ``sense="le"``,
+    ``required / value`` for ``sense="ge"`` (a width 1e6× too small has ratio 1e6).
     """
 
     name: str
@@ -290,7 +291,10 @@ class ConditionCheck:
 
     @property
     def verdict(self) -> str:
-        return "satisfied" if self.satisfied else "not satisfied"
+        """``met`` / ``not met``: the words of :class:`bounds.Outcome` (one vocabulary)."""
+        from bounds._verdicts import Outcome
+
+        return (Outcome.MET if self.satisfied else Outcome.NOT_MET).value
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -332,7 +336,8 @@ class Condition:
         required = float(self.bound.evaluate(**{**values, self.quantity: val}))
         ok = val <= required if self.sense == "le" else val >= required
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = float(np.float64(val) / np.float64(required))
+            ratio = float(np.float64(val) / np.float64(required) if self.sense == "le"
+                          else np.float64(required) / np.float64(val))
         return ConditionCheck(
             name=self.name, label=self.label, quantity=self.quantity, sense=self.sense,
             value=val, required=required, satisfied=bool(ok), ratio=ratio,
