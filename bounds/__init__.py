@@ -22,7 +22,6 @@ from bounds._norms import (
     norm_constant_tail,
 )
 from bounds._report import bounds_report
-from bounds._verdicts import Outcome, classify_verdict, verdict_words
 from bounds._solve import (
     E0_EXPECTED,
     InitNormTension,
@@ -46,6 +45,7 @@ from bounds._symbolic import (
     evaluate_spec,
     symbol,
 )
+from bounds._verdicts import Outcome, classify_verdict, verdict_words
 from bounds.datasets import DATASETS, Dataset, image_dataset, load_dataset
 from bounds.deq_kernels import (
     DIGEST_C,

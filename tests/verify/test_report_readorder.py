@@ -10,10 +10,10 @@ import json
 import re
 
 import verify.report as R
+from bounds import Outcome
 from tests.verify.test_report import fixture_runs
 from verify.report.blocks import Section
 from verify.report.sections import SECTIONS, reading_order
-from bounds import Outcome
 from verify.report.sections.headline import headline_lines, headline_text, status_class
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bounds._verdicts import Outcome
 from verify.report.blocks import (
     _H,
     _P,
@@ -24,7 +25,6 @@ from verify.report.blocks import (
     _Table,
 )
 from verify.report.figures import _MOVEMENT, FIGURE_ALT, FIGURE_HINTS, FIGURES
-from bounds._verdicts import Outcome
 from verify.report.model import _num, _ratio_of, _slack, fmt, verdict_outcome, verdict_word
 
 

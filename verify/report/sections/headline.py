@@ -28,8 +28,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from verify.report.blocks import Section, _Card, _Inline, _Lead, _Link
 from bounds._verdicts import CLAIM_ORDER, HYPOTHESES_MET, Outcome
+from verify.report.blocks import Section, _Card, _Inline, _Lead, _Link
 from verify.report.model import _num, _ratio_of, fmt, verdict_outcome
 
 __all__ = ["HEADLINE", "headline_lines", "status_class", "verdict_line"]
