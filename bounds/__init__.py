@@ -1,7 +1,8 @@
 """Bounds for deep ReLU implicit networks: kernels, constants and theorems as data.
 
 numpy / scipy / sympy only (never torch).  See ``docs/CONTRACTS.md`` for the names other
-modules rely on, and ``shared/theory`` for the papers' statements.
+modules rely on; every statement's label cites the paper and its numbering (G22 = Gao et al.,
+ICLR 2022, arXiv 2110.05645; GG22 = Gao & Gao 2022).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ if TYPE_CHECKING:  # the names below are imported on first use (start-up time: t
         evaluate_spec,
         symbol,
     )
+    from bounds._verdicts import Outcome, classify_verdict, verdict_words
     from bounds.datasets import DATASETS, Dataset, image_dataset, load_dataset
     from bounds.deq_kernels import (
         DIGEST_C,
@@ -102,6 +104,9 @@ _LAZY: dict[str, str] = {
     'TheoremSpec': 'bounds._symbolic',
     'evaluate_spec': 'bounds._symbolic',
     'symbol': 'bounds._symbolic',
+    'Outcome': 'bounds._verdicts',
+    'classify_verdict': 'bounds._verdicts',
+    'verdict_words': 'bounds._verdicts',
     'DATASETS': 'bounds.datasets',
     'Dataset': 'bounds.datasets',
     'image_dataset': 'bounds.datasets',
@@ -178,6 +183,10 @@ __all__ = [
     "initial_residual_estimate",
     "E0_EXPECTED",
     "bounds_report",
+    # the one verdict vocabulary
+    "Outcome",
+    "classify_verdict",
+    "verdict_words",
 ]
 
 

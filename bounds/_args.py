@@ -18,8 +18,10 @@ This module is pure Python (no NumPy arrays are allocated) so that :mod:`bounds`
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
+import re
 import sys
 from typing import Any
 
@@ -38,6 +40,7 @@ __all__ = [
     "format_seconds",
     "check_memory",
     "notice",
+    "HelpFormatter",
 ]
 
 #: numpy's ``default_rng`` and torch's ``manual_seed`` accept seeds in [0, 2**63 − 1].
@@ -203,3 +206,24 @@ def check_memory(nbytes: int | float, name: str, value: Any, what: str, *, allow
 def notice(prefix: str, message: str) -> None:
     """One line on stderr (estimates of long or large work; progress before slow stages)."""
     print(f"[{prefix}] {message}", file=sys.stderr, flush=True)
+
+
+_SAYS_DEFAULT = re.compile(r"\bdefault", re.IGNORECASE)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` of every sub-command: descriptions kept as written, and each option's help
+    ending with its default exactly once — ``(default: X)`` appended only when the help text does
+    not already state a default in words (``(default 1e-3,1e3)``, ``default: the CPUs available``);
+    flags read ``(default: off)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is argparse.SUPPRESS or _SAYS_DEFAULT.search(text) or \
+                isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+            return text
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            return f"{text} (default: {'on' if action.default else 'off'})"
+        if action.option_strings and action.default is not None:
+            return f"{text} (default: %(default)s)"
+        return text

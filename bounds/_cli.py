@@ -24,6 +24,7 @@ from bounds._args import (
 )
 from bounds._datacli import add_data_options, check_data_value, dataset_from_args
 from bounds._errors import InvalidArgument, invalid
+from bounds._hidden import HIDDEN_CONSTANTS
 
 __all__ = ["add_parser", "run", "synthetic_data"]
 
@@ -117,21 +118,25 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     src.add_argument("--synthetic", metavar="N,D",
                      help="N unit-norm Gaussian samples in D dimensions, Rademacher labels "
                           "(with --seed; the same draw as --data synthetic --n N --d D "
-                          "--data-seed SEED)")
-    p.add_argument("--delta", default="0.01", help="failure probability δ (0.01)")
-    p.add_argument("--format", choices=("table", "json", "latex"), default="table")
+                          "--data-seed SEED) (default: none)")
+    p.add_argument("--delta", default="0.01", help="failure probability δ")
+    p.add_argument("--format", choices=("table", "json", "latex"), default="table",
+                   help="table: aligned text; json: one object; latex: a tabular of the "
+                        "conditions with their formulas")
     p.add_argument("--mode", choices=("gd", "gf"), default="gd",
                    help="gd: Thm 3.2 / Lemma 3.6; gf: Thm 3.1 / Lemma 3.5")
-    p.add_argument("--m", default=None, help="width to check")
-    p.add_argument("--gamma", default=None, help="γ to check")
-    p.add_argument("--step", default=None, help="GD step α to check")
+    p.add_argument("--m", default=None, help="width to check (default: none, only the required width is printed)")
+    p.add_argument("--gamma", default=None, help="γ to check (default: none)")
+    p.add_argument("--step", default=None, help="GD step α to check (default: none)")
     p.add_argument("--c", default=None,
                    help="operator-norm constant c (default: explicit Gaussian tail bound)")
     p.add_argument("--e0-norm", default=None, dest="e0_norm",
                    help="‖ŷ(0) − y‖ (default: expectation estimate at initialisation)")
     p.add_argument("--hidden", action="append", metavar="NAME=VALUE",
-                   help="value of a hidden constant (repeatable), e.g. C_width=2")
-    p.add_argument("--seed", default="0", help="seed for --synthetic (0)")
+                   help="value of a hidden constant (repeatable), e.g. C_width=2; names: "
+                        + "; ".join(f"{k} ({v})" for k, v in HIDDEN_CONSTANTS.items())
+                        + " (default: each 1)")
+    p.add_argument("--seed", default="0", help="seed for --synthetic")
     p.add_argument("--allow-large", action="store_true",
                    help="run even when the memory estimate exceeds the available memory")
     p.set_defaults(func=run)

@@ -40,7 +40,7 @@ def add_data_options(group: Any, *, default: str | None = "synthetic", n: bool =
     ``--test-fraction``, ``--classes``, ``--normalise``, ``--perturb-parallel``,
     ``--project-d``, ``--project-seed`` and ``--allow-assumption-violation`` to ``group`` (a parser or an argument group).
     ``n=False`` leaves out ``--n`` (a sweep's ``--n`` is a grid)."""
-    when = f"default: {default}" if default is not None else "required unless --synthetic"
+    when = f"default: {default}" if default is not None else "default: none, required unless --synthetic"
     group.add_argument("--data", default=default,
                        help=f"data set: {DATA_VALUES} ({when}){defaults_note}")
     if n:

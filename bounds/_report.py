@@ -281,7 +281,7 @@ def format_table(r: Mapping[str, Any]) -> str:
             else:
                 lines.append(f"  {cc['name']:<24} {cc['quantity']} = {_fmt(cc['value'])} "
                              f"{'≤' if cc['sense'] == 'le' else '≥'} {_fmt(cc['required'])}: "
-                             f"{cc['verdict']} (ratio {_fmt(cc['ratio'])})")
+                             f"{cc['verdict']} (ratio {_fmt(cc['ratio'])}; > 1 fails)")
     ev = r["evaluated_at"]
     lines.append("")
     lines.append(f"bounds at m = {_fmt(ev['m'])}, γ = {_fmt(ev['gamma'])}, α = {_fmt(ev['alpha'])}, "
@@ -317,15 +317,36 @@ def format_table(r: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: Unicode of labels → LaTeX (text mode), so the output compiles with plain pdflatex.
+_TEX_TEXT = {"γ": r"$\gamma$", "½": r"$\frac{1}{2}$", "Ω": r"$\Omega$", "λ": r"$\lambda$",
+             "α": r"$\alpha$", "δ": r"$\delta$", "≥": r"$\geq$", "≤": r"$\leq$", "–": "--",
+             "—": "---", "·": r"$\cdot$", "∞": r"$\infty$", "‖": r"$\|$", "√": r"$\surd$",
+             "×": r"$\times$", "→": r"$\to$", "′": "'"}
+
+
 def _tex_escape(s: str) -> str:
+    """Text-mode LaTeX: special characters escaped, Unicode written as LaTeX (anything else
+    non-ASCII becomes ``?`` rather than breaking the document)."""
     for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
-                 ("#", r"\#")):
+                 ("#", r"\#"), ("{", r"\{"), ("}", r"\}"), ("^", r"\^{}"), ("~", r"\~{}")):
         s = s.replace(a, b)
-    return s
+    return "".join(_TEX_TEXT.get(ch, ch if ord(ch) < 128 else "?") for ch in s)
+
+
+def _tex_num(x: Any, math: bool = False) -> str:
+    if x is None:
+        return r"\infty" if math else "--"
+    t = f"{float(x):.4g}"
+    if "e" in t:
+        mant, ex = t.split("e")
+        t = f"{mant} \\times 10^{{{int(ex)}}}" if math else f"${mant} \\times 10^{{{int(ex)}}}$"
+    return t
 
 
 def format_latex(r: Mapping[str, Any]) -> str:
-    """A LaTeX ``tabular`` of the bounds and width conditions."""
+    """A LaTeX ``tabular`` of the bounds, the width conditions with their formulas and (when a
+    configuration was given) its condition verdicts, ratio observed/bound (> 1 fails).  ASCII
+    only, so it compiles with plain ``pdflatex``."""
     lines = [
         f"% implicit-verify bounds: {r['spec']}, n={r['n']}, d={r['d']}, "
         f"lambda0={r['lambda0']:.6g}, delta={r['delta']:g}",
@@ -334,6 +355,7 @@ def format_latex(r: Mapping[str, Any]) -> str:
         r"label & name & bound & provenance & value \\",
         r"\hline",
     ]
+    tex_of = {b["name"]: b["latex"] for b in r["bounds"]}
     for b in r["bounds"]:
         val = "--" if b["value"] is None else f"{b['value']:.4g}"
         lines.append(f"{_tex_escape(b['label'])} & {_tex_escape(b['name'])} & ${b['latex']}$ & "
@@ -342,8 +364,23 @@ def format_latex(r: Mapping[str, Any]) -> str:
     for e in r["width_required"]["conditions"]:
         val = "$\\infty$" if e["width"] is None else f"{e['width']:.4g}"
         star = r" (binding)" if e["binding"] else ""
-        lines.append(f"{_tex_escape(e['label'])} & {_tex_escape(e['name'])}{star} & $m \\geq$ & "
+        formula = tex_of.get(str(e["name"]))
+        cell = f"$m \\geq {formula}$" if formula else "$m \\geq$ (see value)"
+        lines.append(f"{_tex_escape(e['label'])} & {_tex_escape(e['name'])}{star} & {cell} & "
                      f"{e['provenance']} & {val} \\\\")
+    conf = r.get("configuration")
+    if conf:
+        lines.append(r"\hline")
+        lines.append(r"configuration & condition & verdict & ratio (observed/bound, $>1$ fails) & "
+                     r"value \\")
+        for cc in conf["conditions"]:
+            if cc.get("verdict") == "not given":
+                continue
+            rel = r"\leq" if cc["sense"] == "le" else r"\geq"
+            lines.append(f"{_tex_escape(cc['label'])} & {_tex_escape(cc['name'])} & "
+                         f"{_tex_escape(str(cc['verdict']))} & {_tex_num(cc['ratio'])} & "
+                         f"${_tex_num(cc['value'], math=True)} {rel} "
+                         f"{_tex_num(cc['required'], math=True)}$ \\\\")
     k = r.get("kernels")
     if k is not None and k["status"] != "not computed":
         lines.append(r"\hline")

@@ -244,6 +244,11 @@ class WidthRequirement:
         return self.entry(self.binding).width
 
     @property
+    def value(self) -> float:
+        """The binding required width (= :attr:`m`; the ``"value"`` of :meth:`to_dict`)."""
+        return self.m
+
+    @property
     def c(self) -> float:
         """``c`` at the binding width."""
         return self.entry(self.binding).c

@@ -76,13 +76,7 @@ SYMBOLS: dict[str, str] = {
 }
 
 #: Hidden constants (value 1 unless the caller sets them) and what they stand for.
-HIDDEN_CONSTANTS: dict[str, str] = {
-    "C_width": "constant hidden in the Ω(·) of the theorems' width condition",
-    "C_width_lemma": "constant hidden in the Ω(·) of Lemma 3.5/3.6's width condition",
-    "C_step": "constant hidden in the O(·) of the step-size condition",
-    "C_prob": "absolute constant of the Bernstein/union bound in Lemma 3.3",
-    "C_lin": "constant hidden in GG22's linear-width condition m = Ω(N)",
-}
+from bounds._hidden import HIDDEN_CONSTANTS  # noqa: E402  (sympy-free, for the CLI's help)
 
 _NONNEGATIVE = {"k", "t"}
 _SYMBOL_CACHE: dict[str, sp.Symbol] = {}
@@ -273,8 +267,9 @@ def _check_sense(sense: str) -> None:
 class ConditionCheck:
     """Outcome of :meth:`Condition.check` for one configuration value.
 
-    ``ratio = value / required``: satisfied means ``ratio ≤ 1`` for ``sense="le"`` and
-    ``ratio ≥ 1`` for ``sense="ge"``.
+    ``ratio``: the one convention of every surface (docs/CONTRACTS.md) — observed/bound
+    oriented so that ``> 1`` means the condition fails: ``value / required`` for ``sense="le"``,
+    ``required / value`` for ``sense="ge"`` (a width 1e6× too small has ratio 1e6).
     """
 
     name: str
@@ -290,7 +285,10 @@ class ConditionCheck:
 
     @property
     def verdict(self) -> str:
-        return "satisfied" if self.satisfied else "not satisfied"
+        """``met`` / ``not met``: the words of :class:`bounds.Outcome` (one vocabulary)."""
+        from bounds._verdicts import Outcome
+
+        return (Outcome.MET if self.satisfied else Outcome.NOT_MET).value
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -332,7 +330,8 @@ class Condition:
         required = float(self.bound.evaluate(**{**values, self.quantity: val}))
         ok = val <= required if self.sense == "le" else val >= required
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = float(np.float64(val) / np.float64(required))
+            ratio = float(np.float64(val) / np.float64(required) if self.sense == "le"
+                          else np.float64(required) / np.float64(val))
         return ConditionCheck(
             name=self.name, label=self.label, quantity=self.quantity, sense=self.sense,
             value=val, required=required, satisfied=bool(ok), ratio=ratio,

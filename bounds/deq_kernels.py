@@ -1,7 +1,7 @@
 r"""Infinite-width kernels of the G22 equilibrium network: NNGP fixed point ``K∞`` and NTK ``H∞``.
 
-Provenance: **derived** (this toolkit's, digest C ``shared/theory/deq-infinite-width.md``; the
-papers do not state these limits).  Model ``z = σ(γ̃Az + φ)``, ``φ = σ(Wx)/√m``, ``γ̃ = γ/√m``,
+Provenance: **derived** (this toolkit's derivation, written out below — "digest C" in the
+reports; the papers do not state these limits).  Model ``z = σ(γ̃Az + φ)``, ``φ = σ(Wx)/√m``, ``γ̃ = γ/√m``,
 ``ŷ = uᵀz + vᵀφ``.  With ``a = wᵀx`` and ``g`` an independent centred Gaussian process:
 
     K(x, x')  = E[σ(γg + σ(a)) σ(γg' + σ(a'))],  (g, g') ~ N(0, K|{x,x'})      (fixed point)
@@ -59,7 +59,7 @@ __all__ = ["KernelStatus", "DEQKernels", "deq_kernels", "KernelMC", "deq_kernels
            "DIGEST_C"]
 
 #: Where the derivation lives (for provenance strings).
-DIGEST_C = "shared/theory/deq-infinite-width.md (digest C)"
+DIGEST_C = "digest C: derived in this toolkit, formulas in the docstring of bounds.deq_kernels"
 
 
 class KernelStatus(enum.Enum):

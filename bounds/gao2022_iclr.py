@@ -1,8 +1,7 @@
 """G22 — Gao, Liu, Liu, Rajan, Gao, ICLR 2022, as a :class:`~bounds.TheoremSpec`.
 
 "A Global Convergence Theory for Deep ReLU Implicit Networks via Over-Parameterization"
-(arXiv 2110.05645).  Statements follow the project's theory digest A
-(``shared/theory/gao2022-global-convergence.md``); labels cite the paper's numbering.
+(arXiv 2110.05645).  Labels cite the paper's numbering (lemma, theorem, equation).
 
 ``g22_spec("gd")`` is Theorem 3.2 / Lemma 3.6 (gradient descent, step ``α``, symbol ``k``);
 ``g22_spec("gf")`` is Theorem 3.1 / Lemma 3.5 (gradient flow, time ``t``).

@@ -125,7 +125,10 @@ def test_condition_check_semantics(value, req):
     assert r1.required == req and r1.satisfied == (value <= req)
     assert r2.satisfied == (value >= req)
     assert r1.ratio == pytest.approx(value / req, rel=EPS)
-    assert r1.verdict in ("satisfied", "not satisfied")
+    # one ratio convention: > 1 means fails, for ≥ conditions too (required/value)
+    assert r2.ratio == pytest.approx(req / value, rel=EPS)
+    assert (r1.ratio > 1) == (value > req) and (r2.ratio > 1) == (value < req)
+    assert r1.verdict == ("met" if value <= req else "not met")
 
 
 def test_theorem_spec_validation():

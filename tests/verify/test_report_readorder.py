@@ -1,5 +1,5 @@
 """The report's reading order and headline card (issue 17), without a browser: the headline is
-generated from the verdicts (statuses matched by prefix), its optional lines appear only with
+generated from the verdicts (in the one vocabulary, :class:`bounds.Outcome`), its optional lines appear only with
 their sections' data, each line links to an element of the page, verdict rows link to their
 figure, and the details are folded in HTML but kept in order in Markdown."""
 
@@ -10,6 +10,7 @@ import json
 import re
 
 import verify.report as R
+from bounds import Outcome
 from tests.verify.test_report import fixture_runs
 from verify.report.blocks import Section
 from verify.report.sections import SECTIONS, reading_order
@@ -20,37 +21,54 @@ def _summary(**kw):
     return R.build_summary(fixture_runs(**kw))
 
 
-def test_status_classes_match_prefixes():
-    assert status_class({"status": "holds"}) == "held"
-    assert status_class({"status": "violated"}) == "violated"
-    assert status_class({"status": "inconclusive (hidden constant)"}) == "inconclusive"
-    assert status_class({"status": "inconclusive (discretisation)"}) == "inconclusive"
-    assert status_class({"status": "event did not occur"}) == "event_not_occurred"
-    assert status_class({"status": "vacuous (observed: fails)"}) == "failed_vacuous"
-    assert status_class({"status": "vacuous (observed: holds)"}) == "held"
-    assert status_class({"status": "vacuous", "details": {"observed_status": "violated"}}) \
-        == "failed_vacuous"
-    assert status_class({"status": "vacuous", "details": {"observed_status": "holds"}}) == "held"
-    assert status_class({"status": "vacuous", "details": {"event": True,
-                                                         "observed_status": "violated"}}) \
-        == "event_not_occurred"
-    assert status_class({"status": "vacuous", "details": {"event": True,
-                                                         "observed_status": "holds"}}) == "held"
+def test_status_classes_are_the_one_vocabulary():
+    O = Outcome
+    cl = {"kind": "claim"}
+    assert status_class({**cl, "status": "holds"}) is O.HOLDS
+    assert status_class({**cl, "status": "violated"}) is O.VIOLATED
+    assert status_class({**cl, "status": "inconclusive",
+                         "details": {"inconclusive_reason": "hidden constant"}}) is O.INCONCLUSIVE
+    assert status_class({**cl, "status": "vacuous", "details": {"observed_status": "violated"}}) \
+        is O.VACUOUS_FAILS
+    assert status_class({**cl, "status": "vacuous", "details": {"observed_status": "holds"}}) \
+        is O.VACUOUS_HOLDS
+    assert status_class({**cl, "status": "vacuous", "details": {"event": True,
+                                                                "observed_status": "violated"}}) \
+        is O.EVENT_NOT_OCCURRED
+    assert status_class({**cl, "status": "vacuous", "details": {
+        "event": True, "observed_status": "violated", "structural": "rank"}}) is O.EVENT_IMPOSSIBLE
+    assert status_class({**cl, "status": "holds", "details": {"by_construction": "c"}}) \
+        is O.BY_CONSTRUCTION
+    assert status_class({"kind": "condition", "status": "violated"}) is O.NOT_MET
+    assert status_class({"kind": "condition", "status": "holds"}) is O.MET
     assert status_class(None) is None
 
 
+#: the vocabulary's table (bounds/_verdicts.py), written out independently of the code: raw
+#: (status, observed status) of a claim without event or construction notes → its words.
+_WORDS = {("holds", None): "holds (hypotheses met)", ("violated", None): "violated",
+          ("vacuous", "holds"): "vacuous — observed to hold",
+          ("vacuous", "violated"): "vacuous — observed to fail",
+          ("inconclusive", None): "inconclusive"}  # followed by its reason in parentheses
+_ORDER = ["violated", "vacuous — observed to fail", "inconclusive", "holds (hypotheses met)",
+          "vacuous — observed to hold"]
+
+
 def _counts(s, kind):
-    """Per statement name, its worst class over the widths, counted (independently of the
+    """Per statement name, its worst words over the widths, counted (independently of the
     headline: from the raw statuses)."""
-    order = ["violated", "failed_vacuous", "inconclusive", "event_not_occurred", "held", "vacuous"]
     worst: dict[str, str] = {}
     for r in s["runs"]:
         for v in r["verdicts"]:
             if v.get("kind") != kind:
                 continue
-            c = status_class(v)
+            obs = None
+            if v["status"] == "vacuous":  # what was observed: its status, else its ratio
+                obs = (v.get("details") or {}).get("observed_status") or \
+                    ("holds" if v["ratio"] <= 1 else "violated")
+            c = _WORDS[(v["status"], obs)]
             n = str(v["name"])
-            if n not in worst or order.index(c) < order.index(worst[n]):
+            if n not in worst or _ORDER.index(c) < _ORDER.index(worst[n]):
                 worst[n] = c
     out: dict[str, int] = {}
     for c in worst.values():
@@ -62,13 +80,18 @@ def test_headline_counts_agree_with_the_verdicts():
     for kw in ({}, {"violated": True, "vacuous": False}):
         s = _summary(**kw)
         text = headline_text(s)
-        assert 3 <= len(text) <= 6
+        assert 4 <= len(text) <= 7
         traj = next(t for t in text if t.startswith("Trajectory:"))
         counts, n = _counts(s, "claim")
         assert f"of {n} claims" in traj
+        for words, k in counts.items():
+            assert f"{k} {words}" in traj
+        met = counts.get("violated", 0) + counts.get("holds (hypotheses met)", 0)
+        assert ("no claim had its hypotheses met" in traj) == (met == 0)
+        verdict = text[0]
+        assert verdict.startswith("Verdict: ")
         if counts.get("violated"):
-            assert f"{counts['violated']} violated" in traj
-        assert f"{counts.get('held', 0)} held" in traj if counts.get("held") else "held" not in traj
+            assert f"{counts['violated']} claim" in verdict and "failed with every" in verdict
         hyp = next(t for t in text if t.startswith("Hypotheses:"))
         conds = {str(v["name"]) for r in s["runs"] for v in r["verdicts"]
                  if v.get("kind") == "condition"}
@@ -81,25 +104,14 @@ def test_vacuous_failures_are_not_called_violated():
     for r in runs:
         for v in r["verdicts"]:
             if v.get("kind") == "claim":
-                v["status"] = "vacuous (observed: fails)"
-    traj = next(t for t in headline_text({**s, "runs": runs}) if t.startswith("Trajectory:"))
-    assert "violated" not in traj and "failed (claim vacuous" in traj
-
-
-def test_optional_lines_only_with_their_data():
-    s = _summary()
-    text = headline_text(s)
-    assert not any(t.startswith(("Kernel:", "Width:")) for t in text)
-    s2 = {**s, "kernels": {"limit": {"lambda_min_H": 0.5, "lambda0": 0.1}, "per_width": []}}
-    k = [t for t in headline_text(s2) if t.startswith("Kernel:")]
-    assert len(k) == 1 and "λ_min(H∞) = 0.5" in k[0] and "5×" in k[0]
-    ws = {"sweeps": [{"outcomes": [{
-        "name": "lemma33_init", "phase": True,
-        "laws": [{"q": 0.5, "p": 1.9, "p_lo": 1.5, "p_hi": 2.3}],
-        "thresholds": [{"q": 0.5, "n": 64, "kind": "fit", "m_star": 812.0}]}]}]}
-    w = [t for t in headline_text({**s, "width_scaling": ws}) if t.startswith("Width:")]
-    assert len(w) == 1 and "m*½ = 812" in w[0] and "p = 1.9" in w[0] and "#width-scaling" in w[0]
-    assert len(headline_text({**s2, "width_scaling": ws})) <= 6
+                v["status"] = "vacuous"
+                v["details"] = {**(v.get("details") or {}), "observed_status": "violated"}
+    text = headline_text({**s, "runs": runs})
+    traj = next(t for t in text if t.startswith("Trajectory:"))
+    assert "violated" not in traj and "vacuous — observed to fail" in traj
+    assert "no claim had its hypotheses met at any width" in traj
+    assert text[0].startswith("Verdict: The theorem's hypotheses are not met at any width here")
+    assert "so it guarantees nothing" in text[0]
 
 
 def test_headline_links_resolve_and_rows_link_figures():
@@ -109,7 +121,7 @@ def test_headline_links_resolve_and_rows_link_figures():
     ids = set(re.findall(r'id="([^"]+)"', page))
     links = set(re.findall(r'href="#([^"]+)"', page))
     assert links and links <= ids, links - ids
-    for line in headline_lines(s):
+    for line in headline_lines(s)[1:]:  # the verdict sentence, then lines that link
         assert any(type(x).__name__ == "_Link" for x in line)
     # each claim row of the verdict table names its statement and links to a figure
     verdicts = page.split('id="verdicts-claim"')[1].split("</table>")[0]
@@ -132,7 +144,8 @@ def test_unknown_sections_go_with_the_figures_and_json_has_the_headline():
     assert keys[:3] == ["title", "headline", "summary"]
     out = R.render_report(fixture_runs(), formats=("json",))
     js = json.loads(out["summary.json"])
-    assert js["headline"] and js["headline"][0].startswith("Checked:")
+    assert js["headline"] and js["headline"][0].startswith("Verdict:")
+    assert js["headline"][1].startswith("Checked:")
     assert js["schema"] == R.REPORT_SCHEMA and "summary" in js and "runs" in js
 
 

@@ -197,7 +197,11 @@ def test_gd_claim_columns_keep_observed_status(tmp_path):
     for k in claims:
         v = str(t[k].iloc[0])
         ind = float(outcome_indicator(t, k).iloc[0])
-        want = {"holds": 1.0, "violated": 0.0}.get(v.removeprefix("vacuous (").rstrip(")"))
+        # the one vocabulary (bounds.Outcome), written out: observed to hold → 1, to fail → 0
+        want = {"holds (hypotheses met)": 1.0, "holds by construction": 1.0,
+                "vacuous — observed to hold": 1.0, "violated": 0.0,
+                "vacuous — observed to fail": 0.0, "event did not occur": 0.0,
+                "event impossible": 0.0}.get(v)
         if want is None:
             assert math.isnan(ind)
         else:

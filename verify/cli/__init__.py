@@ -25,7 +25,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from bounds._errors import VerifyError
 
@@ -42,7 +42,14 @@ _SUBCOMMANDS = (
 class _Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose usage errors are one line (option, value, fix) and exit 2.
 
-    ``add_subparsers`` builds the sub-command parsers with the same class."""
+    ``add_subparsers`` builds the sub-command parsers with the same class, and every parser's
+    help uses :class:`bounds._args.HelpFormatter` (each option's default stated once)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from bounds._args import HelpFormatter
+
+        kwargs["formatter_class"] = HelpFormatter
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
@@ -56,10 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
             "numerically: bound calculations, instrumented gradient descent, reports."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for _name, module in _SUBCOMMANDS:
         importlib.import_module(module).add_parser(sub)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("implicit-verify")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _one_line(text: object) -> str:

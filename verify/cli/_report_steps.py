@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "device": "cpu",
     "dtype": "float64",
     "format": "md,html,json",
-    "dpi": 80,
+    "dpi": 150,
 }
 
 FINDINGS_FILE = "report_findings.json"

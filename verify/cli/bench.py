@@ -206,16 +206,21 @@ def _allow_large(p: argparse.ArgumentParser) -> None:
 
 def _common(p: argparse.ArgumentParser, target: str) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto")
-    p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
+    p.add_argument("--dtype", default="float64", choices=("float64", "float32"),
+                   help="floating-point precision of the measured computation")
     p.add_argument("--sizes", default=DEFAULT_SIZES, help="comma-separated n×m sizes")
     p.add_argument("--repeat", type=int, default=3, help="repeats (best time is reported)")
-    p.add_argument("--reference-repeat", type=int, default=1,
-                   help="repeats of the (slow) Jacobian reference in bench gram")
-    p.add_argument("--gamma", type=float, default=0.1, help="fixed scale γ (gram)")
-    p.add_argument("--gammas", default=None,
-                   help="comma-separated γ values for bench solver "
-                        f"(default {','.join(str(g) for g in DEFAULT_SOLVER_GAMMAS)})")
-    p.add_argument("--tol", type=float, default=1e-12, help="solver tolerance (bench solver)")
+    if target == "gram":
+        p.add_argument("--reference-repeat", type=int, default=1,
+                       help="repeats of the (slow) Jacobian reference")
+        p.add_argument("--gamma", type=float, default=0.1, help="fixed scale γ")
+        p.set_defaults(gammas=None, tol=1e-12)
+    else:
+        p.add_argument("--gammas", default=None,
+                       help="comma-separated γ values "
+                            f"(default {','.join(str(g) for g in DEFAULT_SOLVER_GAMMAS)})")
+        p.add_argument("--tol", type=float, default=1e-12, help="solver tolerance")
+        p.set_defaults(reference_repeat=1, gamma=0.1)
     p.add_argument("--d", type=int, default=DEFAULT_D, help="input dimension of the synthetic data")
     p.add_argument("--seed", type=int, default=0, help="initialisation and data seed")
     p.add_argument("--threads", type=int, default=None,

@@ -117,7 +117,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     o.add_argument("--quiet", action="store_true", help="no progress lines")
     o.add_argument("--note", action="append", default=None, metavar="TEXT",
                    help="a paragraph for the report's notes, e.g. the machine and what else ran "
-                        "on it (repeatable; printed as given; not part of the settings)")
+                        "on it (repeatable; printed as given; not part of the settings) (default: none)")
     o.add_argument("--allow-large", action="store_true",
                    help="run even when the memory estimate exceeds the available memory")
     p.set_defaults(func=main)

@@ -106,7 +106,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--from", dest="from_dirs", nargs="+", metavar="RUN_DIR", default=None,
                    help="re-render from saved run directories (record.json + trace.npz); "
-                        "nothing is re-run")
+                        "nothing is re-run (default: run the widths now)")
     p.add_argument("--theorem", choices=("g22-gd", "g22-gf"), default=d["theorem"],
                    help="g22-gd: Theorem 3.2 / Lemma 3.6 (default); g22-gf: Theorem 3.1 / "
                         "Lemma 3.5 (small-step GD read as gradient flow)")
@@ -139,12 +139,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="run even when the memory estimate exceeds the available memory")
     p.add_argument("--sweep", nargs="+", metavar="SWEEP_DIR", default=None,
                    help="add a width-scaling section from these sweep directories "
-                        "('implicit-verify sweep --out'): thresholds m*(n), exponents, theory")
+                        "('implicit-verify sweep --out'): thresholds m*(n), exponents, theory (default: "
+                        "a small init sweep, unless --no-sweep)")
     p.add_argument("--sweep-only", action="store_true",
                    help="with --sweep: a report of the sweeps alone (no GD runs at widths)")
     p.add_argument("--note", action="append", default=None, metavar="TEXT",
                    help="with --sweep-only: a paragraph placed under the title, e.g. the "
-                        "machine the sweeps ran on (repeatable; printed as given)")
+                        "machine the sweeps ran on (repeatable; printed as given) (default: none)")
     p.add_argument("--no-sweep", action="store_true",
                    help="skip the default report's small init-kind width-scaling sweep")
     p.add_argument("--n-boot", type=int, default=200,

@@ -49,10 +49,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--steps", default="200", help="number of GD steps")
     t.add_argument("--seed", default="0", help="initialisation seed")
     t.add_argument("--mode", default="gd", choices=("gd", "gf"), help="theorem checked: GD or GF (t = kα)")
-    t.add_argument("--target-loss", default=None, help="stop when the loss is at most this")
+    t.add_argument("--target-loss", default=None, help="stop when the loss is at most this (default: run all --steps)")
     t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    t.add_argument("--dtype", default="float64", choices=("float64", "float32"))
-    t.add_argument("--solver", default="picard", choices=("picard", "anderson"))
+    t.add_argument("--dtype", default="float64", choices=("float64", "float32"),
+                   help="floating-point precision of the network and GD (bounds are compared in "
+                        "float64 whatever this is)")
+    t.add_argument("--solver", default="picard", choices=("picard", "anderson"),
+                   help="equilibrium solver of z = σ(γAz + Wx)/… (Picard iteration or Anderson "
+                        "acceleration)")
     t.add_argument("--tol", default="1e-12", help="equilibrium solver tolerance")
     t.add_argument("--max-iter", default="500", help="equilibrium solver iteration cap")
     c = p.add_argument_group("theory")
@@ -319,14 +323,12 @@ def _fmt(x: Any) -> str:
 
 def format_verdict_table(verdicts: Any) -> str:
     """Plain-text table of verdicts (dicts or :class:`Verdict` objects)."""
-    rows = [("kind", "name", "label", "status", "observed", "bound", "ratio", "first viol.")]
+    from bounds._verdicts import words
+
+    rows = [("kind", "name", "label", "verdict", "observed", "bound", "ratio", "first viol.")]
     for v in verdicts:
         d = v if isinstance(v, dict) else v.to_dict()
-        status = d["status"]
-        if status == "vacuous":
-            obs = (d.get("details") or {}).get("observed_status")
-            status = f"vacuous ({obs})" if obs else status
-        rows.append((d["kind"], d["name"], d["label"], status, _fmt(d.get("observed")),
+        rows.append((d["kind"], d["name"], d["label"], words(d), _fmt(d.get("observed")),
                      _fmt(d.get("bound")), _fmt(d.get("ratio")), _fmt(d.get("first_violation_step"))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]

@@ -71,13 +71,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--data", default=None,
                    help="digits-all (default), digits, breast-cancer, synthetic, mnist, idx:DIR, "
                         "fashion-mnist:DIR, cifar10:DIR, svhn:DIR|FILE (classes 0/1), or a file")
-    g.add_argument("--n", default=None, help="sample sizes, e.g. 16,32,64 or 16:256:x2")
-    g.add_argument("--m", default=None, help="widths, e.g. 8:2048:x2 or 64,128 or 64:512:+64")
-    g.add_argument("--seeds", default=None, help="N (seeds 0…N−1) or a list/range of seeds")
+    g.add_argument("--n", default=None, help="sample sizes, e.g. 16,32,64 or 16:256:x2 (default: required, or the resumed "
+                        "sweep's)")
+    g.add_argument("--m", default=None, help="widths, e.g. 8:2048:x2 or 64,128 or 64:512:+64 (default: required, or the "
+                        "resumed sweep's)")
+    g.add_argument("--seeds", default=None, help="N (seeds 0…N−1) or a list/range of seeds (default: required, or the "
+                        "resumed sweep's)")
     g.add_argument("--gamma", default=None,
                    help="fixed scale γ in (0, 1); gd also takes 0, the explicit two-layer "
                         "control z = σ(Wx)/√m (default 0.1)")
-    g.add_argument("--step", default=None, help="gd: α, or 'auto' = 1/λ_max(H(0)) per cell")
+    g.add_argument("--step", default=None, help="gd: α, or 'auto' = 1/λ_max(H(0)) per cell (default auto)")
     g.add_argument("--target", default=None,
                    help="gd: stop at loss ≤ TARGET·loss(0) (default 1e-3)")
     g.add_argument("--steps", default=None, help="gd: step budget (default 2000)")
@@ -87,7 +90,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--hk-max-m", default=None,
                    help="init: compute H(0), K(0) (equilibrium + O(m³) SVD) only for m ≤ this; "
                         "NaN above (default 512; 'all' = every width)")
-    g.add_argument("--data-seed", default=None, help="seed of the data split / synthetic draw")
+    g.add_argument("--data-seed", default=None, help="seed of the data split / synthetic draw (default 0)")
     g.add_argument("--d", default=None, help="synthetic data: input dimension (default 8)")
     g.add_argument("--classes", default=None,
                    help="image sets: the two classes, labels −1 and +1 (default 0,1)")
@@ -107,14 +110,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="gd: run the seeds of one (n, m) as one batched bare GD run (reached, "
                         "steps to target, late rate; no instrumented outcomes) — for GPUs")
     e = p.add_argument_group("engine and output")
-    e.add_argument("--out", default=None, help="sweep directory (sweep.json, results.parquet)")
+    e.add_argument("--out", default=None, help="sweep directory (sweep.json, results.parquet) (default: required)")
     e.add_argument("--resume", action="store_true", help="continue the sweep in --out")
     e.add_argument("--scheduler", default=None,
                    help="address of a running dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
                         "else a local cluster)")
     e.add_argument("--workers", default=None, help="local cluster worker processes (default: CPUs)")
     e.add_argument("--serial", action="store_true", help="run in this process, without dask")
-    e.add_argument("--retries", default="3", help="retries per task / worker losses tolerated")
+    e.add_argument("--retries", default="3", help="retries per task / worker losses tolerated (default 3)")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.add_argument("--allow-large", action="store_true",
                    help="run even when the memory estimate of the largest cell (times the local "
@@ -122,12 +125,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     f = p.add_argument_group("fitted thresholds of a finished (or running) sweep")
     f.add_argument("--from", dest="from_dir", default=None, metavar="DIR",
                    help="print the fitted width thresholds m*(n) and exponents p of every "
-                        "outcome of the sweep in DIR (nothing is run)")
+                        "outcome of the sweep in DIR (nothing is run) (default: run a sweep)")
     f.add_argument("--compare", nargs="+", default=None, metavar="DIR",
                    help="GG22 claim (c) controls: pool finished gd sweeps (e.g. one per "
                         "--project-d D and one at --gamma 0) and test whether the outcome's "
                         "threshold follows m ∝ n (GG22) or P ∝ n (parameter counting), and "
-                        "whether γ = 0 changes it (nothing is run)")
+                        "whether γ = 0 changes it (nothing is run) (default: run a sweep)")
     f.add_argument("--plot", default=None, metavar="PNG",
                    help="with --compare: also write the controls' figure (m*½ against n per d, "
                         "success against P/n) to this PNG file (default: none)")

@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from bounds._errors import invalid
+from bounds._verdicts import Outcome, classify
 from verify.experiment import evidence as ev
 from verify.experiment.rates import fit_rates  # re-exported (public API)
 
@@ -122,6 +123,16 @@ class Verdict:
             raise invalid("status", self.status, "unknown verdict status", f"use one of {STATUSES}")
         object.__setattr__(self, "hypotheses_failed", tuple(self.hypotheses_failed))
         object.__setattr__(self, "hidden", tuple(self.hidden))
+
+    @property
+    def outcome(self) -> Outcome:
+        """The verdict's :class:`bounds.Outcome` (the one vocabulary of every surface)."""
+        return classify(self.to_dict()).outcome
+
+    @property
+    def words(self) -> str:
+        """The user-facing words of the verdict, e.g. ``vacuous — observed to fail``."""
+        return classify(self.to_dict()).text
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -616,10 +627,19 @@ def check_spec(
     for c in spec.conditions:
         evaluate(c.name)
         out.append(done[c.name])
+    measured_c = symbols.get("c_source") == "measured"
     for cl in claims:
         evaluate(cl.name)
-        out.append(done[cl.name])
+        v = done[cl.name]
+        if measured_c and cl.at_init_only and cl.observable in ("A_norm", "W_norm"):
+            # ‖A(0)‖, ‖W(0)‖ ≤ c√m with c = max(‖A(0)‖, ‖W(0)‖)/√m: true by the choice of c
+            v = Verdict(**{**v.__dict__, "details": {**dict(v.details),
+                                                     "by_construction": _C_MEASURED_BY}})
+        out.append(v)
     return tuple(out)
+
+
+_C_MEASURED_BY = "c is measured from A(0), W(0)"
 
 
 def _event_word(v: Verdict, observed_status: str) -> str:

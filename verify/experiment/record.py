@@ -94,11 +94,20 @@ def npz_checksum(arrays: Mapping[str, Any]) -> str:
     return h.hexdigest()
 
 
+def user_file_mode() -> int:
+    """``0o666`` less the process's umask: the mode ``open()`` would give a new file
+    (``tempfile.mkstemp`` makes its files ``0600``; the atomic writers reset them to this)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temp file in the same directory + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, user_file_mode())
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -95,9 +95,12 @@ def _colors(n: int) -> list[Any]:
 def _new_figure(w: float, h: float) -> Any:
     # No layout engine: constrained/tight layout draw the figure twice (slow on busy CPUs);
     # each figure sets its margins with subplots_adjust instead.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(w, h))
+    fig = Figure(figsize=(w, h))
+    FigureCanvasAgg(fig)  # a renderer, so legends can be measured (see legend)
+    return fig
 
 
 def _set_log(ax: Any, axis: str = "y") -> None:
@@ -131,6 +134,36 @@ def _png(fig: Any, dpi: int) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
+
+
+#: threshold lines (¾λ0, λ0/2, …): black with their own dash patterns, never a width's colour.
+THRESHOLD_STYLES = ({"color": "#000000", "ls": ":", "lw": 1.4},
+                    {"color": "#000000", "ls": "-.", "lw": 1.2})
+
+
+def legend(ax: Any, fontsize: float = 7, **kw: Any) -> None:
+    """A legend on every panel that has labelled series, never over the data: it goes in the
+    upper right corner and the y-axis is extended upwards (in its own scale, linear or log) until
+    everything drawn lies below the legend's frame."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    leg = ax.legend(fontsize=fontsize, loc=kw.pop("loc", "upper right"), framealpha=0.9, **kw)
+    fig = ax.figure
+    try:
+        renderer = fig.canvas.get_renderer()
+    except AttributeError:  # a canvas without a renderer: keep matplotlib's placement
+        return
+    h = leg.get_window_extent(renderer).height / max(ax.get_window_extent(renderer).height, 1.0)
+    if not 0 < h < 0.7:
+        return
+    lo, hi = ax.get_ylim()
+    log = ax.get_yscale() == "log"
+    if log and lo > 0 and hi > 0:
+        a, b = math.log10(lo), math.log10(hi)
+        ax.set_ylim(lo, 10 ** (a + (b - a) / (1 - h - 0.04)))
+    elif not log:
+        ax.set_ylim(lo, lo + (hi - lo) / (1 - h - 0.04))
 
 
 def _no_data(ax: Any, text: str = "not recorded") -> None:
@@ -184,7 +217,7 @@ def decrease_panel(ax: Any, ms: np.ndarray,
     if plotted:
         _set_log(ax)
         _set_log(ax, "x")
-        ax.legend(fontsize=7)
+        legend(ax)
     else:
         _no_data(ax)
     ax.set_xlabel("width m")
@@ -214,8 +247,8 @@ def _figure1(runs: Sequence[ReportRun], dpi: int) -> bytes:
         ax.set_xlabel("GD step k")
         ax.grid(alpha=0.3)
     axes[2].ticklabel_format(axis="y", useOffset=False, style="plain")
-    if runs:
-        axes[0].legend(fontsize=8)
+    for ax in axes:
+        legend(ax)
     fig.subplots_adjust(left=0.065, right=0.985, bottom=0.15, top=0.9, wspace=0.32)
     return _png(fig, dpi)
 
@@ -241,8 +274,8 @@ def _figure_gram(runs: Sequence[ReportRun], dpi: int) -> bytes:
             ax.text(0.02, 0.02, f"λ_min ≤ 0 (not drawn) at m = {', '.join(map(str, nonpos))}",
                     transform=ax.transAxes, fontsize=7, color="0.3")
         if lam is not None and lam > 0:
-            ax.axhline(0.75 * lam, color="#E69F00", ls=":", lw=1.2, label="¾λ0")
-            ax.axhline(0.5 * lam, color="#D55E00", ls="--", lw=1.2, label="λ0/2")
+            ax.axhline(0.75 * lam, label="¾λ0", **THRESHOLD_STYLES[0])
+            ax.axhline(0.5 * lam, label="λ0/2", **THRESHOLD_STYLES[1])
         if any_ or lam:
             _set_log(ax)
         if not any_:
@@ -250,7 +283,8 @@ def _figure_gram(runs: Sequence[ReportRun], dpi: int) -> bytes:
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("GD step k")
         ax.grid(alpha=0.3, which="both")
-    np.atleast_1d(axes)[0].legend(fontsize=7)
+    for ax in np.atleast_1d(axes):
+        legend(ax)
     fig.subplots_adjust(left=0.08, right=0.985, bottom=0.15, top=0.9, wspace=0.32)
     return _png(fig, dpi)
 
@@ -274,6 +308,7 @@ def _figure_movement(runs: Sequence[ReportRun], dpi: int) -> bytes:
     axes = np.atleast_1d(fig.subplots(nrow, ncol)).ravel()
     for ax, obs in zip(axes, obs_list, strict=False):
         any_ = False
+        bound_labelled = False
         for run, c in zip(runs, cols, strict=False):
             any_ |= _plot_series(ax, run, obs, c, f"m = {run.m}", log=True, lw=1.4)
             vs = [v for v in run.verdicts("claim") if v.get("observable") == obs]
@@ -281,10 +316,13 @@ def _figure_movement(runs: Sequence[ReportRun], dpi: int) -> bytes:
                 b = _num(v.get("bound"))
                 if b is None or not math.isfinite(b) or b <= 0 or obs == "Z_step":
                     continue
-                ax.axhline(b, color=c, ls="--", lw=1.0)
+                ax.axhline(b, color=c, ls="--", lw=1.0,
+                           label=None if bound_labelled else "bound (dashed, per width)")
+                bound_labelled = True
         if obs == "Z_step":
             for run, c in zip(runs, cols, strict=False):
                 _plot_bound_curve(ax, run, "Z_step_max", c)
+            ax.plot([], [], color="0.4", ls="--", lw=1.0, label="bound (dashed, per width)")
         if any_:
             _set_log(ax)
         else:
@@ -294,7 +332,8 @@ def _figure_movement(runs: Sequence[ReportRun], dpi: int) -> bytes:
         ax.grid(alpha=0.3, which="both")
     for ax in axes[len(obs_list):]:
         ax.set_visible(False)
-    axes[0].legend(fontsize=6)
+    for ax in axes[:len(obs_list)]:
+        legend(ax, fontsize=6)
     fig.supxlabel("GD step k", fontsize=9)
     fig.subplots_adjust(left=0.07, right=0.99, bottom=0.2 / nrow + 0.02, top=1 - 0.12 / nrow,
                         wspace=0.38, hspace=0.45)
@@ -339,8 +378,9 @@ def _figure_rate(runs: Sequence[ReportRun], dpi: int) -> bytes:
         kk = np.linspace(0, kmax, 200)
         ax1.plot(kk, ths[0] ** kk, color="k", ls="--", lw=1.2, label="(1 − αλ0/2)^k")
     if any_:
+        ax1.plot([], [], color="0.4", ls=":", lw=1.0, label="path rate (dotted)")
         _set_log(ax1)
-        ax1.legend(fontsize=7)
+        legend(ax1)
     else:
         _no_data(ax1)
     ax1.set_xlabel("GD step k")
@@ -368,7 +408,7 @@ def _figure_rate(runs: Sequence[ReportRun], dpi: int) -> bytes:
     return _png(fig, dpi)
 
 
-def render_figures(runs: Sequence[ReportRun], dpi: int = 90) -> dict[str, bytes]:
+def render_figures(runs: Sequence[ReportRun], dpi: int = 150) -> dict[str, bytes]:
     """The report's figures as PNG bytes, keyed by the file names of :data:`FIGURES`."""
     runs = sorted(runs, key=lambda r: r.m)
     return {

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from verify.report.figures import _new_figure, _no_data, _png, _set_log, decrease_panel
+from verify.report.figures import _new_figure, _no_data, _png, _set_log, decrease_panel, legend
 from verify.report.model import _num
 
 
@@ -41,7 +41,7 @@ def kernels_figure(rows: Sequence[Mapping[str, Any]], dpi: int) -> bytes:
     if plotted:
         _set_log(ax1)
         _set_log(ax1, "x")
-        ax1.legend(fontsize=7)
+        legend(ax1)
     else:
         _no_data(ax1)
     ax1.set_xlabel("width m")

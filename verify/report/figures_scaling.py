@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from verify.report.figures import legend
+
 __all__ = ["render_scaling_figures", "phase_name", "mstar_name"]
 
 #: theory conditions drawn per task kind (the width conditions closest to each kind's outcomes).
@@ -95,6 +97,16 @@ def _draw_thresholds(ax: Any, outcome: Mapping[str, Any], color: Any, label: str
         labelled = True
 
 
+def _outcome_title(o: Mapping[str, Any]) -> str:
+    """The statement in words, with the outcome name a user can type in parentheses."""
+    src = str(o.get("source") or "").strip()
+    name = str(o["name"])
+    if not src:
+        return name
+    src = src if len(src) <= 48 else src[:47] + "…"
+    return f"{src} ({name})"
+
+
 def _phase(sweep: Mapping[str, Any], dpi: int) -> bytes:
     from matplotlib import colormaps
     from matplotlib.figure import Figure
@@ -121,7 +133,8 @@ def _phase(sweep: Mapping[str, Any], dpi: int) -> bytes:
                         edgecolors="0.4", linewidths=0.3, zorder=3)
         if (~ok).any():
             ax.scatter(n[~ok], m[~ok], marker="s", s=70, facecolors="none",
-                       edgecolors="0.7", linewidths=0.5, zorder=3)
+                       edgecolors="0.55", linewidths=0.6, zorder=3,
+                       label="not computed / undecided")
         _draw_thresholds(ax, o, "k", "m*½(n), 95% CI")
         xs = np.array([min(ns) / 1.3, max(ns) * 1.3])
         ax.set_xscale("log", base=2)
@@ -133,13 +146,12 @@ def _phase(sweep: Mapping[str, Any], dpi: int) -> bytes:
         ax.set_ylim(ylo, yhi)
         above = [f"{lab}: {min(w for _, w in pts):.2g}…{max(w for _, w in pts):.2g}"
                  for lab, pts in theory.items() if pts and min(w for _, w in pts) > yhi]
-        ax.set_title("\n".join([o["name"], *(["theory widths above the grid (n range):", *above]
+        ax.set_title("\n".join([_outcome_title(o), *(["theory widths above the grid (n range):", *above]
                                              if above else [])]), fontsize=6.5)
         ax.set_xlabel("n", fontsize=8)
         ax.set_ylabel("m", fontsize=8)
         ax.tick_params(labelsize=7)
-        if j == 0:
-            ax.legend(fontsize=6, loc="lower right")
+        legend(ax, fontsize=6)
         if j == len(outs) - 1:
             cb = fig.colorbar(sc, ax=ax, fraction=0.05, pad=0.02)
             cb.set_label("success frequency", fontsize=7)
@@ -191,7 +203,7 @@ def _mstar(sweep: Mapping[str, Any], dpi: int) -> bytes:
     return _png(fig, dpi)
 
 
-def render_scaling_figures(part: Mapping[str, Any] | None, dpi: int = 80) -> dict[str, bytes]:
+def render_scaling_figures(part: Mapping[str, Any] | None, dpi: int = 150) -> dict[str, bytes]:
     """``{file name: PNG bytes}`` for every sweep of the width-scaling part (empty without one)."""
     if not part:
         return {}

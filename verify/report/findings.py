@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bounds._verdicts import Outcome
 from verify.report.figures import _MOVEMENT
 from verify.report.model import (
     ReportRun,
@@ -91,25 +92,40 @@ def _conditions_lines(runs: Sequence[ReportRun]) -> list[str]:
     return lines
 
 
-_BUCKETS = (  # (category word, sentence after "k of the n claims")
-    ("holds", "held {where}"),
-    ("vacuous (observed: holds)", "are vacuous (a hypothesis is not met) but were observed to "
+_O = Outcome
+_BUCKETS = (  # (outcome words, sentence after "k of the n claims")
+    (_O.HOLDS.value, "held {where} with every hypothesis met"),
+    (_O.BY_CONSTRUCTION.value, "hold by construction {where} (their slack says nothing about "
+     "the theory)"),
+    (_O.VACUOUS_HOLDS.value, "are vacuous (a hypothesis is not met) but were observed to "
      "hold {where}"),
-    ("vacuous (observed: fails)", "are vacuous and their observations fail — not a violation "
+    (_O.VACUOUS_FAILS.value, "are vacuous and were observed to fail — not a violation "
      "of the statement, whose hypotheses are not met"),
-    ("VIOLATED", "were violated with every hypothesis met"),
-    ("inconclusive (hidden constant)", "are inconclusive (hidden constant): the observation "
-     "fails, but a hypothesis is met only for some values of a hidden constant in the stated "
-     "range"),
-    ("inconclusive (discretisation)", "are inconclusive (discretisation): gradient-flow "
-     "claims are not checked on GD iterates with α·λ_max(H(0)) above the stated threshold"),
-    ("inconclusive (hypothesis inconclusive)", "are inconclusive (hypothesis inconclusive): the "
-     "observation fails but a hypothesis could not be decided"),
-    ("inconclusive", "are inconclusive (not measured, or within the numerical error bound)"),
+    (_O.VIOLATED.value, "were violated with every hypothesis met"),
+    (_O.INCONCLUSIVE.value + " (hidden constant)", "are inconclusive (hidden constant): the "
+     "observation fails, but a hypothesis is met only for some values of a hidden constant in "
+     "the stated range"),
+    (_O.INCONCLUSIVE.value + " (discretisation)", "are inconclusive (discretisation): "
+     "gradient-flow claims are not checked on GD iterates with α·λ_max(H(0)) above the stated "
+     "threshold"),
+    (_O.INCONCLUSIVE.value + " (hypothesis inconclusive)", "are inconclusive (hypothesis "
+     "inconclusive): the observation fails but a hypothesis could not be decided"),
+    (_O.INCONCLUSIVE.value + " (within rounding error)", "are inconclusive (within the "
+     "numerical error bound of the bound)"),
+    (_O.INCONCLUSIVE.value + " (not measured)", "are inconclusive (not measured)"),
+    (_O.INCONCLUSIVE.value + " (not measured; hypotheses not met)", "are inconclusive (not "
+     "measured; hypotheses not met)"),
 )
-_EVENT_WORDS = ("vacuous (event occurred)", "vacuous (event did not occur)",
-                "vacuous (event impossible)", "inconclusive (event did not occur)",
-                "VIOLATED (event impossible)")
+
+
+def _is_event(words: set[str], verdicts: Sequence[Mapping[str, Any]]) -> bool:
+    """A probabilistic event: it did not occur (or cannot) at some width, or its claim is
+    vacuous (so the sentence says what the draw showed)."""
+    if any(w.startswith((_O.EVENT_NOT_OCCURRED.value, _O.EVENT_IMPOSSIBLE.value))
+           for w in words):
+        return True
+    return any((v.get("details") or {}).get("event") and v.get("status") == "vacuous"
+               for v in verdicts)
 
 
 def _agree(phrase: str, k: int) -> str:
@@ -168,19 +184,21 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
     events: list[tuple[str, str, list[tuple[int, str]]]] = []
     for name, lab, per in cats:
         words = {w for _, w in per}
-        if words & set(_EVENT_WORDS):
+        if _is_event(words, [vmap[(name, m)] for m, _ in per if (name, m) in vmap]):
             events.append((name, lab, per))
         elif len(words) == 1:
             uniform.setdefault(per[0][1], []).append((name, lab))
         else:
             mixed.append((name, lab, per))
-    n_vac = sum(1 for _, _, per in cats if all(w.startswith("vacuous") for _, w in per))
+    n_vac = sum(1 for name, _, per in cats
+                if all((vmap.get((name, m)) or {}).get("status") == "vacuous" for m, _ in per))
     if failed_hyps:
         hyp = ", ".join(f"{h} [{labels[h]}]" if h in labels else h for h in failed_hyps)
         lines.append(f"Hypotheses not met: {hyp}; {n_vac} of the {n} claims are vacuous "
                      f"{where} (below: what the trajectories showed).")
     # slack among the claims observed to hold, leaving out those that hold by construction
-    held = [(nm, lab) for w in ("holds", "vacuous (observed: holds)") for nm, lab in uniform.get(w, [])]
+    held = [(nm, lab) for w in (_O.HOLDS.value, _O.BY_CONSTRUCTION.value, _O.VACUOUS_HOLDS.value)
+            for nm, lab in uniform.get(w, [])]
     sl: list[tuple[float, str, int]] = []
     left_out: dict[str, str] = {}
     for nm, lab in held:
@@ -203,15 +221,17 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
         if left_out:
             tight += " (left out, holding by construction: " + "; ".join(
                 f"{lab}: {why}" for lab, why in left_out.items()) + ")"
-    for word, phrase in _BUCKETS:
+    known = {w for w, _ in _BUCKETS}
+    buckets = [*_BUCKETS, *((w, f"are {w}") for w in uniform if w not in known)]
+    for word, phrase in buckets:
         items = uniform.get(word, [])
         if not items:
             continue
         text = f"{len(items)} of the {n} claims {_agree(phrase.format(where=where), len(items))}"
-        if word in ("holds", "vacuous (observed: holds)"):
+        if word in (_O.HOLDS.value, _O.VACUOUS_HOLDS.value):
             text += ": " + ", ".join(lab for _, lab in items)
-        elif word in ("vacuous (observed: fails)", "VIOLATED", "inconclusive (hidden constant)",
-                      "inconclusive (hypothesis inconclusive)"):
+        elif word in (_O.VACUOUS_FAILS.value, _O.VIOLATED.value,
+                      "inconclusive (hidden constant)", "inconclusive (hypothesis inconclusive)"):
             text += ": " + "; ".join(_fail_part(nm, lab, runs, vmap) for nm, lab in items)
         else:
             text += ": " + ", ".join(lab for _, lab in items)
@@ -232,11 +252,12 @@ def _claims_lines(runs: Sequence[ReportRun], theorem: Mapping[str, Any]) -> list
                 groups.setdefault(w, []).append(m)
             txt = []
             for w, ms in groups.items():
-                what = ("the event occurred" if "occurred" in w else "the event is impossible"
-                        if "impossible" in w else "the event did not occur"
-                        if "did not occur" in w else w)
+                what = ("the event is impossible" if w.startswith(_O.EVENT_IMPOSSIBLE.value)
+                        else "the event did not occur"
+                        if w.startswith(_O.EVENT_NOT_OCCURRED.value) else "the event occurred"
+                        if w in (_O.HOLDS.value, _O.VACUOUS_HOLDS.value) else w)
                 extra = ""
-                if "impossible" in w:
+                if w == _O.EVENT_IMPOSSIBLE.value:
                     ve = vmap.get((nm, ms[0]))
                     det = (ve or {}).get("details") or {}
                     extra = f" ({det.get('structural', 'structural')})"

@@ -16,7 +16,7 @@ __all__ = ["make_report"]
 
 def make_report(runs: Sequence[Any], *, command: str, findings: Sequence[Mapping[str, Any]] = (),
                 wall: float | None = None, made_here: bool = True, formats: Sequence[str] = (
-                    "md", "html", "json"), dpi: int = 80,
+                    "md", "html", "json"), dpi: int = 150,
                 kernels: Mapping[str, Any] | None = None, sweeps: Sequence[Any] = (),
                 extra_notes: Sequence[str] = ()) -> tuple[dict[str, bytes], dict[str, Any]]:
     """Render ``runs`` (:class:`~verify.report.render.ReportRun`): ``({relative path: bytes}, summary)``.

@@ -10,21 +10,31 @@ from typing import Any
 
 import numpy as np
 
+from bounds._verdicts import Outcome, classify, words
+
 REPORT_SCHEMA = "implicit-verify/report/1"
 
 
-_STATUS_WORD = {
-    "holds": "holds",
-    "violated": "VIOLATED",
-    "vacuous": "vacuous",
-    "inconclusive": "inconclusive",
-}
 
 
 _THEOREMS = {
     "gd": ("G22 Lemma 3.6 / Theorem 3.2", "gradient descent"),
     "gf": ("G22 Lemma 3.5 / Theorem 3.1", "gradient flow"),
 }
+
+
+_C_MEASURED = "c is measured from A(0), W(0)"
+
+
+def _by_construction_note(v: Mapping[str, Any], symbols: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Records written before ``details["by_construction"]`` existed: G22 Lemma 2.1's
+    ‖A(0)‖, ‖W(0)‖ ≤ c√m holds by construction when c was measured from A(0), W(0)."""
+    d = v.get("details") or {}
+    if (v.get("kind") == "claim" and symbols.get("c_source") == "measured"
+            and v.get("observable") in ("A_norm", "W_norm") and "Lemma 2.1" in str(v.get("label"))
+            and isinstance(d, Mapping) and "by_construction" not in d):
+        return {**v, "details": {**d, "by_construction": _C_MEASURED}}
+    return v
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,7 @@ class ReportRun:
         return x[ok], y[ok]
 
     def verdicts(self, kind: str | None = None) -> list[Mapping[str, Any]]:
-        out = list(self.record.get("verdicts") or [])
+        out = [_by_construction_note(v, self.symbols) for v in self.record.get("verdicts") or []]
         return [v for v in out if kind is None or v.get("kind") == kind]
 
     def verdict(self, name: str) -> Mapping[str, Any] | None:
@@ -209,38 +219,16 @@ def _observed_ok(v: Mapping[str, Any]) -> bool | None:
 
 
 def verdict_word(v: Mapping[str, Any] | None) -> str:
-    """The one wording of a verdict used by the tables *and* the summary sentences.
+    """The one wording of a verdict used by the tables *and* the summary sentences: the words of
+    its :class:`bounds.Outcome` (``holds (hypotheses met)``, ``holds by construction``,
+    ``vacuous — observed to hold|fail``, ``violated``, ``event did not occur``, ``event
+    impossible (…)``, ``met``, ``not met``, ``inconclusive (<reason>)``)."""
+    return words(v)
 
-    ``holds``, ``VIOLATED``, ``vacuous (observed: holds|fails)``, ``vacuous (event occurred|did
-    not occur|impossible)``, ``inconclusive (<reason>)`` or ``inconclusive``.  (Conditions and
-    assumptions use the same words.)"""
-    if v is None:
-        return "—"
-    st = str(v.get("status"))
-    d = v.get("details") or {}
-    d = d if isinstance(d, Mapping) else {}
-    word = _STATUS_WORD.get(st, st)
-    if st == "vacuous":
-        ok = _observed_ok(v)
-        if d.get("event"):
-            if ok is True:
-                word += " (event occurred)"
-            elif ok is False:
-                word += (" (event impossible)" if d.get("structural") else
-                         " (event did not occur)")
-        elif ok is True:
-            word += " (observed: holds)"
-        elif ok is False:
-            word += " (observed: fails)"
-    elif st == "violated" and d.get("event") and v.get("kind") == "assumption":
-        # an event hypothesis that did not occur in this draw: not met, not a "violation"
-        word = "not met (event impossible)" if d.get("structural") else \
-            "not met (event did not occur)"
-    elif st == "violated" and d.get("event") and d.get("structural"):
-        word += " (event impossible)"
-    elif st == "inconclusive" and d.get("inconclusive_reason"):
-        word += f" ({d['inconclusive_reason']})"
-    return word
+
+def verdict_outcome(v: Mapping[str, Any]) -> Outcome:
+    """The :class:`bounds.Outcome` of one verdict (what every count on the report uses)."""
+    return classify(v).outcome
 
 
 def _ratio_of(v: Mapping[str, Any]) -> float | None:
@@ -296,7 +284,8 @@ def _run_summary(run: ReportRun) -> dict[str, Any]:
     c0, c1 = first_last("contraction")
     counts: dict[str, int] = {}
     for v in run.verdicts():
-        counts[str(v.get("status"))] = counts.get(str(v.get("status")), 0) + 1
+        o = verdict_outcome(v).value
+        counts[o] = counts.get(o, 0) + 1
     return {
         "m": run.m,
         "run_dir": run.run_dir,

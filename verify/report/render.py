@@ -44,7 +44,7 @@ from verify.report.summary import build_summary
 
 
 def render_report(runs: Sequence[ReportRun], meta: ReportMeta | None = None, *,
-                  formats: Iterable[str] = ("md", "html", "json"), dpi: int = 90,
+                  formats: Iterable[str] = ("md", "html", "json"), dpi: int = 150,
                   figure_dir: str = "figures") -> dict[str, bytes]:
     """All requested formats: ``{relative path: bytes}`` (``report.md`` + ``figures/*.png``,
     ``report.html``, ``summary.json``, ``report.pdf``).  Writes nothing to the report's place

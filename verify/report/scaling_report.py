@@ -35,7 +35,7 @@ def scaling_summary(analyses: Sequence[Any], *, command: str | None = None,
 def render_scaling_report(analyses: Sequence[Any], *, command: str | None = None,
                           generated: str | None = None, notes: Sequence[str] = (),
                           wall: float | None = None, title: str | None = None,
-                          formats: Iterable[str] = ("md", "html", "json"), dpi: int = 80,
+                          formats: Iterable[str] = ("md", "html", "json"), dpi: int = 150,
                           figure_dir: str = "figures") -> dict[str, bytes]:
     summary = scaling_summary(analyses, command=command, generated=generated, notes=notes,
                               wall=wall, title=title)

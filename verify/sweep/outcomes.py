@@ -17,9 +17,10 @@ Columns the sweep table must carry (issue 13), by task kind:
     ``reached`` (bool: target loss reached within the step budget), ``steps_to_target``,
     ``rate_late``, ``max_W_move``, ``max_H_dev_rel`` (= max_k ‖H(k) − H(0)‖₂ / λ_min(H(0))),
     ``min_lam_H``, and one ``claim_<name>`` string column per claim of ``g22_spec("gd")`` with
-    the verdict status: ``holds``, ``violated``, ``inconclusive``, ``vacuous``, or
-    ``vacuous (holds)`` / ``vacuous (violated)`` when the hypotheses failed but the inequality
-    was still observed.
+    the verdict's words in the one vocabulary (:class:`bounds.Outcome`: ``holds (hypotheses
+    met)``, ``vacuous — observed to hold``, ``vacuous — observed to fail``, ``violated``, ``event
+    did not occur``, ``inconclusive (…)``, …; sweeps written before it hold ``holds``,
+    ``vacuous (holds)``, … and are read the same way).
 both
     ``n``, ``m``, ``seed``, and optionally ``status`` (``done``/``error``): rows whose status is
     not ``done`` are undecidable for every outcome.
@@ -48,6 +49,7 @@ import pandas as pd
 
 from bounds import g22_spec
 from bounds._errors import invalid
+from bounds._verdicts import Outcome as VerdictOutcome
 
 __all__ = [
     "Outcome",
@@ -213,9 +215,20 @@ _STATUS_VALUE = {"holds": 1.0, "violated": 0.0, "inconclusive": np.nan}
 
 
 def claim_status_indicator(status: object) -> float:
-    """``holds`` → 1, ``violated`` → 0; ``vacuous (X)`` → as X (the inequality was observed
-    although its hypotheses failed); ``inconclusive``, bare ``vacuous``, missing → NaN."""
+    """Was the inequality observed to hold?  1 for the :class:`bounds.Outcome` words that say so
+    (``holds (hypotheses met)``, ``holds by construction``, ``vacuous — observed to hold``), 0 for
+    those that say it failed (``violated``, ``vacuous — observed to fail``, ``event did not
+    occur``, ``event impossible``), NaN for ``inconclusive (…)`` and missing values.  The older
+    forms ``holds``, ``violated``, ``vacuous (X)`` (→ as X), bare ``vacuous`` (→ NaN) still read."""
     if not isinstance(status, str):
+        return np.nan
+    try:
+        ok = VerdictOutcome(status.strip()).observed_ok
+    except ValueError:
+        ok = None
+    else:
+        return np.nan if ok is None else float(ok)
+    if status.strip().startswith(VerdictOutcome.INCONCLUSIVE.value):
         return np.nan
     mt = _STATUS_RE.match(status.lower())
     if mt is None:

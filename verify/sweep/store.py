@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bounds._errors import invalid
+from verify.experiment.record import user_file_mode
 
 from .tasks import CONFIG_COLUMNS, GAMMA_COLUMNS, GD_COLUMNS, INIT_COLUMNS, claim_names
 
@@ -80,6 +81,7 @@ def _conform(table: pa.Table, kind: str) -> pa.Table:
 
 def _atomic_parquet(table: pa.Table, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, user_file_mode())  # the user's umask, not mkstemp's 0600
     os.close(fd)
     try:
         pq.write_table(table, tmp)
@@ -145,6 +147,7 @@ def write_final(out: Path, rows: Iterable[dict[str, Any]] | pd.DataFrame, kind: 
 
 def write_json(path: Path, obj: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, user_file_mode())  # the user's umask, not mkstemp's 0600
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=2, default=str)
         f.write("\n")

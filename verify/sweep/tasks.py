@@ -262,12 +262,9 @@ def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
     )
     for v in res.verdicts:
         if v.kind == "claim":
-            # a vacuous claim keeps what was observed ("vacuous (holds)"), the form the outcome
-            # registry (verify.sweep.outcomes.claim_status_indicator) reads
-            obs = (v.details or {}).get("observed_status") if v.status == "vacuous" else None
-            out[f"claim_{v.name}"] = (f"vacuous ({obs})" if obs in ("holds", "violated",
-                                                                    "inconclusive")
-                                      else v.status)
+            # the claim's words in the one vocabulary (bounds.Outcome), e.g. "vacuous — observed
+            # to hold": what the tables show and what claim_status_indicator reads
+            out[f"claim_{v.name}"] = v.words
     return out
 
 

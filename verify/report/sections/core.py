@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bounds._verdicts import Outcome
 from verify.report.blocks import (
     _H,
     _P,
@@ -24,7 +25,7 @@ from verify.report.blocks import (
     _Table,
 )
 from verify.report.figures import _MOVEMENT, FIGURE_ALT, FIGURE_HINTS, FIGURES
-from verify.report.model import _num, _ratio_of, _slack, fmt, verdict_word
+from verify.report.model import _num, _ratio_of, _slack, fmt, verdict_outcome, verdict_word
 
 
 def frame(s: Mapping[str, Any]) -> tuple[list[Any], list[int], tuple[str, ...]]:
@@ -36,7 +37,7 @@ def _status_cell(v: Mapping[str, Any] | None) -> _Inline:
     if v is None:
         return "—"
     word = verdict_word(v)
-    return _Strong(word) if str(v.get("status")) == "violated" else word
+    return _Strong(word) if verdict_outcome(v) is Outcome.VIOLATED else word
 
 
 def _checked_cell(v: Mapping[str, Any]) -> str:
@@ -269,9 +270,13 @@ def verdicts_section(s: Mapping[str, Any]) -> list[Any]:
     runs, widths, mcols = frame(s)
     B.append(_H(2, "Verdicts", "verdicts"))
     B.append(_P("ratio = observed/bound for ≤ and bound/observed for ≥ (worst over the run; "
-                 "> 1 means violated); slack = 1/ratio. A claim is vacuous when a hypothesis of "
-                 "its lemma is not met — the table still shows what was observed. A claim is "
-                 "VIOLATED only when the observation fails with every hypothesis met over the "
+                 "> 1 means the inequality fails, on every surface); slack = 1/ratio. Words: "
+                 "holds (hypotheses met); holds by construction (true by how a constant was "
+                 "chosen, e.g. c measured from A(0), W(0)); vacuous — observed to hold / to fail "
+                 "(a hypothesis of its lemma is not met — the table still shows what was "
+                 "observed); met / not met (conditions and assumptions); event did not occur / "
+                 "event impossible; inconclusive (reason). A claim is "
+                 "violated only when the observation fails with every hypothesis met over the "
                  "whole stated range of the hidden constants; a failed observation whose "
                  "hypotheses depend on a hidden constant is inconclusive (hidden constant); a "
                  "probabilistic event that did not occur in one run is not a violation of its "

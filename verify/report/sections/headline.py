@@ -1,14 +1,15 @@
-"""The headline card: the report's answer in at most six short lines, each generated from the
+"""The headline card: the report's answer in at most seven short lines, each generated from the
 summary's data and linking to the section that backs it (issue 17 item 1).
 
 Lines, in order (a line is left out when its data is absent):
 
+0. the verdict in one sentence of plain words: whether any claim had its hypotheses met, the
+   unmet conditions with how far off they are, and what GD did anyway;
 1. theorem and data → the configuration details;
 2. hypotheses: how many conditions on the configuration are met, and the closest unmet one
    (its ratio at the width where it is closest) → the condition verdicts;
-3. the trajectory: per claim, its worst outcome over the widths, counted by class — held,
-   violated, observed values failed where the claim is vacuous, inconclusive, event did not
-   occur → the claim verdicts;
+3. the trajectory: per claim, its worst outcome over the widths, counted by
+   :class:`bounds.Outcome` (the words every surface uses) → the claim verdicts;
 4. the rate: observed (late-time fit) against the theorem's per-step decrease, and whether the
    step-size condition holds (no guarantee applies where it does not) → the rate figure;
 5. the kernel: λ_min(H∞) against λ0 and the rate with λ_min(H∞) (only with the kernels
@@ -16,9 +17,9 @@ Lines, in order (a line is left out when its data is absent):
 6. the width: the binding width condition against the measured threshold and exponent (only
    with the width-scaling section's data) → the width-scaling section.
 
-Statuses are matched by their first word (``holds``, ``violated``, ``vacuous …``,
-``inconclusive (…)``, ``event did not occur``), so qualified statuses such as
-``inconclusive (hidden constant)`` are classified without a list of every variant.
+Ratios follow the one convention (docs/CONTRACTS.md): observed/bound oriented so that > 1 means
+the inequality fails; an unmet ``≥`` condition is "ratio× too small", an unmet ``≤`` one "ratio×
+too large".
 """
 
 from __future__ import annotations
@@ -27,54 +28,18 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bounds._verdicts import CLAIM_ORDER, HYPOTHESES_MET, Outcome
 from verify.report.blocks import Section, _Card, _Inline, _Lead, _Link
-from verify.report.model import _num, _observed_ok, _ratio_of, fmt, verdict_word
+from verify.report.model import _num, _ratio_of, fmt, verdict_outcome
 
-__all__ = ["HEADLINE", "headline_lines", "status_class"]
+__all__ = ["HEADLINE", "headline_lines", "status_class", "verdict_line"]
 
-#: class of a verdict, worst first (the worst over the widths decides a claim's class).
-_CLASSES = ("violated", "failed_vacuous", "inconclusive", "event_not_occurred", "held",
-            "vacuous")
-_CLASS_WORDS = {
-    "held": "held",
-    "violated": "violated",
-    "failed_vacuous": "had observed values that failed (claim vacuous: hypotheses not met)",
-    "inconclusive": "inconclusive",
-    "event_not_occurred": "event did not occur (or impossible)",
-    "vacuous": "vacuous, nothing observed",
-}
+_QUANTITY = {"m": "width", "gamma": "γ", "alpha": "step", "step": "step"}
 
 
-_QUANTITY = {"m": "width", "gamma": "γ", "alpha": "step size", "step": "step size"}
-
-
-def status_class(v: Mapping[str, Any] | None) -> str | None:
-    """The class of one verdict (see :data:`_CLASSES`); ``None`` for a missing verdict.
-    Classified on the verdict's wording (:func:`~verify.report.model.verdict_word`, the one the
-    tables use) by prefix, so qualified statuses need no list of their own."""
-    if v is None:
-        return None
-    word = verdict_word(v).strip().lower()
-    st = str(v.get("status") or "").strip().lower()
-    for w in (word, st):
-        if w.startswith("holds"):
-            return "held"
-        if w.startswith("violated"):
-            return "violated"
-        if w.startswith("inconclusive"):
-            return "inconclusive"
-        if w.startswith("event did not occur") or w.startswith("event impossible"):
-            return "event_not_occurred"
-        if w.startswith("vacuous"):
-            if "did not occur" in w or "event impossible" in w:
-                return "event_not_occurred"
-            if "observed: fails" in w or "observed: violated" in w:
-                return "failed_vacuous"
-            if "observed: holds" in w or "event occurred" in w:
-                return "held"
-    ok = _observed_ok(v) if st.startswith("vacuous") else None
-    return "held" if ok is True else ("failed_vacuous" if ok is False else
-                                      ("vacuous" if st.startswith("vacuous") else "inconclusive"))
+def status_class(v: Mapping[str, Any] | None) -> Outcome | None:
+    """The :class:`bounds.Outcome` of one verdict; ``None`` for a missing verdict."""
+    return None if v is None else verdict_outcome(v)
 
 
 def _by_name(runs: Sequence[Mapping[str, Any]], kind: str) -> dict[str, list[tuple[int, Any]]]:
@@ -104,8 +69,9 @@ def _hypotheses_line(s: Mapping[str, Any]) -> _Inline | None:
     conds = _by_name(s.get("runs") or [], "condition")
     if not conds:
         return None
-    met = [n for n, per in conds.items() if all(status_class(v) == "held" for _, v in per)]
-    unmet = {n: per for n, per in conds.items() if any(status_class(v) == "violated" for _, v in per)}
+    met = [n for n, per in conds.items() if all(status_class(v) is Outcome.MET for _, v in per)]
+    unmet = {n: per for n, per in conds.items()
+             if any(status_class(v) is Outcome.NOT_MET for _, v in per)}
     other = len(conds) - len(met) - len(unmet)
     txt = f"{len(met)} of {len(conds)} conditions on the configuration met at every width"
     if other:
@@ -115,7 +81,7 @@ def _hypotheses_line(s: Mapping[str, Any]) -> _Inline | None:
         for per in unmet.values():
             for m, v in per:
                 r = _ratio_of(v)
-                if status_class(v) == "violated" and r is not None and (best is None or r < best[0]):
+                if status_class(v) is Outcome.NOT_MET and r is not None and (best is None or r < best[0]):
                     q = _QUANTITY.get(str(v.get("observable")), "")
                     best = (r, f"{_label(v)}{f' ({q})' if q else ''}", m)
         if best is not None:
@@ -140,18 +106,91 @@ def _times(x: float) -> str:
     return f"{fmt(x, 3)}×"
 
 
+def _claim_counts(claims: Mapping[str, list[tuple[int, Any]]]) -> dict[Outcome, int]:
+    """Per claim, its worst :class:`bounds.Outcome` over the widths (order
+    :data:`bounds._verdicts.CLAIM_ORDER`), counted."""
+    counts: dict[Outcome, int] = {}
+    for per in claims.values():
+        cls = [c for c in (status_class(v) for _, v in per) if c in CLAIM_ORDER]
+        if not cls:
+            continue
+        worst = min(cls, key=CLAIM_ORDER.index)
+        counts[worst] = counts.get(worst, 0) + 1
+    return counts
+
+
+def _unmet_text(s: Mapping[str, Any]) -> str:
+    """"width 3e8–8e16× too small, step 1.7e5× too large": each unmet condition's ratio range
+    over the widths, the paper's hypotheses (not the ``*_explicit`` variants) first."""
+    conds = _by_name(s.get("runs") or [], "condition")
+    by_q: dict[str, list[float]] = {}
+    sense: dict[str, str] = {}
+    for name, per in conds.items():
+        if name.endswith("_explicit"):
+            continue
+        for _, v in per:
+            r = _ratio_of(v)
+            if status_class(v) is not Outcome.NOT_MET or r is None:
+                continue
+            obs = str(v.get("observable") or "")
+            q = _QUANTITY.get(obs, obs or _label(v))
+            by_q.setdefault(q, []).append(r)
+            sense[q] = str(v.get("sense") or "")
+    parts = []
+    for q, rs in by_q.items():
+        lo, hi = min(rs), max(rs)
+        span = _times(lo) if math.isclose(lo, hi, rel_tol=0.05) else \
+            f"{fmt(lo, 2)}–{_times(hi)}"
+        parts.append(f"{q} {span} too {'small' if sense[q] == 'ge' else 'large'}")
+    return ", ".join(parts)
+
+
+def verdict_line(s: Mapping[str, Any]) -> str | None:
+    """The card's first line: the verdict in one sentence of plain words."""
+    runs = s.get("runs") or []
+    claims = _by_name(runs, "claim")
+    if not claims:
+        return None
+    counts = _claim_counts(claims)
+    th = s.get("theorem") or {}
+    method = "GF" if th.get("mode") == "gf" else "GD"
+    widths = [int(r["m"]) for r in runs if r.get("m") is not None]
+    met_w = sorted({m for per in claims.values() for m, v in per
+                    if status_class(v) in HYPOTHESES_MET})
+    if counts.get(Outcome.VIOLATED):
+        k = counts[Outcome.VIOLATED]
+        head = (f"The theorem is contradicted here: {k} claim{'s' if k != 1 else ''} failed with "
+                f"every hypothesis met")
+    elif not met_w:
+        unmet = _unmet_text(s)
+        head = ("The theorem's hypotheses are not met at any width here"
+                + (f" ({unmet})" if unmet else "") + ", so it guarantees nothing")
+    else:
+        head = (f"The theorem's hypotheses are met at m ∈ {{{', '.join(map(str, met_w))}}} and "
+                "no claim failed there")
+    tail = ""
+    big = max((r for r in runs if r.get("m") is not None), key=lambda r: int(r["m"]), default=None)
+    if big is not None:
+        lo = big.get("loss") or {}
+        l0, l1 = _num(lo.get("initial")), _num(lo.get("final"))
+        if l0 is not None and l1 is not None:
+            verb = "reduced" if l1 < l0 else "did not reduce"
+            tail = (f"; {method} {'still ' if not met_w and l1 < l0 else ''}{verb} the training "
+                    f"loss from {fmt(l0, 3)} to {fmt(l1, 3)} in {big.get('steps_done')} steps "
+                    f"(m = {big['m']}{'' if len(widths) < 2 else ', the largest width'})")
+    return head + tail + "."
+
+
 def _trajectory_line(s: Mapping[str, Any]) -> _Inline | None:
     claims = _by_name(s.get("runs") or [], "claim")
     if not claims:
         return None
-    counts: dict[str, int] = {}
-    for per in claims.values():
-        cls = [c for c in (status_class(v) for _, v in per) if c is not None]
-        worst = min(cls, key=_CLASSES.index) if cls else "vacuous"
-        counts[worst] = counts.get(worst, 0) + 1
+    counts = _claim_counts(claims)
     n = len(claims)
-    parts = [f"{counts[c]} {_CLASS_WORDS[c]}" for c in _CLASSES if counts.get(c)]
+    parts = [f"{counts[c]} {c.value}" for c in CLAIM_ORDER if counts.get(c)]
     txt = f"of {n} claims, worst outcome over the widths: " + "; ".join(parts)
+    if not any(counts.get(c) for c in HYPOTHESES_MET):
+        txt += "; no claim had its hypotheses met at any width"
     return (_Lead("Trajectory:"), " " + txt + ". ", _Link("claim verdicts", "verdicts-claim"))
 
 
@@ -161,9 +200,9 @@ def _step_condition_ok(s: Mapping[str, Any]) -> bool | None:
     if not per:
         return None
     cl = [status_class(v) for v in per]
-    if all(c == "held" for c in cl):
+    if all(c is Outcome.MET for c in cl):
         return True
-    if any(c == "violated" for c in cl):
+    if any(c is Outcome.NOT_MET for c in cl):
         return False
     return None
 
@@ -252,8 +291,12 @@ def _width_line(s: Mapping[str, Any]) -> _Inline | None:
 
 
 def headline_lines(s: Mapping[str, Any]) -> list[_Inline]:
-    """The headline card's lines (at most six), generated from the summary ``s``."""
-    out = [_theorem_line(s)]
+    """The headline card's lines (at most seven), generated from the summary ``s``."""
+    out: list[_Inline] = []
+    vl = verdict_line(s)
+    if vl is not None:
+        out.append((_Lead("Verdict:"), " " + vl))
+    out.append(_theorem_line(s))
     for f in (_hypotheses_line, _trajectory_line, _rate_line, _kernel_line, _width_line):
         line = f(s)
         if line is not None:

@@ -37,7 +37,7 @@ HINT = ("Look for: the observed λ_min(H(0)) near the toolkit's λ_min(H∞) rat
         "λ0, and the observed rate against both predictions.")
 ALT = ("Left: smallest NTK eigenvalues against width, the paper's lambda0, the toolkit's limit and "
        "the observed values. Right: per-step decrease of the squared residual against width.")
-_SOURCE = "bounds.deq_kernels (digest C: shared/theory/deq-infinite-width.md), provenance derived"
+_SOURCE = "bounds.deq_kernels (digest C: derived in this toolkit, formulas in its docstring), provenance derived"
 
 
 def compute_kernels(X: Any, gamma: float, widths: Sequence[int] = (), *,

@@ -266,7 +266,9 @@ def _sweep_blocks(i: int, sw: Mapping[str, Any]) -> list[Any]:
                       "per outcome, with the fitted median threshold m*½(n) and its 95% "
                       "bootstrap band (▽: upper bound where no width failed, △: lower bound "
                       "where none succeeded), and the lines m = n and m = n². Theory widths "
-                      "far above the grid are written in the panel (hidden constants = 1)."))
+                      "far above the grid are written in the panel (hidden constants = 1). Open grey "
+                      "squares: cells with no decided seed (not computed, e.g. outcomes of H(0) "
+                      "and K(0) above the sweep's --hk-max-m, or every seed undecided)."))
         b.append(_Fig(mstar_name(i), "m*½(n) per outcome on log-log axes with 95% CIs and "
                       "fitted power laws, the theory's widths (red dashed, hidden constants "
                       "= 1) and reference slopes 1 (GG22) and 2 (G22)."))
