@@ -98,13 +98,14 @@ def add_step_arguments(p: argparse.ArgumentParser) -> None:
                    "machine's load only adds time)")
     p.add_argument("--thread-scaling", action="store_true",
                    help="also time the bare step at (1000, 1000) on one and on two threads")
-    p.add_argument("--gamma", type=float, default=0.1)
+    p.add_argument("--gamma", type=float, default=0.1, help="fixed scale γ of the network")
     p.add_argument("--alpha", type=float, default=0.01, help="GD step size")
     p.add_argument("--tol", type=float, default=None,
                    help="relative solver tolerance (all paths); default 1e-12 (float64), 1e-6 (float32)")
-    p.add_argument("--dtype", default="float64", choices=("float64", "float32"))
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", default="float64", choices=("float64", "float32"),
+                   help="floating-point precision of the timed step")
+    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:N)")
+    p.add_argument("--seed", type=int, default=0, help="initialisation and data seed")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--no-torchdeq", action="store_true", help="skip the torchdeq rows")
     p.add_argument("--json", action="store_true", help="print the suite as JSON")
