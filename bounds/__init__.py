@@ -7,12 +7,12 @@ ICLR 2022, arXiv 2110.05645; GG22 = Gao & Gao 2022).
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
 
 from bounds._errors import InvalidArgument, SolverError, VerifyError, invalid
+from bounds._lazy import lazy_attributes
 
 if TYPE_CHECKING:  # the names below are imported on first use (start-up time: torch, scipy, sympy)
     from bounds._data import DataAudit, audit_data, load_data, validate_X, validate_y
@@ -190,19 +190,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:  # a subpackage, as the eager imports used to bind it (verify.model, …)
-        try:
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    mod = importlib.import_module(module)
-    value = getattr(mod, name) if hasattr(mod, name) else importlib.import_module(f"{module}.{name}")
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), __all__)
 
 
 class _Namespace(types.ModuleType):
@@ -217,6 +205,3 @@ class _Namespace(types.ModuleType):
 
 sys.modules[__name__].__class__ = _Namespace
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))

@@ -3,10 +3,10 @@ gradient descent, verdicts and reports.  Builds on :mod:`bounds`."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bounds._errors import InvalidArgument, SolverError, VerifyError
+from bounds._lazy import lazy_attributes
 
 if TYPE_CHECKING:  # the names below are imported on first use (start-up time: torch, scipy, sympy)
     from verify.experiment.checks import Verdict, check_spec, fit_rates, slack_tol
@@ -158,20 +158,5 @@ __all__ = [
 _LAZY.update(dict.fromkeys(('SweepSpec', 'SweepResult', 'run_sweep', 'Outcome', 'OUTCOMES', 'register_outcome', 'outcome_indicator', 'fit_width_threshold', 'WidthThresholds', 'ScalingLaw', 'clopper_pearson', 'theory_vs_measured', 'TheoryComparison', 'ConstantTrend', 'analyse_sweep', 'SweepAnalysis'), "verify.sweep"))
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:  # a subpackage, as the eager imports used to bind it (verify.model, …)
-        try:
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    mod = importlib.import_module(module)
-    value = getattr(mod, name) if hasattr(mod, name) else importlib.import_module(f"{module}.{name}")
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), __all__)
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))

@@ -199,15 +199,14 @@ def _torchdeq_public_step(net: ImplicitNetwork, X: torch.Tensor, y: torch.Tensor
     """torchdeq's training loop computing the public run's outputs (see the module docstring)."""
     from torchdeq import get_deq
 
-    kw = dict(f_solver="fixed_point_iter", b_solver="fixed_point_iter", f_max_iter=max_iter,
-              b_max_iter=max_iter, eval_f_max_iter=max_iter, f_tol=tol, b_tol=tol, f_stop_mode="rel",
-              b_stop_mode="rel", ift=True)
+    from .step import torchdeq_forward, torchdeq_options
+
+    kw = {**torchdeq_options(tol, max_iter), "eval_f_max_iter": max_iter}
     deq = get_deq(**kw)
     deq.train()
     deq_test = get_deq(**kw)
     deq_test.eval()
     params = [net.A, net.W, net.u, net.v]
-    gt, sq = net.gamma_tilde, math.sqrt(net.m)
     z_prev = [torch.zeros(X.shape[0], net.m, dtype=X.dtype, device=X.device)]
     zt_prev = [torch.zeros(X_test.shape[0], net.m, dtype=X.dtype, device=X.device)]
     log: dict[str, list[float]] = {"fwd": [], "test": [], "test_loss": []}
@@ -215,24 +214,12 @@ def _torchdeq_public_step(net: ImplicitNetwork, X: torch.Tensor, y: torch.Tensor
     def step() -> None:
         for p in params:
             p.grad = None
-        Phi = torch.relu(X @ net.W.T) / sq
-
-        def f(z: torch.Tensor) -> torch.Tensor:
-            return torch.relu(gt * (z @ net.A.T) + Phi)
-
-        z_out, info = deq(f, z_prev[0])
-        Z = z_out[-1]
+        Z, Phi, info = torchdeq_forward(deq, net, X, z_prev[0])
         loss = 0.5 * torch.sum((Z @ net.u + Phi @ net.v - y) ** 2)
         loss.backward()
         with torch.no_grad():
             # the test loss at θ(k), as the public run records it
-            Phi_t = torch.relu(X_test @ net.W.T) / sq
-
-            def f_t(z: torch.Tensor) -> torch.Tensor:
-                return torch.relu(gt * (z @ net.A.T) + Phi_t)
-
-            zt_out, info_t = deq_test(f_t, zt_prev[0])
-            Zt = zt_out[-1]
+            Zt, Phi_t, info_t = torchdeq_forward(deq_test, net, X_test, zt_prev[0])
             log["test_loss"].append(0.5 * float(torch.sum((Zt @ net.u + Phi_t @ net.v - y_test) ** 2)))
             for p in params:
                 p.sub_(alpha * p.grad)  # type: ignore[operator]
@@ -241,6 +228,18 @@ def _torchdeq_public_step(net: ImplicitNetwork, X: torch.Tensor, y: torch.Tensor
         log["test"].append(float(torch.as_tensor(info_t["nstep"]).float().mean()))
 
     return step, log
+
+
+def _mean_call(fn: Callable[[], Any], warmup: int, calls: int, device: torch.device) -> float:
+    """Mean wall seconds of ``fn()`` over ``calls`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    _sync(device)
+    return (time.perf_counter() - t0) / calls
 
 
 def bench_public(problem: str, *, margin_steps: int, gamma: float, alpha: float, seed: int, tol: float,
@@ -275,14 +274,7 @@ def bench_public(problem: str, *, margin_steps: int, gamma: float, alpha: float,
     yt = torch.tensor(np.asarray(ds.y_test), dtype=dtype, device=device)
     kw = dict(dtype=dtype, device=device, tol=tol, max_iter=max_iter)
     bare = bare_factory(ImplicitNetwork.init(m, d, gamma, seed, **kw), X, y, alpha)
-    for _ in range(warmup):
-        bare()
-    _sync(device)
-    t0 = time.perf_counter()
-    for _ in range(dL):
-        bare()
-    _sync(device)
-    t_bare = (time.perf_counter() - t0) / dL
+    t_bare = _mean_call(bare, warmup, dL, device)
     Zn, Zt = torch.rand(n, m, dtype=dtype, device=device), torch.rand(n_test, m, dtype=dtype, device=device)
     At = torch.randn(m, m, dtype=dtype, device=device).T
     cn, ct = int(round(k_f + k_a)) + 2, int(round(k_t))
@@ -302,14 +294,7 @@ def bench_public(problem: str, *, margin_steps: int, gamma: float, alpha: float,
     if have_deq:
         net = ImplicitNetwork.init(m, d, gamma, seed, **kw)
         step, log = _torchdeq_public_step(net, X, y, Xt, yt, alpha, tol, max_iter)
-        for _ in range(warmup):
-            step()
-        _sync(device)
-        t0 = time.perf_counter()
-        for _ in range(dL):
-            step()
-        _sync(device)
-        t_deq = (time.perf_counter() - t0) / dL
+        t_deq = _mean_call(step, warmup, dL, device)
         kd_f = float(np.mean(log["fwd"][warmup:]))
         kd_t = float(np.mean(log["test"][warmup:]))
     return PublicRow(

@@ -285,27 +285,41 @@ class _BareStep:
         self.adj_its.append(st.adj.iterations)
 
 
+def torchdeq_options(tol: float, max_iter: int) -> dict[str, Any]:
+    """torchdeq's settings for the peer loop: fixed-point forward and backward to ``tol``
+    (relative), exact implicit (IFT) gradient — not its default one-step phantom gradient."""
+    return dict(f_solver="fixed_point_iter", b_solver="fixed_point_iter", f_max_iter=max_iter,
+                b_max_iter=max_iter, f_tol=tol, b_tol=tol, f_stop_mode="rel",
+                b_stop_mode="rel", ift=True)
+
+
+def torchdeq_forward(deq: Any, net: ImplicitNetwork, X: torch.Tensor,
+                     z0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
+    """The equilibrium Z of ``net`` on ``X`` by torchdeq from ``z0``, with Φ = σ(WX)/√m and
+    torchdeq's solver info."""
+    Phi = torch.relu(X @ net.W.T) / math.sqrt(net.m)
+    gt = net.gamma_tilde
+
+    def f(z: torch.Tensor) -> torch.Tensor:
+        return torch.relu(gt * (z @ net.A.T) + Phi)
+
+    z_out, info = deq(f, z0)
+    return z_out[-1], Phi, info
+
+
 def _torchdeq_step(net: ImplicitNetwork, X: torch.Tensor, y: torch.Tensor, alpha: float, tol: float,
                    max_iter: int) -> Callable[[], torch.Tensor]:
     from torchdeq import get_deq
 
-    deq = get_deq(f_solver="fixed_point_iter", b_solver="fixed_point_iter", f_max_iter=max_iter,
-                  b_max_iter=max_iter, f_tol=tol, b_tol=tol, f_stop_mode="rel", b_stop_mode="rel", ift=True)
+    deq = get_deq(**torchdeq_options(tol, max_iter))
     deq.train()
     params = [net.A, net.W, net.u, net.v]
-    gt, sq = net.gamma_tilde, math.sqrt(net.m)
     z_prev = [torch.zeros(X.shape[0], net.m, dtype=X.dtype, device=X.device)]
 
     def step() -> torch.Tensor:
         for p in params:
             p.grad = None
-        Phi = torch.relu(X @ net.W.T) / sq
-
-        def f(z: torch.Tensor) -> torch.Tensor:
-            return torch.relu(gt * (z @ net.A.T) + Phi)
-
-        z_out, _ = deq(f, z_prev[0])
-        Z = z_out[-1]
+        Z, Phi, _ = torchdeq_forward(deq, net, X, z_prev[0])
         loss = 0.5 * torch.sum((Z @ net.u + Phi @ net.v - y) ** 2)
         loss.backward()
         grad_A = net.A.grad.detach().clone()  # type: ignore[union-attr]

@@ -19,8 +19,9 @@ thresholds of every applicable outcome and the theory, for ``sweep --from`` and 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bounds._lazy import lazy_attributes
 
 if TYPE_CHECKING:  # imported on first use: pandas, pyarrow and dask take seconds to import
     from verify.sweep.analysis import SweepAnalysis, analyse_sweep, applicable_outcomes
@@ -74,19 +75,5 @@ __all__ = ["SweepSpec", "Cell", "KINDS", "parse_int_list", "run_sweep", "SweepRe
            "applicable_outcomes"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:  # a subpackage, as the eager imports used to bind it (verify.model, …)
-        try:
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), __all__)
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
