@@ -41,6 +41,12 @@ Batched seeds have no CPU target (the products are already matrix–matrix; kept
 Times are wall-clock on a possibly shared machine; ratios come from one run. ``dtype`` is
 recorded in every row; float32 is allowed here (a speed measurement) but its rows must not be
 used for bound comparisons (the toolkit compares with bounds in float64 only).
+
+Length (~540 lines): the step paths timed side by side (instrumented, bare, torchdeq's peer,
+batched), the suite record with its targets, and its printed table, kept together so a reader
+sees every path timed on the same inputs; the public-run measurement
+(:mod:`verify.bench.public`), the solver-start comparison (:mod:`verify.bench.warm`) and the
+options (:mod:`verify.bench.options`) are already their own modules.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ Assumptions are checked by built-in checkers keyed by name (:data:`ASSUMPTION_CH
 
 A condition or assumption that is not met is a *verdict*, never an exception.
 
-Length (~630 lines): one idea — turning a spec and a trace into verdicts; every verdict kind
+Length (~650 lines): one idea — turning a spec and a trace into verdicts; every verdict kind
 shares ``_ratio``/``_compare`` and the tolerance rules, and ``fit_rates`` reads the same claims.
 """
 

@@ -40,7 +40,9 @@ from the parametric bootstrap (the share of simulated deviances at least as larg
 approximation on cells − parameters degrees of freedom is printed beside it, and is the only
 one without bootstrap).
 
-Numpy/scipy only.
+Numpy/scipy only.  Length (~500 lines), one idea: the joint model, its penalised fit and the
+three kinds of interval share the model object (:class:`_Model`), so splitting the intervals
+off would only move that coupling across a module boundary.
 """
 
 from __future__ import annotations

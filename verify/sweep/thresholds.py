@@ -42,12 +42,19 @@ collapses).  Without bootstrap they are the profile interval; all three are in
 ``law(q).intervals``.  Intervals and fit quality are computed only for an outcome that is a
 width threshold on the grid.
 
-An outcome is **not a width threshold on this grid** (no exponent, :attr:`ScalingLaw.threshold`
+An outcome is **not a width threshold on this gr"""
+ (no exponent, :attr:`ScalingLaw.threshold`
 False) when fewer than two n are fitted, when no n has its success rising across the grid
 (a stratified Cochran–Armitage–Mantel trend statistic of success in log m within each n must
 exceed its one-sided 5 % point), when the data locate m* inside the grid (per-n kind ``fit`` or
 ``bracket``) at fewer than two n, or when the joint m*_½(n) is below (or above) the grid at
 every n.
+
+Length (~640 lines), kept as one module: it is the one place a threshold *result* is assembled
+— the per-n probit diagnostic (``probit_mle``, the censoring classes, the within-cell bootstrap),
+the :class:`WidthThresholds`/:class:`ScalingLaw` records and the words — and each part reads
+the others' tables; the likelihood over all n, the part with its own mathematics, already
+lives in :mod:`.joint_threshold`.
 """
 
 from __future__ import annotations
