@@ -44,6 +44,11 @@ Perturbation of parallel pairs (``perturb_parallel=True``, the paper's remedy): 
 ``(i, j)``, ``i < j``, with ``|cos| ≥ 1 − 1e-12`` (:func:`bounds.audit_data`), row ``j`` gets
 i.i.d. ``N(0, noise²)`` noise (``noise = 1e-3`` by default, RNG ``default_rng(seed + 1)``) and
 is rescaled to its previous norm; repeated until no pair is parallel.  Training rows only.
+
+Length (~610 lines), one idea: turning a ``--data`` value into a :class:`Dataset` with the same
+preprocessing and record everywhere (bundled sets, files, the image sets' front end, the
+projection of ``--project-d``); the image formats themselves (IDX, CIFAR-10, SVHN, resizing)
+live in :mod:`bounds._images`.
 """
 
 from __future__ import annotations
@@ -498,7 +503,7 @@ def projection_matrix(d_in: int, d: int, seed: int) -> np.ndarray:
 
 
 def project_dataset(ds: Dataset, d: int, seed: int = 0, *, perturb_parallel: bool = False,
-                    noise: float = 1e-3) -> Dataset:
+                    noise: float = 1e-3, allow_large: bool = False) -> Dataset:
     """``ds`` with its inputs mapped by a fixed Gaussian projection to ``d`` dimensions and
     scaled back to unit rows (GG22 issue's parameter-counting control: d changes at fixed n).
 
@@ -510,6 +515,10 @@ def project_dataset(ds: Dataset, d: int, seed: int = 0, *, perturb_parallel: boo
     if not isinstance(ds, Dataset):
         raise invalid("ds", type(ds).__name__, "expected a Dataset", "pass load_dataset(...)")
     d = _check_int("project_d", d, 1)
+    # the matrix and the projected copies (training and test), float64
+    check_memory(8.0 * d * (ds.d + 2 * (ds.n + ds.n_test)), "project_d", d,
+                 f"a {ds.d}×{d} projection of {ds.n + ds.n_test} rows", allow_large=allow_large,
+                 override="allow_large=True", smaller="use a smaller project_d")
     R = projection_matrix(ds.d, d, seed)
 
     def proj(X: np.ndarray, name: str) -> np.ndarray:
@@ -563,7 +572,8 @@ def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int |
                             allow_large=allow_large, classes=classes,
                             require_labels=require_labels)
         on = (is_image_source(name) if perturb_parallel is None else bool(perturb_parallel))
-        return project_dataset(base, project_d, project_seed, perturb_parallel=on, noise=noise)
+        return project_dataset(base, project_d, project_seed, perturb_parallel=on, noise=noise,
+                               allow_large=allow_large)
     if isinstance(name, str) and is_image_source(name):
         if d is not None and d != 784:
             raise invalid("d", d, "the image data sets have d = 784 (28×28) pixels",

@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import norm
 
 from bounds.datasets import load_dataset, project_dataset, projection_matrix
-from verify.sweep.controls import counting_width, fit_control
+from verify.sweep.controls import counting_width, fit_control, parameter_count
 
 
 def _planted(mu_fn, *, s=0.25, seeds=12, seed=0, ns=(16, 32, 64, 128), ds=(8, 16, 32, 64),
@@ -30,6 +30,14 @@ def _planted(mu_fn, *, s=0.25, seeds=12, seed=0, ns=(16, 32, 64, 128), ds=(8, 16
 
 
 def test_counting_width_solves_the_parameter_count():
+    # the network's own parameter tensors: A (m×m), W (m×d), u, v
+    import torch
+
+    from verify.model.network import ImplicitNetwork
+
+    net = ImplicitNetwork.init(m=7, d=5, gamma=0.1, seed=0, dtype=torch.float64)
+    assert parameter_count(7, 5, False) == sum(p.numel() for p in (net.A, net.W, net.u, net.v))
+    assert parameter_count(7, 5, True) == sum(p.numel() for p in (net.W, net.u, net.v))
     n, d = np.array([32.0, 100.0]), np.array([8.0, 30.0])
     w = counting_width(n, d, np.array([False, False]), 3.0)
     assert np.allclose(w * w + w * (d + 2), 3.0 * n, rtol=1e-12)
@@ -151,7 +159,9 @@ def test_compare_command_on_real_sweeps(tmp_path, capsys):
     # miss with P < n is a failure by rank, never undecided
     small = ta[ta["m"] == 1]
     assert (small["n_params_trained"] < 8).all()
-    assert set(small.loc[~small["reached"].astype(bool), "gd_linear_basis"]) <= {"rank"}
+    missed = small.loc[~small["reached"].astype(bool), "gd_linear_basis"]
+    assert len(missed) and set(missed) == {"rank"}
+    assert (small.loc[missed.index, "gd_linear"] == 0.0).all()
     capsys.readouterr()
     png = tmp_path / "ctl.png"
     assert main(["sweep", "--compare", str(a), str(b), "--outcome", "gd_linear",

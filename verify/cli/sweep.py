@@ -331,10 +331,14 @@ def check_cell_memory(spec: Any, concurrent: int, allow_large: bool) -> None:
     from bounds.datasets import is_image_source
 
     d = 784 if is_image_source(spec.data) else _D.get(spec.data, 8 if spec.d is None else spec.d)
+    by_projection = (spec.project_d or 0) > max(d, m, n)
     d = max(d, spec.project_d or 0)
     nbytes = run_bytes(n, m, d) * max(1, concurrent)
-    what = (f"the largest cell (n = {n}, m = {m})"
+    what = (f"the largest cell (n = {n}, m = {m}, d = {d})"
             + (f" on {concurrent} workers at once" if concurrent > 1 else ""))
+    if by_projection:  # the projected dimension dominates: blame the option that set it
+        check_memory(nbytes, "--project-d", spec.project_d, what, allow_large=allow_large,
+                     smaller="use a smaller --project-d")
     check_memory(nbytes, "--m" if m * m >= n * n else "--n", m if m * m >= n * n else n, what,
                  allow_large=allow_large, smaller="use smaller --m/--n (or fewer --workers)")
 

@@ -49,7 +49,7 @@ import pandas as pd
 from bounds._errors import invalid
 
 __all__ = ["ControlAnalysis", "ModelFit", "compare_sweeps", "fit_control", "control_rows",
-           "counting_width", "plot_controls"]
+           "counting_width", "parameter_count", "plot_controls"]
 
 #: weak prior of the fits (module docstring)
 PRIOR_LOG_S_SD = 2.0
@@ -57,6 +57,14 @@ PRIOR_COEF_SD = 10.0
 #: χ²₁ 95 % cut-off of the profile intervals
 _CHI2_1_95 = 3.841458820694124
 _LEVEL = 0.05
+
+
+def parameter_count(m: Any, d: Any, explicit: Any) -> Any:
+    """Trained parameters of the network: A (m²), W (m·d), u and v (m each); at γ = 0
+    (``explicit``) A receives no gradient, so m·(d + 2).  Arrays broadcast."""
+    m = np.asarray(m, dtype=np.float64)
+    lin = m * (np.asarray(d, dtype=np.float64) + 2.0)
+    return np.where(np.asarray(explicit, dtype=bool), lin, m * m + lin)
 
 
 def counting_width(n: np.ndarray, d: np.ndarray, explicit: np.ndarray, c: float) -> np.ndarray:
@@ -367,7 +375,7 @@ def fit_control(rows: pd.DataFrame, *, outcome: str = "gd_linear",
     if has_g0:
         mu_g = mu_g + gth[i] * gg0
     mstar = np.exp(mu_g)
-    P = np.where(gg0, mstar * (gd + 2.0), mstar * mstar + mstar * (gd + 2.0))
+    P = parameter_count(mstar, gd, gg0)
     groups["m_star_half"] = mstar
     groups["P_over_n_at_m_star"] = P / gn
     lo_m, hi_m = float(rows["m"].min()), float(rows["m"].max())
@@ -456,7 +464,7 @@ def plot_controls(an: ControlAnalysis, rows: pd.DataFrame, path: str | Path, *,
         r = rows[(rows["d"] == d) & (rows["gamma"] == gm) & np.isfinite(rows["success"])]
         if len(r):
             mm = r["m"].to_numpy(dtype=float)
-            P = np.where(gm == 0.0, mm * (d + 2.0), mm * mm + mm * (d + 2.0))
+            P = parameter_count(mm, d, gm == 0.0)
             freq = (r.assign(P_over_n=P / r["n"].to_numpy(dtype=float))
                     .groupby("P_over_n")["success"].mean())
             ax2.plot(freq.index, freq.to_numpy(), "o-", color=col, label=lab, ms=4)

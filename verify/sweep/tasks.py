@@ -237,9 +237,11 @@ def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
     tr = res.trace
     reached = res.status == "target_reached"
     # parameters: A (m²), W (m·d), u, v (m each); at γ = 0, A receives no gradient
+    from verify.sweep.controls import parameter_count
+
     n, d_in = int(X.shape[0]), int(X.shape[1])
-    p_all = m * m + m * d_in + 2 * m
-    p_eff = p_all - (m * m if spec.gamma == 0 else 0)
+    p_all = float(parameter_count(m, d_in, False))
+    p_eff = float(parameter_count(m, d_in, spec.gamma == 0))
     out.update(n_params=float(p_all), n_params_trained=float(p_eff),
                params_per_sample=p_eff / n)
     if rate_budget:
