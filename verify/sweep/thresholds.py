@@ -42,8 +42,7 @@ collapses).  Without bootstrap they are the profile interval; all three are in
 ``law(q).intervals``.  Intervals and fit quality are computed only for an outcome that is a
 width threshold on the grid.
 
-An outcome is **not a width threshold on this gr"""
- (no exponent, :attr:`ScalingLaw.threshold`
+An outcome is **not a width threshold on this grid** (no exponent, :attr:`ScalingLaw.threshold`
 False) when fewer than two n are fitted, when no n has its success rising across the grid
 (a stratified Cochran–Armitage–Mantel trend statistic of success in log m within each n must
 exceed its one-sided 5 % point), when the data locate m* inside the grid (per-n kind ``fit`` or
