@@ -11,7 +11,7 @@ import pytest
 from scipy.stats import norm
 
 from bounds.datasets import load_dataset, project_dataset, projection_matrix
-from verify.sweep.controls import counting_width, fit_control, parameter_count
+from verify.sweep.controls import counting_width, fit_control, init_theory_widths, parameter_count
 
 
 def _planted(mu_fn, *, s=0.25, seeds=12, seed=0, ns=(16, 32, 64, 128), ds=(8, 16, 32, 64),
@@ -145,7 +145,7 @@ def test_compare_command_on_real_sweeps(tmp_path, capsys):
     from verify.cli import main
 
     common = ["sweep", "--kind", "gd", "--budget", "rate", "--target", "1e-3", "--steps", "400",
-              "--data", "synthetic", "--d", "8", "--n", "8", "--m", "1,16", "--seeds", "2",
+              "--data", "synthetic", "--d", "8", "--n", "6,8", "--m", "1,16", "--seeds", "2",
               "--serial", "--quiet"]
     a, b = tmp_path / "d4", tmp_path / "g0"
     assert main(common + ["--project-d", "4", "--out", str(a)]) == 0
@@ -157,7 +157,7 @@ def test_compare_command_on_real_sweeps(tmp_path, capsys):
     assert sorted(set(tb["n_params_trained"])) == [8 + 2, 16 * 8 + 32]
     # m = 1 has P < n = 8 at γ = 0 (P = 10 ≥ 8 is not, so check the projected sweep): a capped
     # miss with P < n is a failure by rank, never undecided
-    small = ta[ta["m"] == 1]
+    small = ta[(ta["m"] == 1) & (ta["n"] == 8)]
     assert (small["n_params_trained"] < 8).all()
     missed = small.loc[~small["reached"].astype(bool), "gd_linear_basis"]
     assert len(missed) and set(missed) == {"rank"}
@@ -174,3 +174,119 @@ def test_compare_command_on_real_sweeps(tmp_path, capsys):
                  "--seeds", "1", "--serial", "--quiet", "--out", str(init)]) == 0
     assert main(["sweep", "--compare", str(a), str(init)]) == 2
     assert "--compare=" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ λ0 held apart from n
+#: three planted "data sets": λ0(n) = c·n^(−s), so log(1/λ0) moves apart from log n
+_LAM_SETS = {"flat": (0.3, 0.1), "mid": (0.2, 0.5), "steep": (0.05, 1.0)}
+
+
+def _planted_init(mu_fn, *, s=0.3, seeds=6, seed=0, ns=(16, 32, 64, 128, 256)):
+    """Init-kind rows: success w.p. Φ((log m − μ(n, λ0))/s) on a log grid of m around μ."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, (c, e) in _LAM_SETS.items():
+        for n in ns:
+            lam = c * n ** (-e)
+            mu = mu_fn(n, lam)
+            for t in np.linspace(-2.5, 2.5, 9):
+                mm = math.exp(mu + t * s)
+                p = norm.cdf((math.log(mm) - mu) / s)
+                for sd in range(seeds):
+                    rows.append({"data": name, "n": n, "m": mm, "seed": sd, "d": 64,
+                                 "gamma": 0.1, "lambda0": lam,
+                                 "success": float(rng.random() < p)})
+    return pd.DataFrame(rows)
+
+
+def _theory_mu(name, const):
+    def mu(n, lam):
+        return math.log(const) + math.log(float(init_theory_widths(np.array([n]),
+                                                                   np.array([lam]))[name][0]))
+    return mu
+
+
+def test_chernoff_width_is_its_own_fixed_point_and_matches_the_spec():
+    import sympy as sp
+
+    from bounds import gg22_spec, symbol
+
+    n, lam = np.array([16.0, 256.0]), np.array([0.3, 0.002])
+    w = init_theory_widths(n, lam)
+    ch = {c.name: c.bound.expr for c in gg22_spec("gd").width_conditions()}["width_chernoff"]
+    for i in range(2):
+        val = float(ch.subs({symbol("n"): n[i], symbol("m"): w["chernoff"][i],
+                             symbol("lambda0"): lam[i], symbol("delta"): sp.Rational(1, 2)}))
+        assert abs(val - w["chernoff"][i]) <= 1e-10 * val
+    # G22 Lemma 3.3 at C_prob = 1, δ = ½: n²·log(2n)/λ0², written out independently
+    assert np.allclose(w["g22_lemma33"], n ** 2 * np.log(2 * n) / lam ** 2, rtol=1e-14)
+
+
+@pytest.mark.parametrize("truth,other", [("g22_lemma33", "chernoff"), ("chernoff", "g22_lemma33")])
+def test_planted_theory_shape_is_recognised_across_data_sets(truth, other):
+    rows = _planted_init(_theory_mu(truth, 1e-3), seed=4)
+    an = fit_control(rows, outcome="lemma33_init")
+    assert an.threshold
+    assert not an.models[truth].rejected
+    assert an.models[other].rejected
+    # the free law's intervals cover the planted shape's local exponents
+    f = an.models["free"]
+    line = next(w for w in an.words if w.startswith({"g22_lemma33": "G22", "chernoff": "the"}[truth]))
+    assert "not rejected" in line
+    assert set(f.intervals) == {"p", "b"}
+
+
+def test_planted_free_exponents_are_covered():
+    rows = _planted_init(lambda n, lam: 1.0 + 1.0 * math.log(n) + 0.0 * math.log(1 / lam), seed=5)
+    an = fit_control(rows, outcome="lemma33_init")
+    f = an.models["free"]
+    assert f.intervals["p"][0] <= 1.0 <= f.intervals["p"][1]
+    assert f.intervals["b"][0] <= 0.0 <= f.intervals["b"][1]
+    # a threshold that ignores λ0 is far from both theories' λ0⁻¹…λ0⁻² shapes
+    assert an.models["g22_lemma33"].rejected and an.models["chernoff"].rejected
+
+
+def test_lambda0_term_on_one_power_law_path_is_refused():
+    rows = _planted_init(lambda n, lam: math.log(n), seed=6)
+    one = rows[rows["data"] == "mid"]  # λ0 = 0.2·n^(−½): log(1/λ0) is affine in log n
+    from bounds._errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="terms=.*collinear"):
+        fit_control(one, outcome="lemma33_init", terms="n,lambda0")
+    # without the term the fit runs and says the exponent mixes n with λ0(n)
+    an = fit_control(one, outcome="lemma33_init", terms="n")
+    assert any("mixes n with λ0(n)" in w for w in an.words)
+
+
+@pytest.mark.parametrize("terms,match", [("lambda0", "including n"), ("n,n", "distinct"),
+                                         ("n,zeta", "expected distinct"), ("n,d", "'d' needs")])
+def test_bad_terms_are_refused_by_name(terms, match):
+    from bounds._errors import InvalidArgument
+
+    rows = _planted_init(lambda n, lam: math.log(n), seed=7, seeds=2)
+    with pytest.raises(InvalidArgument, match=match):
+        fit_control(rows, outcome="lemma33_init", terms=terms)
+
+
+@pytest.mark.slow
+def test_compare_init_sweeps_on_two_data_sets(tmp_path, capsys):
+    """Two tiny init sweeps on data sets with different λ0 pooled by ``sweep --compare``: the λ0
+    term is fitted, both theories are reported, and the figure is written."""
+    from verify.cli import main
+
+    dirs = []
+    for d in (4, 256):
+        out = tmp_path / f"d{d}"
+        assert main(["sweep", "--kind", "init", "--data", "synthetic", "--d", str(d), "--n", "8,16",
+                     "--m", "2,8,32,128", "--seeds", "3", "--hk-max-m", "0", "--serial", "--quiet",
+                     "--out", str(out)]) == 0
+        dirs.append(str(out))
+    capsys.readouterr()
+    png = tmp_path / "lam.png"
+    rc = main(["sweep", "--compare", *dirs, "--outcome", "lemma33_init", "--plot", str(png)])
+    res = capsys.readouterr()
+    assert rc == 0, res.err
+    assert "b·log(1/λ0)" in res.out and "G22 Lemma 3.3" in res.out and "Chernoff" in res.out
+    assert png.is_file()
+    assert main(["sweep", "--compare", *dirs, "--outcome", "lemma33_init", "--terms", "n,q"]) == 2
+    assert "--terms=" in capsys.readouterr().err

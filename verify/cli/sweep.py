@@ -127,10 +127,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="print the fitted width thresholds m*(n) and exponents p of every "
                         "outcome of the sweep in DIR (nothing is run) (default: run a sweep)")
     f.add_argument("--compare", nargs="+", default=None, metavar="DIR",
-                   help="GG22 claim (c) controls: pool finished gd sweeps (e.g. one per "
-                        "--project-d D and one at --gamma 0) and test whether the outcome's "
-                        "threshold follows m ∝ n (GG22) or P ∝ n (parameter counting), and "
-                        "whether γ = 0 changes it (nothing is run) (default: run a sweep)")
+                   help="pool finished sweeps of one kind into one threshold fit (nothing is "
+                        "run): gd sweeps (e.g. one per --project-d D and one at --gamma 0) test "
+                        "whether the outcome's threshold follows m ∝ n (GG22) or P ∝ n "
+                        "(parameter counting) and whether γ = 0 changes it; init sweeps on data "
+                        "sets with different λ0(n) fit log m* on log n and log(1/λ0) and test "
+                        "G22 Lemma 3.3's and the matrix-Chernoff width (default: run a sweep)")
+    f.add_argument("--terms", default=None,
+                   help="with --compare: the free law's terms, comma-separated from n, d, "
+                        "lambda0, gamma0 (default: n, plus d and gamma0 when the gd sweeps vary "
+                        "them; n,lambda0 for init sweeps)")
     f.add_argument("--plot", default=None, metavar="PNG",
                    help="with --compare: also write the controls' figure (m*½ against n per d, "
                         "success against P/n) to this PNG file (default: none)")
@@ -269,17 +275,18 @@ def show_controls(args: argparse.Namespace) -> int:
     from verify.sweep.controls import compare_sweeps, control_rows, plot_controls
     from verify.sweep.outcomes import OUTCOMES
 
-    if args.outcome not in OUTCOMES:
-        raise invalid("--outcome", args.outcome, "unknown outcome",
-                      f"use one of {sorted(o for o in OUTCOMES if OUTCOMES[o].kind == 'gd')}")
+    if args.outcome not in OUTCOMES or OUTCOMES[args.outcome].kind not in ("gd", "init"):
+        raise invalid("--outcome", args.outcome, "unknown outcome for --compare",
+                      f"use one of {sorted(o for o in OUTCOMES if OUTCOMES[o].kind in ('gd', 'init'))}")
     for src in args.compare:
         if not Path(src).is_dir():
             raise invalid("--compare", src, "is not a directory",
                           "pass the --out directories of finished 'sweep --kind gd' runs")
     try:
-        an = compare_sweeps(args.compare, outcome=args.outcome)
+        an = compare_sweeps(args.compare, outcome=args.outcome, terms=args.terms)
     except InvalidArgument as exc:  # read_sweep names its argument "from"
         text = str(exc)
+        text = "--terms=" + text[6:] if text.startswith("terms=") else text
         raise InvalidArgument("--compare=" + text[5:] if text.startswith("from=") else text) from None
     if args.format == "json":
         print(json.dumps(an.to_dict(), indent=2, allow_nan=False))
