@@ -422,27 +422,25 @@ def _transposed_gs(M: torch.Tensor, CT: torch.Tensor, maskT: torch.Tensor | None
     step = min(int(block), m)
     blocks = [slice(j, min(j + step, m)) for j in range(0, m, step)]
     buf = torch.empty((step, CT.shape[1]), dtype=CT.dtype, device=CT.device)
-
-    def post(v: torch.Tensor, j: slice) -> torch.Tensor:
-        v.mul_(gamma_tilde)
-        if maskT is None:
-            return v.add_(CT[j]).relu_()
-        return v.mul_(maskT[j]).add_(CT[j])
+    old = torch.empty_like(CT)
+    gmaskT = None if maskT is None else maskT * gamma_tilde
 
     def F(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        # the map, the same products as the sweep's blocks: relu(γ̃·Mx + c) or γ̃Dᵀ∘(Mx) + c
+        if gmaskT is None:
+            return torch.addmm(CT, M, x, alpha=gamma_tilde, out=out).relu_()
         torch.mm(M, x, out=out)
-        return post(out, slice(0, m))
+        return out.mul_(gmaskT).add_(CT)
 
     def sweep(x: torch.Tensor) -> float:
-        sq = 0.0
+        old.copy_(x)
         for j in blocks:
             v = buf[: j.stop - j.start]
-            torch.mm(M[j], x, out=v)
-            post(v, j)
-            x[j].sub_(v)  # x[j] ← old − new: its norm is the block's increment
-            sq += float(torch.linalg.vector_norm(x[j])) ** 2
-            x[j].copy_(v)
-        return math.sqrt(sq)
+            if gmaskT is None:
+                torch.clamp_min(torch.addmm(CT[j], M[j], x, alpha=gamma_tilde, out=v), 0.0, out=x[j])
+            else:
+                torch.addcmul(CT[j], gmaskT[j], torch.mm(M[j], x, out=v), out=x[j])
+        return float(torch.linalg.vector_norm(old.sub_(x)))
 
     valueT, status, iters, res, hist = _iterate(
         F, start.T.contiguous(), scale, tol=tol, max_iter=max_iter, method="gauss-seidel",
