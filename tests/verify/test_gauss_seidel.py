@@ -259,3 +259,25 @@ def test_the_run_default_is_gauss_seidel_everywhere():
     p = argparse.ArgumentParser()
     add_step_arguments(p)
     assert p.parse_args([]).solver == "gauss-seidel"
+
+
+def test_the_run_record_states_the_solver_and_its_certified_error():
+    """run_gd's default solve: every recorded residual is at most tol, so every solve meets
+    the certificate ρ/(1 − ρ)·tol that record["solver"]["certified_error"] states."""
+    import numpy as np
+
+    from verify import RunConfig, run_gd
+
+    g = torch.Generator().manual_seed(5)
+    X = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    X = (X / X.norm(dim=1, keepdim=True)).numpy()
+    y = torch.randn(6, generator=g, dtype=torch.float64).numpy()
+    res = run_gd(X, y, RunConfig(m=96, gamma=0.2, step=0.05, steps=4), progress=False)
+    rec = res.record["solver"]
+    assert rec["method"] == "gauss-seidel" and rec["tol"] == TOL
+    for name in ("fwd_residual", "adj_residual"):
+        assert np.all(res.trace[name] <= TOL), name
+    rho = float(np.max(res.trace["contraction"]))
+    assert 0 < rho < 1
+    assert rec["certified_error"]["relative"] == pytest.approx(rho / (1 - rho) * TOL, rel=1e-15)
+    assert rec["certified_error"]["contraction_max"] == rho
