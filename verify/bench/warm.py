@@ -11,7 +11,8 @@ over the timed steps, forward and adjoint.
 
 Variants (start point × method):
 
-* ``picard`` — Picard from the previous step's equilibria (the default: the baseline);
+* ``picard`` — Picard from the previous step's equilibria (the baseline; the run's default is
+  ``gauss-seidel`` below);
 * ``picard+extrap`` — Picard from ``2·Z(k−1) − Z(k−2)`` (and ``B`` likewise), the linear
   extrapolation of the last two steps' equilibria;
 * ``anderson(p)`` — Anderson (type II, memory ``p``) from the previous equilibria;
