@@ -37,7 +37,7 @@ def test_members_stop_like_separate_runs(tmp_path):
     assert len({r.steps_done for r in runs}) > 1  # members really stopped at different steps
     for s, r in zip(SEEDS, runs, strict=True):
         cfg = RunConfig(m=M, gamma=GAMMA, step=alphas[s], steps=steps, seed=s, target_loss=targets[s],
-                        expensive_every=1000)
+                        expensive_every=1000, solver="picard")  # the batched solves are Picard
         ref = run_gd(X, y, cfg, progress=False, out_dir=tmp_path / f"s{s}")
         assert r.index == s and r.status == ref.status, s
         assert r.steps_done == ref.record["steps_done"]

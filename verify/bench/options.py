@@ -102,6 +102,9 @@ def add_step_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", type=float, default=0.01, help="GD step size")
     p.add_argument("--tol", type=float, default=None,
                    help="relative solver tolerance (all paths); default 1e-12 (float64), 1e-6 (float32)")
+    p.add_argument("--solver", default="gauss-seidel", choices=("gauss-seidel", "picard", "anderson"),
+                   help="equilibrium solver of the bare, instrumented and public paths (the "
+                   "run's default: gauss-seidel)")
     p.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                    help="floating-point precision of the timed step")
     p.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:N)")

@@ -178,11 +178,11 @@ class _Timers:
 
 
 def _public_run(ds: Any, m: int, steps: int, gamma: float, alpha: float, seed: int, tol: float,
-                max_iter: int, dtype: str, device: str) -> tuple[float, _Timers, Any]:
+                max_iter: int, dtype: str, device: str, solver: str = "gauss-seidel") -> tuple[float, _Timers, Any]:
     from verify.experiment.gd import RunConfig, run_gd
 
     cfg = RunConfig(m=m, gamma=gamma, step=alpha, steps=steps, seed=seed, dtype=dtype, device=device,
-                    tol=tol, max_iter=max_iter)
+                    tol=tol, max_iter=max_iter, solver=solver)
     timers = _Timers()
     with tempfile.TemporaryDirectory(prefix="bench-public-") as tmp, timers.active():
         t0 = time.perf_counter()
@@ -244,7 +244,8 @@ def _mean_call(fn: Callable[[], Any], warmup: int, calls: int, device: torch.dev
 
 def bench_public(problem: str, *, margin_steps: int, gamma: float, alpha: float, seed: int, tol: float,
                  max_iter: int, dtype: torch.dtype, device: torch.device, have_deq: bool,
-                 bare_factory: Callable[..., Callable[[], None]], warmup: int = 2, repeat: int = 1) -> PublicRow:
+                 bare_factory: Callable[..., Callable[[], None]], warmup: int = 2, repeat: int = 1,
+                 solver: str = "gauss-seidel") -> PublicRow:
     """Measure one public-run problem (see the module docstring)."""
     from verify.experiment.config import auto_expensive_every
 
@@ -256,10 +257,10 @@ def bench_public(problem: str, *, margin_steps: int, gamma: float, alpha: float,
     L2 = L1 + E * math.ceil(margin_steps / E)
     dts, devs = str(dtype).replace("torch.", ""), str(device)
     # best of ``repeat`` for each length (a shared machine's load only ever adds time)
-    t1 = min(_public_run(ds, m, L1, gamma, alpha, seed, tol, max_iter, dts, devs)[0] for _ in range(repeat))
+    t1 = min(_public_run(ds, m, L1, gamma, alpha, seed, tol, max_iter, dts, devs, solver)[0] for _ in range(repeat))
     t2, tm2 = math.inf, _Timers()
     for _ in range(repeat):
-        t, tm, _ = _public_run(ds, m, L2, gamma, alpha, seed, tol, max_iter, dts, devs)
+        t, tm, _ = _public_run(ds, m, L2, gamma, alpha, seed, tol, max_iter, dts, devs, solver)
         if t < t2:
             t2, tm2 = t, tm
     dL = L2 - L1
@@ -272,7 +273,7 @@ def bench_public(problem: str, *, margin_steps: int, gamma: float, alpha: float,
     y = torch.tensor(np.asarray(ds.y), dtype=dtype, device=device)
     Xt = torch.tensor(np.asarray(ds.X_test), dtype=dtype, device=device)
     yt = torch.tensor(np.asarray(ds.y_test), dtype=dtype, device=device)
-    kw = dict(dtype=dtype, device=device, tol=tol, max_iter=max_iter)
+    kw = dict(dtype=dtype, device=device, tol=tol, max_iter=max_iter, method=solver)
     bare = bare_factory(ImplicitNetwork.init(m, d, gamma, seed, **kw), X, y, alpha)
     t_bare = _mean_call(bare, warmup, dL, device)
     Zn, Zt = torch.rand(n, m, dtype=dtype, device=device), torch.rand(n_test, m, dtype=dtype, device=device)

@@ -11,11 +11,15 @@ over the timed steps, forward and adjoint.
 
 Variants (start point × method):
 
-* ``picard`` — Picard from the previous step's equilibria (the default: the baseline);
+* ``picard`` — Picard from the previous step's equilibria (the baseline; the run's default is
+  ``gauss-seidel`` below);
 * ``picard+extrap`` — Picard from ``2·Z(k−1) − Z(k−2)`` (and ``B`` likewise), the linear
   extrapolation of the last two steps' equilibria;
 * ``anderson(p)`` — Anderson (type II, memory ``p``) from the previous equilibria;
-* ``anderson(p)+extrap`` — both.
+* ``anderson(p)+extrap`` — both;
+* ``gauss-seidel`` (``+extrap``) — block Gauss–Seidel sweeps with Picard checks
+  (:func:`verify.model.equilibrium.solve_forward`), whose stop is a Picard residual: the same
+  certificate.
 
 Reported per variant: mean ``K_fwd``, ``K_adj`` and their sum per step, the ratio of the sum to
 the baseline's, mean seconds per step, the largest certified error. Times are wall-clock.
@@ -43,6 +47,8 @@ VARIANTS: tuple[tuple[str, str, int, bool], ...] = (
     ("anderson(3)", "anderson", 3, False),
     ("anderson(5)", "anderson", 5, False),
     ("anderson(5)+extrap", "anderson", 5, True),
+    ("gauss-seidel", "gauss-seidel", 0, False),
+    ("gauss-seidel+extrap", "gauss-seidel", 0, True),
 )
 
 

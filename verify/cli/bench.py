@@ -261,11 +261,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     sp.set_defaults(func=_run_step, target="step")
     wp = targets.add_parser(
         "warm", formatter_class=fmt,
-        help="solver iterations per GD step: warm-start extrapolation and Anderson vs Picard",
+        help="solver iterations per GD step: warm-start extrapolation, Anderson and Gauss–Seidel vs Picard",
         description="K_fwd + K_adj and time per GD step at equal certified error (every solve "
         "stopped at the same relative residual; the contraction bound certifies ρ·tol/(1 − ρ)) for "
-        "Picard from the previous step (the default), Picard from the extrapolation 2Z(k−1) − Z(k−2), "
-        "and Anderson with and without it.")
+        "Picard from the previous step (the baseline), Picard from the extrapolation 2Z(k−1) − Z(k−2), "
+        "Anderson and block Gauss–Seidel (the run's default), each with and without it.")
     wp.add_argument("--sizes", default="128x512", help="comma-separated n×m sizes (digits when n ≤ 180)")
     wp.add_argument("--steps", type=int, default=20, help="timed GD steps per variant")
     wp.add_argument("--warmup", type=int, default=3, help="untimed GD steps first")

@@ -7,7 +7,8 @@ batched update per step) and stops each member by the GD loop's own rule,
 *before* its update — the same order as :meth:`verify.experiment.loop.GDLoop.advance`. A member
 that stops leaves the batch (:meth:`BatchedNetworks.keep`); the others go on. Per member the
 result equals a separate :func:`verify.run_gd` with the same ``steps``, ``target_loss`` and
-step size: same statuses, same stopping step, same losses to ~1e-12 (the batched products sum
+step size and ``solver="picard"`` (the batched solves are Picard; the run's default is
+Gauss–Seidel, whose iteration counts differ): same statuses, same stopping step, same losses to ~1e-12 (the batched products sum
 in another order), same solver iteration counts (both warm-start forward and adjoint from the
 previous step and get ``γ̃‖A‖₂`` from a :class:`~verify.model.certified.ContractionTracker`).
 

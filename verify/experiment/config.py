@@ -17,7 +17,7 @@ from verify.model.validate import check_gamma
 
 __all__ = ["RunConfig", "auto_expensive_every", "RESUMABLE_CHANGES"]
 
-_SOLVERS = ("picard", "anderson")
+_SOLVERS = ("gauss-seidel", "picard", "anderson")
 RESUMABLE_CHANGES = ("steps", "target_loss", "checkpoint_every", "hidden_range", "hypotheses",
                      "gf_threshold", "checkpoint_seconds")
 
@@ -43,7 +43,10 @@ class RunConfig:
         expensive_every: interval of the expensive observables, a multiple of
             ``record_every`` (``None``: :func:`auto_expensive_every`).
         target_loss: stop when the loss is at most this (``None``: never).
-        solver, tol, max_iter: equilibrium solver settings.
+        solver, tol, max_iter: equilibrium solver settings (``solver``: ``"gauss-seidel"``,
+            the default, ``"picard"`` or ``"anderson"``; every one stops on a Picard residual
+            ``≤ tol``, so the certified error ``ρ/(1 − ρ)·tol`` is the same,
+            :mod:`verify.model.equilibrium`).
         delta: failure probability δ of the theorems (symbol ``delta``; tail-bound ``c``).
         c_source: ``"measured"`` (c = max(‖A(0)‖, ‖W(0)‖)/√m) or ``"tail"`` (explicit Gaussian
             tail bound at δ) for the symbol ``c`` in the bounds.
@@ -71,7 +74,7 @@ class RunConfig:
     record_every: int = 1
     expensive_every: int | None = None
     target_loss: float | None = None
-    solver: str = "picard"
+    solver: str = "gauss-seidel"
     tol: float = 1e-12
     max_iter: int = 500
     delta: float = 0.01
@@ -119,7 +122,7 @@ class RunConfig:
             if isinstance(tl, bool) or not isinstance(tl, (int, float)) or not math.isfinite(tl) or tl < 0:
                 raise invalid("target_loss", tl, "must be a finite number ≥ 0 or None", "pass e.g. 1e-6")
         if self.solver not in _SOLVERS:
-            raise invalid("solver", self.solver, f"unknown solver; choose one of {_SOLVERS}", "use 'picard'")
+            raise invalid("solver", self.solver, f"unknown solver; choose one of {_SOLVERS}", "use 'gauss-seidel'")
         if not (isinstance(self.tol, (int, float)) and math.isfinite(self.tol) and 0 < self.tol < 1):
             raise invalid("tol", self.tol, "must be in (0, 1)", "use e.g. 1e-12")
         if not _is_int(self.max_iter) or self.max_iter < 1:

@@ -8,6 +8,7 @@ A different kind of run (a sweep task, say) that has a trace and a spec reuses
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,19 @@ from verify.model.network import SIGMA_PRIME_AT_ZERO
 
 __all__ = ["finish_run", "round_up_sq", "round_up_prod"]
 
+
+
+def _certified_error(trace: dict[str, Any], tol: float) -> dict[str, Any]:
+    """The error every converged solve of the run is certified to: each stops on a Picard
+    residual ``‖F(x) − x‖ ≤ tol·s`` and returns ``F(x)``, so ``‖F(x) − z*‖ ≤ ρ/(1 − ρ)·tol·s``
+    with ``ρ`` the recorded (bound on) ``γ̃‖A‖₂``; the largest over the run."""
+    c = np.asarray(trace.get("contraction", ()), dtype=np.float64)
+    c = c[np.isfinite(c)]
+    rho = float(c.max()) if c.size else math.nan
+    value = rho / (1.0 - rho) * tol if math.isfinite(rho) and rho < 1.0 else None
+    return {"relative": value, "contraction_max": rho if c.size else None,
+            "statement": "‖returned − z*‖_F ≤ ρ/(1 − ρ)·tol·s for every converged solve (s = ‖σ(Φ)‖_F "
+                         "forward, ‖D∘u‖_F adjoint; ρ the largest recorded bound on γ̃‖A‖₂)"}
 
 def round_up_sq(value: float, target_sq: float) -> float:
     """Smallest float ≥ value with value² ≥ target_sq (so a bound e0² is never below ‖e0‖²
@@ -126,7 +140,8 @@ def finish_run(loop: GDLoop, wall: float, command: str | None, data_name: str | 
                   "max_iter": config.max_iter, "sigma_prime_at_zero": SIGMA_PRIME_AT_ZERO,
                   "contraction_init": float(trace["contraction"][0]) if trace["contraction"].size else None,
                   "predicted_iterations_init": (predicted_iterations(float(trace["contraction"][0]), tol_eff)
-                                                if trace["contraction"].size and math.isfinite(trace["contraction"][0]) else None)}
+                                                if trace["contraction"].size and math.isfinite(trace["contraction"][0]) else None),
+                  "certified_error": _certified_error(trace, tol_eff)}
     record = {
         "schema": RECORD_SCHEMA,
         "config": config.to_dict(),

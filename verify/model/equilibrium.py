@@ -18,6 +18,17 @@ Residual. ``residual = ‖F(X) − X‖_F / s`` with the scale ``s = ‖F(0)‖_
 ``1 + ⌈log(tol)/log ρ⌉`` map evaluations (:func:`predicted_iterations`), and on stopping the error to the fixed point is at most
 ``residual · s · ρ/(1 − ρ)``.
 
+Gauss–Seidel (``method="gauss-seidel"``). The spectrum of the linearised map ``γ̃ D A`` fills a
+disc (circular law for the masked Gaussian ``A``), on which no Krylov method, Anderson included,
+beats plain iteration: Anderson measures 1.00× Picard here. A block Gauss–Seidel sweep
+(:func:`_gauss_seidel`) costs the same products as one map evaluation and contracts faster
+(measured 0.044 against 0.086 per evaluation). Its stop is a Picard evaluation: when the
+sweeps' increments predict the tolerance, ``F(x)`` is computed, and the solve stops only when
+``‖F(x) − x‖/s ≤ tol`` and returns ``F(x)``, so its certified error is the Picard solver's,
+``residual · s · ρ/(1 − ρ)``; a failed check is a Picard step and the sweeps go on. A sweep whose
+increment grows (Gauss–Seidel is not guaranteed to contract where Picard does) switches the
+solve to Picard for good.
+
 Length (~590 lines): the forward, adjoint and direct solves share their argument checks, the
 Picard/Anderson iteration and the certificate logic; splitting them would separate one contract.
 """
@@ -56,7 +67,12 @@ DEFAULT_TOL_FLOAT32 = 1e-6
 there; 1e-6 ≈ 8·eps32 is reachable and still far below any bound the toolkit compares with."""
 DEFAULT_MAX_ITER = 500
 _DIVERGE_FACTOR = 1e8  # residual growth (relative to the first one) that counts as divergence
-_METHODS = ("picard", "anderson")
+_METHODS = ("picard", "anderson", "gauss-seidel")
+DEFAULT_GS_BLOCK = 64
+"""Smallest default block of the Gauss–Seidel sweep (:func:`gs_block_size`). Rate per sweep on
+digits (128, 512), γ = 0.1: 0.052 (blocks of 128), 0.044 (64), 0.040 (32) against Picard's 0.086
+per evaluation; smaller blocks make the block products (b×m)·(m×n) slower than one full product
+(measured 1.3× per sweep at b = 64, n = 128 and at b = 64, m = 1000)."""
 
 
 class SolveStatus(enum.Enum):
@@ -168,6 +184,17 @@ def predicted_iterations(rho: float, tol: float) -> int:
     if rho == 0.0:
         return 2
     return 1 + max(0, math.ceil(math.log(tol) / math.log(rho)))
+
+
+def gs_block_size(m: int, block: int | None = None) -> int:
+    """Rows of ``A`` per Gauss–Seidel block: ``block`` when given, else ``max(64, ⌈m/8⌉)``
+    (eight blocks, and none under 64 rows: at m = 1000 blocks of 125 ran 1.07× faster per GD
+    step than Picard and blocks of 64 1.05× slower)."""
+    if block is None:
+        return min(m, max(DEFAULT_GS_BLOCK, -(-m // 8)))
+    if isinstance(block, bool) or not isinstance(block, (int, np.integer)) or block < 1:
+        raise invalid("gs_block", block, "must be an int ≥ 1 or None", "use e.g. gs_block=None (the default size)")
+    return min(m, int(block))
 
 
 def default_tol(dtype: torch.dtype) -> float:
@@ -283,6 +310,7 @@ def _iterate(
     method: str,
     anderson_memory: int,
     anderson_reg: float,
+    sweep: Any = None,
 ) -> tuple[torch.Tensor, SolveStatus, int, float, tuple[float, ...]]:
     """Generic fixed-point loop ``x = F(x)`` with relative residual ``‖F(x) − x‖_F / scale``.
 
@@ -295,6 +323,8 @@ def _iterate(
     first = None
     res = float("nan")
     g = torch.empty_like(x0)
+    if method == "gauss-seidel":
+        return _gauss_seidel(F, sweep, x0, scale, g, tol=tol, max_iter=max_iter)
     if method == "picard":
         x = x0
         fx = torch.empty_like(x0)
@@ -343,6 +373,91 @@ def _iterate(
     return fx, SolveStatus.MAX_ITER, max_iter, res, tuple(history)
 
 
+def _gauss_seidel(F, sweep, x0: torch.Tensor, scale: float, g: torch.Tensor, *, tol: float,
+                  max_iter: int) -> tuple[torch.Tensor, SolveStatus, int, float, tuple[float, ...]]:
+    """Block Gauss–Seidel sweeps with Picard checks (module docstring).
+
+    ``sweep(x)`` updates ``x`` in place block by block and returns ``‖x_new − x_old‖_F``;
+    ``F(x, out)`` is the map. ``iterations`` counts sweeps plus checks (each costs the products
+    of one map evaluation); ``history`` holds the sweeps' relative increments and the checks'
+    relative residuals; the returned residual is always a check's ``‖F(x) − x‖/s``.
+    """
+    history: list[float] = []
+    first: float | None = None
+    x = x0.clone()
+    fx = torch.empty_like(x0)
+    prev: float | None = None
+    ratio: float | None = None  # check residual / the increment before it, once measured
+    picard = False
+    res = float("nan")
+    for it in range(1, max_iter + 1):
+        due = picard or it == max_iter
+        if not due and prev is not None:
+            # predicted residual of x: the last increment times the measured ratio, or the
+            # geometric tail q/(1 − q) of the observed sweep rate q before the first check
+            q = min(history[-1] / max(history[-2], 1e-300), 0.99) if len(history) >= 2 else 0.99
+            due = prev * (ratio if ratio is not None else q / (1.0 - q)) <= tol
+        if due:
+            F(x, fx)
+            res, first, stop = _residual_step(fx, x, g, scale, tol, first, history)
+            if stop is not None:
+                return fx, stop, it, res, tuple(history)
+            if prev is not None and not picard:
+                ratio = res / max(prev, 1e-300)
+            x, fx = fx, x
+            prev = None
+            continue
+        delta = float(sweep(x)) / scale
+        if not math.isfinite(delta):
+            history.append(float("nan"))
+            return x, SolveStatus.NONFINITE, it, float("nan"), tuple(history)
+        history.append(delta)
+        first = max(delta, 1e-300) if first is None else first
+        if delta > _DIVERGE_FACTOR * first:
+            return x, SolveStatus.DIVERGED, it, delta, tuple(history)
+        if prev is not None and delta >= prev:
+            picard = True  # the sweeps stopped contracting: plain iteration from here on
+        prev = delta
+    return x, SolveStatus.MAX_ITER, max_iter, res, tuple(history)
+
+
+def _transposed_gs(M: torch.Tensor, CT: torch.Tensor, maskT: torch.Tensor | None, gamma_tilde: float,
+                   start: torch.Tensor, scale: float, tol: float, max_iter: int, block: int | None
+                   ) -> tuple[torch.Tensor, SolveStatus, int, float, tuple[float, ...]]:
+    """Gauss–Seidel on the transposed iterate ``Xᵀ`` (m, n), whose blocks of rows are contiguous.
+
+    Forward (``maskT is None``): ``x ↦ σ(γ̃ M x + c)`` with ``M = A``, ``c = Φᵀ``; adjoint:
+    ``x ↦ Dᵀ∘(γ̃ M x) + c`` with ``M = Aᵀ``, ``c = (D∘R)ᵀ``. Returns the solution as (n, m)."""
+    m = M.shape[0]
+    step = gs_block_size(m, block)
+    blocks = [slice(j, min(j + step, m)) for j in range(0, m, step)]
+    buf = torch.empty((step, CT.shape[1]), dtype=CT.dtype, device=CT.device)
+    old = torch.empty_like(CT)
+    gmaskT = None if maskT is None else maskT * gamma_tilde
+
+    def F(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        # the map, the same products as the sweep's blocks: relu(γ̃·Mx + c) or γ̃Dᵀ∘(Mx) + c
+        if gmaskT is None:
+            return torch.addmm(CT, M, x, alpha=gamma_tilde, out=out).relu_()
+        torch.mm(M, x, out=out)
+        return out.mul_(gmaskT).add_(CT)
+
+    def sweep(x: torch.Tensor) -> float:
+        old.copy_(x)
+        for j in blocks:
+            v = buf[: j.stop - j.start]
+            if gmaskT is None:
+                torch.clamp_min(torch.addmm(CT[j], M[j], x, alpha=gamma_tilde, out=v), 0.0, out=x[j])
+            else:
+                torch.addcmul(CT[j], gmaskT[j], torch.mm(M[j], x, out=v), out=x[j])
+        return float(torch.linalg.vector_norm(old.sub_(x)))
+
+    valueT, status, iters, res, hist = _iterate(
+        F, start.T.contiguous(), scale, tol=tol, max_iter=max_iter, method="gauss-seidel",
+        anderson_memory=0, anderson_reg=0.0, sweep=sweep)
+    return valueT.T.contiguous(), status, iters, res, hist
+
+
 def _contraction_arg(contraction: Any, A: torch.Tensor, gamma_tilde: float) -> tuple[float, str]:
     """``(ρ, kind)`` from the caller's ``contraction`` (None → one SVD)."""
     if contraction is None:
@@ -372,6 +487,7 @@ def solve_forward(
     anderson_memory: int = 5,
     anderson_reg: float = 1e-12,
     contraction: Any = None,
+    gs_block: int | None = None,
 ) -> SolveResult:
     """Solve ``Z = σ(γ̃ Z Aᵀ + Φ)`` for all rows at once.
 
@@ -379,7 +495,9 @@ def solve_forward(
         A: (m, m) implicit-layer weight.
         Phi: (n, m) features ``σ(X Wᵀ)/√m``.
         gamma_tilde: ``γ/√m``.
-        method: ``"picard"`` (plain iteration, the paper's ``z^ℓ``) or ``"anderson"``.
+        method: ``"picard"`` (plain iteration, the paper's ``z^ℓ``), ``"anderson"`` or
+            ``"gauss-seidel"`` (block sweeps with Picard checks, module docstring; ``gs_block``
+            rows of ``A`` per block, ``None``: :func:`gs_block_size`).
         tol: relative residual tolerance (module docstring); ``None`` (default) means
             :func:`default_tol` of ``Phi``'s dtype (1e-12 float64, 1e-6 float32).
         max_iter: iteration cap.
@@ -422,10 +540,14 @@ def solve_forward(
             # "solution" reported as converged.
             return _nonfinite_result(Phi, method, rho, "forward", tol, throw)
         scale = float(torch.linalg.vector_norm(torch.relu(Phi)))
-        value, status, iters, res, hist = _iterate(
-            F, start, scale, tol=tol, max_iter=max_iter, method=method,
-            anderson_memory=anderson_memory, anderson_reg=anderson_reg,
-        )
+        if method == "gauss-seidel":
+            value, status, iters, res, hist = _transposed_gs(
+                A, Phi.T.contiguous(), None, gamma_tilde, start, scale, tol, max_iter, gs_block)
+        else:
+            value, status, iters, res, hist = _iterate(
+                F, start, scale, tol=tol, max_iter=max_iter, method=method,
+                anderson_memory=anderson_memory, anderson_reg=anderson_reg,
+            )
     result = SolveResult(value, status, iters, res, hist, method, rho, "forward", tol, rho_kind)
     if throw:
         result.raise_if_failed()
@@ -446,6 +568,7 @@ def solve_adjoint(
     anderson_reg: float = 1e-12,
     contraction: Any = None,
     b0: torch.Tensor | None = None,
+    gs_block: int | None = None,
 ) -> SolveResult:
     """Solve ``B = D ∘ (R + γ̃ B A)`` (rows: ``b_i = D_i (r_i + γ̃ Aᵀ b_i)``).
 
@@ -455,7 +578,7 @@ def solve_adjoint(
             (n, m) matrix of per-row right-hand sides (vector-Jacobian products).
         D: (n, m) activation pattern ``σ'(γ̃ Z Aᵀ + Φ)`` as 0/1 entries.
         gamma_tilde: ``γ/√m``.
-        method, tol, max_iter, throw, contraction: as in :func:`solve_forward`.
+        method, tol, max_iter, throw, contraction, gs_block: as in :func:`solve_forward`.
         b0: start point (default 0), shape (n, m) like ``D``: e.g. the previous GD step's ``B``
             (the adjoint's warm start, like ``z0`` for the forward solve).
     """
@@ -497,10 +620,15 @@ def solve_adjoint(
             torch.mm(B, A, out=out)
             return out.mul_(gamma_tilde).mul_(D).add_(DR)
 
-        value, status, iters, res, hist = _iterate(
-            F, start, scale, tol=tol, max_iter=max_iter, method=method,
-            anderson_memory=anderson_memory, anderson_reg=anderson_reg,
-        )
+        if method == "gauss-seidel":
+            value, status, iters, res, hist = _transposed_gs(
+                A.T.contiguous(), (DR if DR.shape == D.shape else DR.expand_as(D)).T.contiguous(),
+                D.T.contiguous(), gamma_tilde, start, scale, tol, max_iter, gs_block)
+        else:
+            value, status, iters, res, hist = _iterate(
+                F, start, scale, tol=tol, max_iter=max_iter, method=method,
+                anderson_memory=anderson_memory, anderson_reg=anderson_reg,
+            )
     result = SolveResult(value, status, iters, res, hist, method, rho, "adjoint", tol, rho_kind)
     if throw:
         result.raise_if_failed()

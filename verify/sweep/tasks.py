@@ -234,7 +234,8 @@ def gd_outcomes(spec: Any, m: int, seed: int, data: dict[str, Any],
     cfg = RunConfig(m=m, gamma=spec.gamma, step=alpha, steps=steps, seed=seed,
                            device=spec.device, dtype="float64",
                            expensive_every=spec.expensive_every, target_loss=spec.target * st.loss,
-                           tol=spec.tol, max_iter=spec.max_iter)
+                           tol=spec.tol, max_iter=spec.max_iter,
+                           solver="picard")  # the batched engine's solver: both give the same cells
     res = run_gd(np.array(data["X"]), np.array(data["y"]), cfg, data_name=spec.data,
                         progress=False)
     tr = res.trace
