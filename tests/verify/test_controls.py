@@ -11,7 +11,8 @@ import pytest
 from scipy.stats import norm
 
 from bounds.datasets import load_dataset, project_dataset, projection_matrix
-from verify.sweep.controls import counting_width, fit_control, init_theory_widths, parameter_count
+from verify.sweep.controls import counting_width, fit_control, parameter_count
+from verify.sweep.width_theory import init_theory_widths
 
 
 def _planted(mu_fn, *, s=0.25, seeds=12, seed=0, ns=(16, 32, 64, 128), ds=(8, 16, 32, 64),

@@ -44,8 +44,8 @@ Times are wall-clock on a possibly shared machine; ratios come from one run. ``d
 recorded in every row; float32 is allowed here (a speed measurement) but its rows must not be
 used for bound comparisons (the toolkit compares with bounds in float64 only).
 
-Length (~540 lines): the step paths timed side by side (instrumented, bare, torchdeq's peer,
-batched), the suite record with its targets, and its printed table, kept together so a reader
+Length (~600 lines): the step paths timed side by side (instrumented, bare — Picard interleaved
+with the chosen solver — torchdeq's peer, batched), the suite record with its targets, and its printed table, kept together so a reader
 sees every path timed on the same inputs; the public-run measurement
 (:mod:`verify.bench.public`), the solver-start comparison (:mod:`verify.bench.warm`) and the
 options (:mod:`verify.bench.options`) are already their own modules.

@@ -272,7 +272,8 @@ def show_controls(args: argparse.Namespace) -> int:
     """``--compare DIR …``: the parameter-counting and γ = 0 controls (verify.sweep.controls)."""
     import json
 
-    from verify.sweep.controls import compare_sweeps, control_rows, plot_controls
+    from verify.sweep.controls import compare_sweeps, control_rows
+    from verify.sweep.controls_figure import plot_controls
     from verify.sweep.outcomes import OUTCOMES
 
     if args.outcome not in OUTCOMES or OUTCOMES[args.outcome].kind not in ("gd", "init"):

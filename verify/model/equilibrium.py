@@ -29,8 +29,10 @@ sweeps' increments predict the tolerance, ``F(x)`` is computed, and the solve st
 increment grows (Gauss–Seidel is not guaranteed to contract where Picard does) switches the
 solve to Picard for good.
 
-Length (~590 lines): the forward, adjoint and direct solves share their argument checks, the
-Picard/Anderson iteration and the certificate logic; splitting them would separate one contract.
+Length (~720 lines): the forward, adjoint and direct solves share their argument checks, the
+Picard/Anderson/Gauss–Seidel iterations and the certificate logic — Gauss–Seidel may stop only
+through a Picard check step, so its certificate *is* Picard's; splitting the methods apart would
+separate one contract (the stop rule and what it certifies) across files.
 """
 
 from __future__ import annotations

@@ -51,6 +51,11 @@ The terms must be identifiable on the pooled groups: the design [1, log n, …] 
 must have full column rank with a condition number below 10⁴ (after centring and scaling each
 column), otherwise the fit is refused naming the collinear terms.
 
+Layout: this module holds the rows, the models and their words (~600 lines, one idea: the
+pooled likelihood and what it may say); the theory widths it compares with live in
+:mod:`verify.sweep.width_theory` (:func:`~verify.sweep.width_theory.init_theory_widths`) and the
+figure in :mod:`verify.sweep.controls_figure`.
+
 The words are generated from these tests only: "follows m ∝ n (GG22)" when counting is rejected
 and GG22 is not; "follows P ∝ n (counting)" in the converse case; "cannot tell apart" when
 neither is rejected; "neither law fits" when both are.  They never say more than the grid
@@ -72,12 +77,10 @@ import pandas as pd
 from bounds._errors import invalid
 
 __all__ = ["ControlAnalysis", "ModelFit", "compare_sweeps", "fit_control", "control_rows",
-           "counting_width", "parameter_count", "plot_controls", "init_theory_widths", "TERMS"]
+           "counting_width", "parameter_count", "TERMS"]
 
 #: the covariates of the free law (``terms``)
 TERMS = ("n", "d", "lambda0", "gamma0")
-#: δ of the theory widths compared with m*½ (the width at which the event holds w.p. ≥ ½)
-THEORY_DELTA = 0.5
 #: largest condition number of the (centred, scaled) group design accepted
 _MAX_COND = 1e4
 
@@ -233,43 +236,6 @@ def compare_sweeps(sources: Sequence[str | Path], outcome: str = "gd_linear",
     rows = control_rows(sources, outcome)
     return fit_control(rows, outcome=outcome, sources=tuple(str(s) for s in sources),
                        terms=terms)
-
-
-def init_theory_widths(n: Any, lambda0: Any, *, delta: float = THEORY_DELTA) -> dict[str, np.ndarray]:
-    """The theory widths for the initial-Gram event λ_min(G(0)) ≥ ¾λ0 at (n, λ0), from the specs'
-    own sympy expressions: ``g22_lemma33`` (G22 Lemma 3.3, hidden C_prob = 1) and ``chernoff``
-    (the derived matrix-Chernoff width of :func:`bounds.gg22_spec`, explicit constants; it
-    depends on m through log(nm/δ), so the width is the fixed point m = W(n, λ0, m), reached by
-    iteration from m = n: W grows like log m, so the map is a contraction for W ≥ 1)."""
-    import sympy as sp
-
-    from bounds import g22_spec, gg22_spec, symbol
-
-    n = np.asarray(n, dtype=np.float64)
-    lam = np.asarray(lambda0, dtype=np.float64)
-    out: dict[str, np.ndarray] = {}
-    conds = {c.name: c.bound.expr for c in g22_spec("gd").width_conditions()}
-    e = conds["width_lemma33"].subs(symbol("C_prob"), 1)
-    f = sp.lambdify([symbol("n"), symbol("lambda0"), symbol("delta")], e, "numpy")
-    out["g22_lemma33"] = np.asarray(f(n, lam, delta), dtype=np.float64) * np.ones_like(n)
-    ch = {c.name: c.bound.expr for c in gg22_spec("gd").width_conditions()}["width_chernoff"]
-    g = sp.lambdify([symbol("n"), symbol("m"), symbol("lambda0"), symbol("delta")], ch, "numpy")
-    m = n.copy()
-    for _ in range(200):
-        new = np.asarray(g(n, m, lam, delta), dtype=np.float64) * np.ones_like(n)
-        done = np.allclose(new, m, rtol=1e-12, atol=0.0)
-        m = new
-        if done:
-            break
-    out["chernoff"] = m
-    return out
-
-
-def _local_exponents(logw: np.ndarray, logn: np.ndarray, loglam_inv: np.ndarray) -> tuple[float, float]:
-    """Least-squares slopes (p, b) of log width on (log n, log 1/λ0) over the groups."""
-    D = np.column_stack([np.ones_like(logn), logn, loglam_inv])
-    coef = np.linalg.lstsq(D, logw, rcond=None)[0]
-    return float(coef[1]), float(coef[2])
 
 
 # ------------------------------------------------------------------ fit
@@ -471,11 +437,13 @@ def fit_control(rows: pd.DataFrame, *, outcome: str = "gd_linear",
         specs["gg22"] = restricted({"p": 1.0, **({"q": 0.0} if has_d else {})})
         specs["counting"] = (mu_count, ["log_c"])
     elif has_lam:
+        from .width_theory import init_theory_widths, local_exponents
+
         gl = groups[["n", "lambda0"]].to_numpy(dtype=float)
         theory_w = init_theory_widths(gl[:, 0], gl[:, 1])
         for nm, w in theory_w.items():
             if use_lam:
-                pt, bt = _local_exponents(np.log(w), np.log(gl[:, 0]), np.log(1.0 / gl[:, 1]))
+                pt, bt = local_exponents(np.log(w), np.log(gl[:, 0]), np.log(1.0 / gl[:, 1]))
             else:  # no λ0 term: the theory's total slope in n along the data's own λ0(n)
                 pt, bt = float(np.polyfit(np.log(gl[:, 0]), np.log(w), 1)[0]), math.nan
             predicted[nm] = (pt, bt)
@@ -633,91 +601,4 @@ def _words(outcome: str, models: dict[str, ModelFit], has_d: bool, has_g0: bool,
             out.append(f"At γ = 0 (the explicit two-layer network) GD needs a different width: "
                        f"m*(γ = 0)/m*(γ > 0) = {math.exp(free.params['delta']):.3g} "
                        f"[{math.exp(lo):.3g}, {math.exp(hi):.3g}].")
-    return out
-
-
-# ------------------------------------------------------------------ figure
-def plot_controls(an: ControlAnalysis, rows: pd.DataFrame, path: str | Path, *,
-                  dpi: int = 150) -> Path:
-    """Two panels, written as PNG to ``path``.  Left: the free law's m*½ against n per data set,
-    input dimension d and γ; for ``gd`` outcomes with the GG22 (m ∝ n) and counting (P ∝ n)
-    fits as dashed and dotted lines, for ``init`` outcomes with the fitted G22 Lemma 3.3 and
-    matrix-Chernoff shapes.  Right: the decided success frequency against P/n (``gd``), or
-    against m·λ0/n (``init``: the curves fall on one another when the threshold is ∝ n/λ0)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 4.2))
-    FigureCanvasAgg(fig)
-    ax1, ax2 = fig.subplots(1, 2)
-    colours = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d"]
-    init = _outcome_kind(an.outcome) == "init"
-    rows = rows if "data" in rows.columns else rows.assign(data="data")
-    keys = sorted({(str(r.data), int(r.d), float(r.gamma)) for r in rows.itertuples()})
-    g = an.groups if "data" in an.groups.columns else an.groups.assign(data="data")
-    multi = len({k[0] for k in keys}) > 1
-    for i, (dn, d, gm) in enumerate(keys):
-        col = colours[i % len(colours)]
-        lab = (f"{dn}, " if multi else "") + f"d = {d}" + (", γ = 0" if gm == 0.0 else "")
-        sub = g[(g["data"] == dn) & (g["d"] == d) & (g["gamma"] == gm)]
-        if an.threshold and len(sub):
-            ax1.plot(sub["n"], sub["m_star_half"], "o-", color=col, label=f"{lab}: free law")
-            nn = sub["n"].to_numpy(dtype=float)
-            if not init:
-                gg = an.models["gg22"].params
-                shift = gg.get("delta", 0.0) if gm == 0.0 else 0.0
-                lam_t = (gg.get("b", 0.0) * np.log(1.0 / sub["lambda0"].to_numpy(dtype=float))
-                         if "b" in gg else 0.0)
-                ax1.plot(nn, np.exp(gg["a"] + np.log(nn) + shift + lam_t), "--", color=col,
-                         alpha=0.7)
-                c = math.exp(an.models["counting"].params["log_c"])
-                ax1.plot(nn, counting_width(nn, np.full_like(nn, d), np.full(nn.shape, gm == 0.0),
-                                            c), ":", color=col, alpha=0.9)
-            else:
-                for nm, ls in (("g22_lemma33", "--"), ("chernoff", ":")):
-                    col_r = f"{nm}_over_m_star"
-                    if nm in an.models and col_r in sub.columns:
-                        # the theory width's shape, scaled through this series' fitted m*½
-                        # (its hidden constant is not published: only the shape is compared)
-                        ms_ = sub["m_star_half"].to_numpy(dtype=float)
-                        w = sub[col_r].to_numpy(dtype=float) * ms_
-                        scale = float(np.exp(np.mean(np.log(ms_) - np.log(w))))
-                        ax1.plot(nn, w * scale, ls, color=col, alpha=0.8)
-        r = rows[(rows["data"] == dn) & (rows["d"] == d) & (rows["gamma"] == gm)
-                 & np.isfinite(rows["success"])]
-        if len(r):
-            mm = r["m"].to_numpy(dtype=float)
-            if init:
-                xv = mm * r["lambda0"].to_numpy(dtype=float) / r["n"].to_numpy(dtype=float)
-            else:
-                xv = parameter_count(mm, d, gm == 0.0) / r["n"].to_numpy(dtype=float)
-            freq = r.assign(x=xv).groupby("x")["success"].mean()
-            # markers only for init (points of several n interleave in m·λ0/n)
-            ax2.plot(freq.index, freq.to_numpy(), "o" if init else "o-", color=col, label=lab,
-                     ms=4, alpha=0.8 if init else 1.0)
-    t1 = ("m*½: free law (solid); shapes of G22 Lemma 3.3 (dashed), Chernoff (dotted), scaled"
-          if init else "threshold width: free law (solid), GG22 m ∝ n (dashed), counting (dotted)")
-    ax1.set(xscale="log", yscale="log", xlabel="n (samples)", ylabel="m*½ (width)", title=t1)
-    ns_ = sorted({int(v) for v in g["n"]})
-    ax1.set_xticks(ns_, [str(v) for v in ns_])  # the sample sizes swept, labelled
-    ax1.title.set_fontsize(9)
-    if init:
-        ax2.set(xscale="log", xlabel="m·λ0/n", ylim=(-0.05, 1.05),
-                ylabel=f"{an.outcome}: success frequency", title="success against m·λ0/n")
-    else:
-        ax2.set(xscale="log", xlabel="P/n (trained parameters per sample)",
-                ylabel=f"{an.outcome}: success frequency (decided cells)", ylim=(-0.05, 1.05),
-                title="success against parameters per sample")
-        ax2.axvline(1.0, color="0.4", lw=0.8, ls="--")
-    ax2.title.set_fontsize(9)
-    from matplotlib.ticker import NullFormatter
-
-    for ax in (ax1, ax2):
-        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on short log axes
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, format="png", dpi=dpi, metadata={"Software": None})
     return out

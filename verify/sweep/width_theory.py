@@ -34,7 +34,12 @@ from bounds._symbolic import TheoremSpec
 
 from .thresholds import WidthThresholds
 
-__all__ = ["ConstantTrend", "TheoryComparison", "implied_constant_expr", "theory_vs_measured"]
+__all__ = ["ConstantTrend", "TheoryComparison", "implied_constant_expr", "theory_vs_measured",
+           "init_theory_widths", "local_exponents", "THEORY_DELTA"]
+
+#: δ of the initial-Gram theory widths compared with m*½ (the width at which the event holds
+#: w.p. ≥ ½), used by :func:`verify.sweep.controls.fit_control`
+THEORY_DELTA = 0.5
 
 
 @dataclass(frozen=True)
@@ -194,3 +199,38 @@ def theory_vs_measured(result: WidthThresholds,
     if law.p is None:
         notes.append(law.reason)
     return TheoryComparison(result.outcome, float(q), spec_.key, df, tuple(trends), tuple(notes))
+
+
+def init_theory_widths(n: Any, lambda0: Any, *, delta: float = THEORY_DELTA) -> dict[str, np.ndarray]:
+    """The theory widths for the initial-Gram event λ_min(G(0)) ≥ ¾λ0 at (n, λ0), from the specs'
+    own sympy expressions: ``g22_lemma33`` (G22 Lemma 3.3, hidden C_prob = 1) and ``chernoff``
+    (the derived matrix-Chernoff width of :func:`bounds.gg22_spec`, explicit constants; it
+    depends on m through log(nm/δ), so the width is the fixed point m = W(n, λ0, m), reached by
+    iteration from m = n: W grows like log m, so the map is a contraction for W ≥ 1)."""
+    from bounds import gg22_spec
+
+    n = np.asarray(n, dtype=np.float64)
+    lam = np.asarray(lambda0, dtype=np.float64)
+    out: dict[str, np.ndarray] = {}
+    conds = {c.name: c.bound.expr for c in g22_spec("gd").width_conditions()}
+    e = conds["width_lemma33"].subs(symbol("C_prob"), 1)
+    f = sp.lambdify([symbol("n"), symbol("lambda0"), symbol("delta")], e, "numpy")
+    out["g22_lemma33"] = np.asarray(f(n, lam, delta), dtype=np.float64) * np.ones_like(n)
+    ch = {c.name: c.bound.expr for c in gg22_spec("gd").width_conditions()}["width_chernoff"]
+    g = sp.lambdify([symbol("n"), symbol("m"), symbol("lambda0"), symbol("delta")], ch, "numpy")
+    m = n.copy()
+    for _ in range(200):
+        new = np.asarray(g(n, m, lam, delta), dtype=np.float64) * np.ones_like(n)
+        done = np.allclose(new, m, rtol=1e-12, atol=0.0)
+        m = new
+        if done:
+            break
+    out["chernoff"] = m
+    return out
+
+
+def local_exponents(logw: np.ndarray, logn: np.ndarray, loglam_inv: np.ndarray) -> tuple[float, float]:
+    """Least-squares slopes (p, b) of log width on (log n, log 1/λ0) over the groups."""
+    D = np.column_stack([np.ones_like(logn), logn, loglam_inv])
+    coef = np.linalg.lstsq(D, logw, rcond=None)[0]
+    return float(coef[1]), float(coef[2])
