@@ -291,3 +291,12 @@ def test_compare_init_sweeps_on_two_data_sets(tmp_path, capsys):
     assert png.is_file()
     assert main(["sweep", "--compare", *dirs, "--outcome", "lemma33_init", "--terms", "n,q"]) == 2
     assert "--terms=" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("opt", [["--plot", "x.png"], ["--terms", "n,lambda0"]])
+def test_compare_only_options_are_refused_without_compare(opt, tmp_path, capsys):
+    from verify.cli import main
+
+    assert main(["sweep", "--from", str(tmp_path), *opt]) == 2
+    err = capsys.readouterr().err
+    assert f"{opt[0]}=" in err and "only with --compare" in err and "Traceback" not in err

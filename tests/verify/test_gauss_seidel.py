@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from bounds import InvalidArgument
+from tests.verify.test_gradients import grad_tolerance, unroll_steps, unrolled_grads
 from verify import (
     ImplicitNetwork,
     SolveStatus,
@@ -184,16 +185,9 @@ def test_implicit_gradients_match_unrolled_autograd(seed):
     for kind in ("forward", "adjoint"):
         net.solver_opts[kind]["gs_block"] = 8
     rho = net.contraction()
-    K = math.ceil(math.log(1e-16) / math.log(rho)) + 1
-    params = [net.parameters_dict()[k].requires_grad_(True) for k in ("A", "W", "u", "v")]
-    A, W, u, v = params
-    gt = net.gamma_tilde
-    Phi = torch.relu(X @ W.T) / math.sqrt(net.m)
-    Z = torch.zeros(X.shape[0], net.m, dtype=X.dtype)
-    for _ in range(K):
-        Z = torch.relu(gt * (Z @ A.T) + Phi)
-    ref = dict(zip("AWuv", torch.autograd.grad(0.5 * torch.sum((Z @ u + Phi @ v - y) ** 2), params), strict=True))
-    rtol = 100 * TOL / (1 - rho) ** 2
+    # the unrolled reference and its tolerance are test_gradients.py's own (derived there)
+    ref = unrolled_grads(net, X, lambda yhat: 0.5 * torch.sum((yhat - y) ** 2), unroll_steps(rho))
+    rtol = grad_tolerance(rho, TOL)
     closed = implicit_gradients(net, X, y)
     net.zero_grad()
     net.loss(X, y).backward()

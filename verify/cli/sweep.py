@@ -138,11 +138,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "lambda0, gamma0 (default: n, plus d and gamma0 when the gd sweeps vary "
                         "them; n,lambda0 for init sweeps)")
     f.add_argument("--plot", default=None, metavar="PNG",
-                   help="with --compare: also write the controls' figure (m*½ against n per d, "
-                        "success against P/n) to this PNG file (default: none)")
+                   help="with --compare: also write the figure (m*½ against n per data set, d "
+                        "and γ; success against P/n for gd outcomes, against m·λ0/n for init "
+                        "outcomes) to this PNG file (default: none)")
     f.add_argument("--outcome", default="gd_linear",
                    help="with --compare: the outcome whose threshold is compared "
-                        "(default gd_linear; e.g. gd_reached)")
+                        "(default gd_linear; e.g. gd_reached, or lemma33_init for init sweeps)")
     f.add_argument("--format", default="table", choices=("table", "json"),
                    help="with --from/--compare: a text table (default) or JSON rows")
     f.add_argument("--n-boot", default="200", help="with --from: bootstrap replicates (default 200)")
@@ -361,6 +362,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.compare is not None:
         return show_controls(args)
+    for opt, val in (("--plot", args.plot), ("--terms", args.terms)):
+        if val is not None:  # these shape the --compare fit only; never ignore them silently
+            raise invalid(opt, val, "is used only with --compare", "add --compare DIR … or drop it")
     if args.from_dir is not None:
         return show_fits(args)
     if args.out is None:

@@ -34,7 +34,6 @@ from verify.model.network import SIGMA_PRIME_AT_ZERO
 __all__ = ["finish_run", "round_up_sq", "round_up_prod"]
 
 
-
 def _certified_error(trace: dict[str, Any], tol: float) -> dict[str, Any]:
     """The error every converged solve of the run is certified to: each stops on a Picard
     residual ``‖F(x) − x‖ ≤ tol·s`` and returns ``F(x)``, so ``‖F(x) − z*‖ ≤ ρ/(1 − ρ)·tol·s``
@@ -46,6 +45,7 @@ def _certified_error(trace: dict[str, Any], tol: float) -> dict[str, Any]:
     return {"relative": value, "contraction_max": rho if c.size else None,
             "statement": "‖returned − z*‖_F ≤ ρ/(1 − ρ)·tol·s for every converged solve (s = ‖σ(Φ)‖_F "
                          "forward, ‖D∘u‖_F adjoint; ρ the largest recorded bound on γ̃‖A‖₂)"}
+
 
 def round_up_sq(value: float, target_sq: float) -> float:
     """Smallest float ≥ value with value² ≥ target_sq (so a bound e0² is never below ‖e0‖²
