@@ -23,6 +23,7 @@ from bounds._args import (
     parse_int,
 )
 from bounds._datacli import add_data_options, check_data_value, dataset_from_args
+from bounds._defaults import DEFAULTS
 from bounds._errors import InvalidArgument, invalid
 from bounds._hidden import HIDDEN_CONSTANTS
 
@@ -119,11 +120,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                      help="N unit-norm Gaussian samples in D dimensions, Rademacher labels "
                           "(with --seed; the same draw as --data synthetic --n N --d D "
                           "--data-seed SEED) (default: none)")
-    p.add_argument("--delta", default="0.01", help="failure probability δ")
+    p.add_argument("--delta", default=str(DEFAULTS["delta"]), help="failure probability δ")
     p.add_argument("--format", choices=("table", "json", "latex"), default="table",
                    help="table: aligned text; json: one object; latex: a tabular of the "
                         "conditions with their formulas")
-    p.add_argument("--mode", choices=("gd", "gf"), default="gd",
+    p.add_argument("--mode", choices=("gd", "gf"), default=DEFAULTS["mode"],
                    help="gd: Thm 3.2 / Lemma 3.6; gf: Thm 3.1 / Lemma 3.5")
     p.add_argument("--m", default=None, help="width to check (default: none, only the required width is printed)")
     p.add_argument("--gamma", default=None, help="γ to check (default: none)")
@@ -156,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
     c = _opt_float("--c", args.c, low=0.0, low_open=True)
     e0 = _opt_float("--e0-norm", args.e0_norm, low=0.0)
     seed = parse_int("--seed", args.seed, 0, 2**63 - 1, "pass --seed <int ≥ 0>, e.g. --seed 0")
+    if args.data is None and args.synthetic is None:
+        args.data = DEFAULTS["data"]
     if (args.data is None) == (args.synthetic is None):
         raise invalid("--data" if args.data is not None else "--synthetic",
                       args.data if args.data is not None else None,

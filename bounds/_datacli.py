@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bounds._args import MAX_DIM, MAX_SEED, parse_float, parse_int
+from bounds._defaults import DEFAULTS
 from bounds._errors import InvalidArgument, invalid
 
 __all__ = ["DATA_VALUES", "add_data_options", "check_data_value", "dataset_from_args",
@@ -34,13 +35,14 @@ _OPTIONS = {"n": "--n", "d": "--d", "seed": "--data-seed", "n_test": "--n-test",
             "project_d": "--project-d", "project_seed": "--project-seed"}
 
 
-def add_data_options(group: Any, *, default: str | None = "synthetic", n: bool = True,
+def add_data_options(group: Any, *, default: str | None = DEFAULTS["data"], n: bool = True,
                      defaults_note: str = "") -> None:
     """Add ``--data``, ``--n``, ``--d``, ``--data-seed``, ``--labels``, ``--n-test``,
     ``--test-fraction``, ``--classes``, ``--normalise``, ``--perturb-parallel``,
     ``--project-d``, ``--project-seed`` and ``--allow-assumption-violation`` to ``group`` (a parser or an argument group).
     ``n=False`` leaves out ``--n`` (a sweep's ``--n`` is a grid)."""
-    when = f"default: {default}" if default is not None else "default: none, required unless --synthetic"
+    when = (f"default: {default}" if default is not None
+            else f"default: {DEFAULTS['data']} unless --synthetic")
     group.add_argument("--data", default=default,
                        help=f"data set: {DATA_VALUES} ({when}){defaults_note}")
     if n:

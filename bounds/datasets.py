@@ -63,6 +63,7 @@ import numpy as np
 
 from bounds._args import check_memory, check_seed
 from bounds._data import audit_data, load_data, validate_X, validate_y
+from bounds._defaults import DEFAULTS
 from bounds._errors import invalid
 
 __all__ = ["Dataset", "load_dataset", "synthetic_dataset", "digits_dataset", "file_dataset",
@@ -214,7 +215,8 @@ def _finish(X, y, X_test, y_test, *, name, source, notes, seed, normalised, pert
 
 
 # ---------------------------------------------------------------- sources
-def synthetic_dataset(n: int = 32, d: int = 8, seed: int = 0, *, labels: str = "pm1",
+def synthetic_dataset(n: int = DEFAULTS["synthetic_n"], d: int = DEFAULTS["synthetic_d"],
+                      seed: int = DEFAULTS["data_seed"], *, labels: str = "pm1",
                       n_test: int = 0, perturb_parallel: bool = False,
                       noise: float = 1e-3, allow_large: bool = False) -> Dataset:
     """Unit-norm Gaussian inputs with ±1 (``labels="pm1"``) or Gaussian labels.
@@ -584,7 +586,8 @@ def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int |
     if perturb_parallel is None:
         perturb_parallel = False
     if isinstance(name, str) and name == "synthetic":
-        return synthetic_dataset(32 if n is None else n, 8 if d is None else d, seed,
+        return synthetic_dataset(DEFAULTS["synthetic_n"] if n is None else n,
+                                 DEFAULTS["synthetic_d"] if d is None else d, seed,
                                  labels=labels, n_test=0 if n_test is None else n_test, perturb_parallel=perturb_parallel,
                                  noise=noise, allow_large=allow_large)
     if isinstance(name, str) and name == "digits":

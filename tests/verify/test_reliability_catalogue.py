@@ -193,7 +193,7 @@ def test_long_run_announces_itself_within_seconds(tmp_path, capsys, monkeypatch)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(gd, "run_gd", stop)
-    rc = main(["run", "--n", "9599", "--m", "4", "--steps", "1", "--step", "0.01",
+    rc = main(["run", "--data", "synthetic", "--n", "9599", "--m", "4", "--steps", "1", "--step", "0.01",
                "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert rc == 130

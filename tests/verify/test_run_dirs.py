@@ -33,7 +33,7 @@ from verify.experiment.record import RUN_FILES, json_checksum, npz_checksum
 from verify.experiment.result import load_run
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["--n", "6", "--d", "3", "--m", "8", "--step", "0.05", "--steps", "6", "--quiet", "--device", "cpu"]
+TINY = ["--data", "synthetic", "--n", "6", "--d", "3", "--m", "8", "--step", "0.05", "--steps", "6", "--quiet", "--device", "cpu"]
 FILES = (*RUN_FILES, "cli_args.json")
 
 
@@ -213,7 +213,7 @@ def test_force_failing_mid_run_keeps_the_old_run(finished, tmp_path, monkeypatch
 def test_force_replaces_atomically_and_names_the_replaced_options(finished, tmp_path, capsys):
     d = tmp_path / "run"
     shutil.copytree(finished, d)
-    assert main(["run", "--out", str(d), "--force", "--quiet", "--device", "cpu", "--n", "6", "--d", "3",
+    assert main(["run", "--out", str(d), "--force", "--quiet", "--device", "cpu", "--data", "synthetic", "--n", "6", "--d", "3",
                  "--steps", "3", "--step", "0.05"]) == 0
     err = capsys.readouterr().err
     assert "--force" in err and "--m '8' → '256'" in err  # not silently the defaults
@@ -231,7 +231,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-LONG = ["--n", "12", "--d", "4", "--m", "32", "--step", "0.05", "--steps", "2500", "--record-every", "10",
+LONG = ["--data", "synthetic", "--n", "12", "--d", "4", "--m", "32", "--step", "0.05", "--steps", "2500", "--record-every", "10",
         "--quiet", "--device", "cpu", "--checkpoint-every", "1000000000", "--checkpoint-seconds", "1"]
 
 

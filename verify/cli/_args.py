@@ -29,6 +29,7 @@ from bounds._args import (
     parse_int,
     parse_int_list,
 )
+from bounds._defaults import DEFAULTS
 from bounds._errors import InvalidArgument, invalid
 
 if TYPE_CHECKING:
@@ -123,12 +124,14 @@ def add_verdict_options(group: Any) -> None:
     """``--hidden-range``, ``--hypotheses``, ``--gf-threshold`` (see :class:`verify.RunConfig`)."""
     group.add_argument("--hidden-range", default=None, metavar="LO,HI",
                        help="a verdict that depends on a hidden constant is decided only if it is "
-                       "the same for every value in [LO, HI] (default 1e-3,1e3)")
+                       "the same for every value in [LO, HI] "
+                       f"(default {','.join(f'{v:g}' for v in DEFAULTS['hidden_range'])})")
     group.add_argument("--hypotheses", default="paper", choices=("paper", "explicit"),
                        help="claims' hypotheses as stated (paper) or with the proof's explicit "
                        "width constant (explicit)")
     group.add_argument("--gf-threshold", default=None,
-                       help="mode gf: check claims only when α·λ_max(H(0)) ≤ this (default 0.1)")
+                       help="mode gf: check claims only when α·λ_max(H(0)) ≤ this "
+                       f"(default {DEFAULTS['gf_threshold']})")
 
 
 def verdict_options(args: argparse.Namespace) -> dict[str, object]:

@@ -15,23 +15,26 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from bounds._defaults import default_for
 from bounds._errors import invalid
 
-#: Defaults of the command (chosen so that the default report takes a few minutes on 2 CPU
-#: cores; see reports/README.md).  Widths/n keep the paper's ratios m/n ∈ {½, 1, 2, 4}.
+#: Defaults of the command: the shared ones of :mod:`bounds._defaults`, with the report's own
+#: width list, n and step (:data:`bounds._defaults.PER_COMMAND` says why they differ).  Chosen
+#: so that the default report takes a few minutes on 2 CPU cores; see reports/README.md.
 DEFAULTS: dict[str, Any] = {
     "theorem": "g22-gd",
-    "data": "digits",
-    "n": 128,
+    "data": default_for("report", "data"),
+    "n": default_for("report", "n"),
     "widths": (64, 128, 256, 512),
-    "gamma": 0.1,
-    "step": 0.005,
-    "steps": 300,
-    "seed": 0,
-    "device": "cpu",
-    "dtype": "float64",
+    "gamma": default_for("report", "gamma"),
+    "step": default_for("report", "step"),
+    "steps": default_for("report", "steps"),
+    "seed": default_for("report", "seed"),
+    "device": default_for("report", "device"),
+    "dtype": default_for("report", "dtype"),
     "format": "md,html,json",
     "dpi": 150,
+    "n_boot": default_for("report", "n_boot"),
 }
 
 FINDINGS_FILE = "report_findings.json"
@@ -87,14 +90,12 @@ def _step_value(step: Any) -> float:
 
 def _load_data(args: argparse.Namespace) -> Any:
     """The report's data from the shared data options (:mod:`bounds._datacli`): the bundled
-    sets and synthetic data default to n = 128; synthetic data to d = 16 with a test set of
-    n; ``--data-seed`` defaults to ``--seed``.  G22 Assumption 2 failing is an error unless
-    ``--allow-assumption-violation``."""
+    sets and synthetic data default to n = 128; synthetic data has a test set of n
+    (:data:`bounds._defaults.PER_COMMAND`); ``--data-seed`` defaults to ``--seed``.  G22
+    Assumption 2 failing is an error unless ``--allow-assumption-violation``."""
     from bounds._datacli import dataset_from_args, require_assumption2
 
     if str(args.data) == "synthetic":
-        if args.d is None:
-            args.d = "16"
         if args.n_test is None:
             args.n_test = str(DEFAULTS["n"] if args.n is None else args.n)
     ds = dataset_from_args(args, n_default=DEFAULTS["n"], seed_default=int(args.seed),

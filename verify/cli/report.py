@@ -31,6 +31,8 @@ from typing import Any
 
 from bounds._args import MAX_DIM, MAX_SEED, check_memory, parse_float, parse_int, parse_int_list
 from bounds._datacli import add_data_options, check_data_value, data_argv
+from bounds._defaults import DEFAULTS as DEFAULTS_ALL
+from bounds._defaults import PER_COMMAND
 from bounds._errors import invalid
 from verify.cli._args import add_verdict_options, verdict_argv, verdict_options
 from verify.cli._report_steps import (  # the command's steps and defaults
@@ -117,11 +119,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="comma-separated widths m (default: %(default)s)")
     p.add_argument("--gamma", type=float, default=d["gamma"], help="fixed scale γ (default: %(default)s)")
     p.add_argument("--step", default=str(d["step"]),
-                   help="GD step size α, the same at every width (default: %(default)s), or "
+                   help="GD step size α, the same at every width (default: %(default)s: "
+                        f"{PER_COMMAND[('report', 'step')][1]}; run's default is 'auto'), or "
                         "'auto' = 1/λ_max(H(0)) per width")
     p.add_argument("--steps", type=int, default=d["steps"], help="GD steps per width (default: %(default)s)")
     p.add_argument("--seed", type=int, default=d["seed"], help="initialisation and data seed (default: %(default)s)")
-    p.add_argument("--device", default=d["device"], help="cpu (default), cuda, cuda:N or auto")
+    p.add_argument("--device", default=d["device"], help="cpu, cuda, cuda:N or auto (default: %(default)s)")
     p.add_argument("--dtype", default=d["dtype"], choices=("float64", "float32"),
                    help="default: %(default)s")
     p.add_argument("--threads", type=int, default=None,
@@ -148,7 +151,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "machine the sweeps ran on (repeatable; printed as given) (default: none)")
     p.add_argument("--no-sweep", action="store_true",
                    help="skip the default report's small init-kind width-scaling sweep")
-    p.add_argument("--n-boot", type=int, default=200,
+    p.add_argument("--n-boot", type=int, default=d["n_boot"],
                    help="bootstrap replicates of the width thresholds (default: %(default)s)")
     add_verdict_options(p.add_argument_group(
         "verdicts (as in 'implicit-verify run'; passed to every run of the report)"))
@@ -193,7 +196,7 @@ def _reproduce_command(args: argparse.Namespace, out: Path) -> str:
             parts += ["--note", t]
     elif getattr(args, "no_sweep", False):
         parts += ["--no-sweep"]
-    if getattr(args, "n_boot", 200) != 200:
+    if getattr(args, "n_boot", DEFAULTS["n_boot"]) != DEFAULTS["n_boot"]:
         parts += ["--n-boot", str(args.n_boot)]
     if args.format != DEFAULTS["format"]:
         parts += ["--format", args.format]
@@ -272,7 +275,8 @@ def main(args: argparse.Namespace) -> int:
         check_data_value(args.data)
         if args.data in ("digits", "synthetic"):
             n0 = DEFAULTS["n"] if args.n is None else int(args.n)
-            _check_memory(widths, n0, 64 if args.data == "digits" else 16, args.allow_large)
+            d0 = 64 if args.data == "digits" else int(args.d or DEFAULTS_ALL["synthetic_d"])
+            _check_memory(widths, n0, d0, args.allow_large)
     else:
         for d in args.from_dirs:
             if not (Path(d) / "record.json").is_file():

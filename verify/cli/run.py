@@ -24,6 +24,7 @@ from typing import Any
 
 from bounds._args import MAX_DIM, MAX_SEED, parse_float, parse_int
 from bounds._datacli import add_data_options, dataset_from_args, require_assumption2
+from bounds._defaults import DEFAULTS as D
 from bounds._errors import InvalidArgument, invalid
 from verify.cli._args import add_verdict_options, cli_message, verdict_argv, verdict_options
 
@@ -41,28 +42,28 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                      "(Lemma 3.6/3.5) on the trajectory and write a run directory."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    add_data_options(p.add_argument_group("data"), default="synthetic")
+    add_data_options(p.add_argument_group("data"), default=D["data"])
     t = p.add_argument_group("training")
-    t.add_argument("--m", default="256", help="width m")
-    t.add_argument("--gamma", default="0.1", help="fixed scale γ in (0, 1)")
-    t.add_argument("--step", default="auto", help="step size α > 0, or 'auto' = 1/λ_max(H(0))")
-    t.add_argument("--steps", default="200", help="number of GD steps")
-    t.add_argument("--seed", default="0", help="initialisation seed")
-    t.add_argument("--mode", default="gd", choices=("gd", "gf"), help="theorem checked: GD or GF (t = kα)")
+    t.add_argument("--m", default=str(D["m"]), help="width m")
+    t.add_argument("--gamma", default=str(D["gamma"]), help="fixed scale γ in (0, 1)")
+    t.add_argument("--step", default=str(D["step"]), help="step size α > 0, or 'auto' = 1/λ_max(H(0))")
+    t.add_argument("--steps", default=str(D["steps"]), help="number of GD steps")
+    t.add_argument("--seed", default=str(D["seed"]), help="initialisation seed")
+    t.add_argument("--mode", default=D["mode"], choices=("gd", "gf"), help="theorem checked: GD or GF (t = kα)")
     t.add_argument("--target-loss", default=None, help="stop when the loss is at most this (default: run all --steps)")
-    t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    t.add_argument("--dtype", default="float64", choices=("float64", "float32"),
+    t.add_argument("--device", default=D["device"], help="auto | cpu | cuda | cuda:N")
+    t.add_argument("--dtype", default=D["dtype"], choices=("float64", "float32"),
                    help="floating-point precision of the network and GD (bounds are compared in "
                         "float64 whatever this is)")
-    t.add_argument("--solver", default="gauss-seidel", choices=("gauss-seidel", "picard", "anderson"),
+    t.add_argument("--solver", default=D["solver"], choices=("gauss-seidel", "picard", "anderson"),
                    help="equilibrium solver of z = σ(γAz + Wx)/… (block Gauss–Seidel sweeps, Picard "
                         "iteration or Anderson acceleration; all stop on the same Picard residual, "
                         "so their certified error is the same)")
-    t.add_argument("--tol", default="1e-12", help="equilibrium solver tolerance")
-    t.add_argument("--max-iter", default="500", help="equilibrium solver iteration cap")
+    t.add_argument("--tol", default=str(D["tol"]), help="equilibrium solver tolerance")
+    t.add_argument("--max-iter", default=str(D["max_iter"]), help="equilibrium solver iteration cap")
     c = p.add_argument_group("theory")
-    c.add_argument("--delta", default="0.01", help="failure probability δ")
-    c.add_argument("--c-source", default="measured", choices=("measured", "tail"),
+    c.add_argument("--delta", default=str(D["delta"]), help="failure probability δ")
+    c.add_argument("--c-source", default=D["c_source"], choices=("measured", "tail"),
                    help="c from A(0), W(0) or from the Gaussian tail bound")
     c.add_argument("--hidden", action="append", default=[], metavar="NAME=VALUE",
                    help="hidden constant override, e.g. C_width_lemma=8192 (repeatable)")

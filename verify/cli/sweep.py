@@ -32,15 +32,21 @@ from pathlib import Path
 from typing import Any
 
 from bounds._args import MAX_DIM, MAX_SEED, check_memory, parse_float, parse_float_list, parse_int
+from bounds._defaults import PER_COMMAND, default_for
 from bounds._errors import InvalidArgument, invalid
 from verify.cli._args import check_writable_dir, cli_message, run_bytes
 from verify.sweep.spec import MAX_CELLS
 
 __all__ = ["add_parser", "run"]
 
-_DEFAULTS: dict[str, Any] = {"kind": "init", "data": "digits-all", "gamma": 0.1, "step": "auto",
-                             "target": 1e-3, "steps": 2000, "expensive_every": 1,
-                             "hk_max_m": 512, "data_seed": 0, "d": None, "device": "cpu",
+#: the sweep's defaults: the shared ones of :mod:`bounds._defaults` (data and steps are the
+#: sweep's own, :data:`bounds._defaults.PER_COMMAND`) and the sweep-only settings
+_DEFAULTS: dict[str, Any] = {"kind": "init", "data": default_for("sweep", "data"),
+                             "gamma": default_for("sweep", "gamma"),
+                             "step": default_for("sweep", "step"), "target": 1e-3,
+                             "steps": default_for("sweep", "steps"), "expensive_every": 1,
+                             "hk_max_m": 512, "data_seed": default_for("sweep", "data_seed"),
+                             "d": None, "device": default_for("sweep", "device"),
                              "gamma_rtol": 1e-3, "gamma_levels": None, "budget": "fixed",
                              "kappa": 3.0, "project_d": None, "project_seed": 0}
 
@@ -69,8 +75,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="gamma: levels γ0 of the outcomes wellposed_at_<γ0>, e.g. 0.25,0.4,0.45 "
                         "(default none)")
     g.add_argument("--data", default=None,
-                   help="digits-all (default), digits, breast-cancer, synthetic, mnist, idx:DIR, "
-                        "fashion-mnist:DIR, cifar10:DIR, svhn:DIR|FILE (classes 0/1), or a file")
+                   help="digits-all, digits, breast-cancer, synthetic, mnist, idx:DIR, "
+                        "fashion-mnist:DIR, cifar10:DIR, svhn:DIR|FILE (classes 0/1), or a file "
+                        f"(default {default_for('sweep', 'data')}: "
+                        f"{PER_COMMAND[('sweep', 'data')][1]})")
     g.add_argument("--n", default=None, help="sample sizes, e.g. 16,32,64 or 16:256:x2 (default: required, or the resumed "
                         "sweep's)")
     g.add_argument("--m", default=None, help="widths, e.g. 8:2048:x2 or 64,128 or 64:512:+64 (default: required, or the "
@@ -79,19 +87,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "resumed sweep's)")
     g.add_argument("--gamma", default=None,
                    help="fixed scale γ in (0, 1); gd also takes 0, the explicit two-layer "
-                        "control z = σ(Wx)/√m (default 0.1)")
-    g.add_argument("--step", default=None, help="gd: α, or 'auto' = 1/λ_max(H(0)) per cell (default auto)")
+                        f"control z = σ(Wx)/√m (default {default_for('sweep', 'gamma')})")
+    g.add_argument("--step", default=None, help="gd: α, or 'auto' = 1/λ_max(H(0)) per cell "
+                   f"(default {default_for('sweep', 'step')})")
     g.add_argument("--target", default=None,
                    help="gd: stop at loss ≤ TARGET·loss(0) (default 1e-3)")
-    g.add_argument("--steps", default=None, help="gd: step budget (default 2000)")
+    g.add_argument("--steps", default=None,
+                   help=f"gd: step budget (default {default_for('sweep', 'steps')}: "
+                        f"{PER_COMMAND[('sweep', 'steps')][1]})")
     g.add_argument("--expensive-every", default=None,
                    help="gd: record ‖W−W(0)‖₂, ‖H−H(0)‖₂, λ_min(H) every this many steps "
                         "(default 1: maxima/minima over every step)")
     g.add_argument("--hk-max-m", default=None,
                    help="init: compute H(0), K(0) (equilibrium + O(m³) SVD) only for m ≤ this; "
                         "NaN above (default 512; 'all' = every width)")
-    g.add_argument("--data-seed", default=None, help="seed of the data split / synthetic draw (default 0)")
-    g.add_argument("--d", default=None, help="synthetic data: input dimension (default 8)")
+    g.add_argument("--data-seed", default=None, help="seed of the data split / synthetic draw "
+                   f"(default {default_for('sweep', 'data_seed')})")
+    g.add_argument("--d", default=None, help="synthetic data: input dimension "
+                   f"(default {default_for('sweep', 'synthetic_d')})")
     g.add_argument("--classes", default=None,
                    help="image sets: the two classes, labels −1 and +1 (default 0,1)")
     g.add_argument("--normalise", action="store_true", default=None,
@@ -105,7 +118,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "sweep, compare sweeps with --compare) (default: no projection)")
     g.add_argument("--project-seed", default=None, metavar="S",
                    help="seed of the --project-d matrix (default 0)")
-    g.add_argument("--device", default=None, help="torch device of the tasks (default cpu)")
+    g.add_argument("--device", default=None, help="torch device of the tasks "
+                   f"(default {default_for('sweep', 'device')})")
     g.add_argument("--batched-seeds", action="store_true", default=None,
                    help="gd: run the seeds of one (n, m) as one batched bare GD run (reached, "
                         "steps to target, late rate; no instrumented outcomes) — for GPUs")
@@ -146,7 +160,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "(default gd_linear; e.g. gd_reached, or lemma33_init for init sweeps)")
     f.add_argument("--format", default="table", choices=("table", "json"),
                    help="with --from/--compare: a text table (default) or JSON rows")
-    f.add_argument("--n-boot", default="200", help="with --from: bootstrap replicates (default 200)")
+    f.add_argument("--n-boot", default=str(default_for("sweep", "n_boot")), help="with --from: bootstrap replicates")
     f.add_argument("--boot-seed", default="0", help="with --from: bootstrap seed (default 0)")
     p.set_defaults(func=run)
     return p

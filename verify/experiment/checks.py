@@ -61,6 +61,7 @@ from typing import Any
 
 import numpy as np
 
+from bounds._defaults import DEFAULTS
 from bounds._errors import invalid
 from bounds._verdicts import Outcome, classify
 from verify.experiment import evidence as ev
@@ -479,8 +480,8 @@ def explicit_hypotheses(spec: Any, hyps: Sequence[str]) -> tuple[str, ...]:
 
 
 HYPOTHESIS_SETS = ("paper", "explicit")
-DEFAULT_HIDDEN_RANGE = (1e-3, 1e3)
-DEFAULT_GF_THRESHOLD = 0.1
+DEFAULT_HIDDEN_RANGE = DEFAULTS["hidden_range"]
+DEFAULT_GF_THRESHOLD = DEFAULTS["gf_threshold"]
 
 
 def check_spec(

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 import bounds
+from bounds._defaults import DEFAULTS
 from bounds._errors import invalid
 from verify.model.validate import check_gamma
 
@@ -67,23 +68,23 @@ class RunConfig:
     gamma: float
     step: float
     steps: int
-    seed: int = 0
-    mode: str = "gd"
-    device: str = "cpu"
-    dtype: str = "float64"
+    seed: int = DEFAULTS["seed"]
+    mode: str = DEFAULTS["mode"]
+    device: str = DEFAULTS["device"]
+    dtype: str = DEFAULTS["dtype"]
     record_every: int = 1
     expensive_every: int | None = None
     target_loss: float | None = None
-    solver: str = "gauss-seidel"
-    tol: float = 1e-12
-    max_iter: int = 500
-    delta: float = 0.01
-    c_source: str = "measured"
+    solver: str = DEFAULTS["solver"]
+    tol: float = DEFAULTS["tol"]
+    max_iter: int = DEFAULTS["max_iter"]
+    delta: float = DEFAULTS["delta"]
+    c_source: str = DEFAULTS["c_source"]
     checkpoint_every: int | None = None
     hidden: Mapping[str, float] | None = None
-    hidden_range: tuple[float, float] = (1e-3, 1e3)
+    hidden_range: tuple[float, float] = DEFAULTS["hidden_range"]
     hypotheses: str = "paper"
-    gf_threshold: float = 0.1
+    gf_threshold: float = DEFAULTS["gf_threshold"]
     checkpoint_seconds: float | None = None
 
     def __post_init__(self) -> None:

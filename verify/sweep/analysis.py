@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bounds._defaults import DEFAULTS
 from bounds._errors import InvalidArgument, invalid
 
 from .outcomes import OUTCOMES
@@ -36,7 +37,7 @@ __all__ = ["THEORY_FOR", "SweepAnalysis", "analyse_sweep", "applicable_outcomes"
            "predicted_exponents", "prediction_rows", "read_sweep"]
 
 #: quantiles fitted by default: the median threshold and the 90 % one (1 − δ with δ = 0.1).
-DEFAULT_Q = (0.5, 0.9)
+DEFAULT_Q = DEFAULTS["quantiles"]
 
 
 def applicable_outcomes(kind: str) -> list[str]:

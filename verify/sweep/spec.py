@@ -22,6 +22,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bounds._defaults import default_for
 from bounds._errors import invalid
 
 __all__ = ["SweepSpec", "Cell", "parse_int_list", "KINDS", "cell_key", "MAX_CELLS", "MAX_VALUE"]
@@ -137,21 +138,21 @@ class SweepSpec:
     n: tuple[int, ...]
     m: tuple[int, ...]
     seeds: tuple[int, ...]
-    gamma: float = 0.1
-    step: str = "auto"
+    gamma: float = default_for("sweep", "gamma")
+    step: str = default_for("sweep", "step")
     target: float = 1e-3
-    steps: int = 2000
+    steps: int = default_for("sweep", "steps")
     expensive_every: int = 1
     hk_max_m: int | None = 512
-    data_seed: int = 0
+    data_seed: int = default_for("sweep", "data_seed")
     d: int | None = None
-    device: str = "cpu"
-    tol: float = 1e-12
-    max_iter: int = 500
+    device: str = default_for("sweep", "device")
+    tol: float = default_for("sweep", "tol")
+    max_iter: int = default_for("sweep", "max_iter")
     torch_threads: int = 1
     batched: bool = False
     #: image sets: the two classes (labels −1, +1)
-    classes: tuple[int, int] = (0, 1)
+    classes: tuple[int, int] = default_for("sweep", "classes")
     #: files: scale rows to unit norm
     normalise: bool = False
     #: perturb one row of each parallel pair (None: the loader's default, on for image sets)

@@ -66,6 +66,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bounds._defaults import DEFAULTS
 from bounds._errors import invalid
 
 from .joint_threshold import JointFit, fit_joint
@@ -439,7 +440,7 @@ def _check_args(table: Any, q: Any, n_boot: Any, ci: Any) -> tuple[float, ...]:
 
 
 def fit_width_threshold(table: pd.DataFrame, outcome: str = "lemma33_init",
-                        q: Any = (0.5, 0.99), n_boot: int = 200, seed: int = 0,
+                        q: Any = DEFAULTS["quantiles"], n_boot: int = DEFAULTS["n_boot"], seed: int = 0,
                         ci: float = 0.95, *, link: str = "probit", spread: str = "loglinear",
                         predictions: Any = None, profile: bool = True,
                         compare_links: bool = True) -> WidthThresholds:
