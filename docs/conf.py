@@ -56,7 +56,7 @@ myst_heading_anchors = 3
 # ---------------------------------------------------------------- tutorial execution
 nb_execution_mode = "force"  # run the tutorial at every build: its outputs are never stale
 nb_execution_raise_on_error = True  # a failing step fails the build
-nb_execution_timeout = 300  # seconds per cell (the slowest, the report, takes ~20 s here)
+nb_execution_timeout = 300  # seconds per cell (the slowest, run and report, take ~10 s here)
 nb_execution_in_temp = True  # the tutorial's files go to a temporary directory, not docs/
 nb_merge_streams = True
 

@@ -108,6 +108,18 @@ def test_the_tutorial_is_an_executed_notebook_of_the_whole_route():
     assert 'nb_execution_mode = "force"' in conf and "nb_execution_raise_on_error = True" in conf
 
 
+def test_the_guides_sweep_script_is_the_readmes_tested_one():
+    """The guide's Python sweep block is the README's, which tests/test_readme.py runs as a
+    script (so the guide's copy cannot drift into one that crashes)."""
+    def sweep_block(text: str) -> str:
+        blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+        return next(b for b in blocks if "run_sweep(" in b)
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    guide = (DOCS / "guide.md").read_text(encoding="utf-8")
+    assert sweep_block(guide) == sweep_block(readme.split("\n## Library\n", 1)[1])
+
+
 def _have_sphinx() -> str | None:
     for mod in ("sphinx", "myst_parser", "myst_nb", "ipykernel"):
         if importlib.util.find_spec(mod) is None:
