@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["HIDDEN_CONSTANTS"]
 
+#: name of a constant hidden in the paper's Ω(·)/O(·) → what it scales (each defaults to 1)
 HIDDEN_CONSTANTS: dict[str, str] = {
     "C_width": "constant hidden in the Ω(·) of the theorems' width condition",
     "C_width_lemma": "constant hidden in the Ω(·) of Lemma 3.5/3.6's width condition",

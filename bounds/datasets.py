@@ -33,7 +33,7 @@ Sources (:func:`load_dataset`):
     ``default_rng(seed)`` splits it into a training set and a test set (``test_fraction`` of the
     images, default ½ as in the paper's 500/500 split); ``n`` keeps only the first ``n``
     training images of the permutation.  No pair of these 360 images is parallel
-    (max |cos| ≈ 0.9956), so Assumption 2 holds without perturbation.
+    (max ``|cos|`` ≈ 0.9956), so Assumption 2 holds without perturbation.
 
 a path (``.npz``, ``.npy``, ``.csv``)
     read with :func:`bounds.load_data` (labels are required: ``y`` in an ``.npz``, a last CSV

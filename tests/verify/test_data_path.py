@@ -12,9 +12,9 @@ import torch
 
 from verify.cli import build_parser, main
 
-SHARED = {"--data", "--data-seed", "--classes", "--normalise", "--perturb-parallel"}
-FULL = SHARED | {"--n", "--d", "--n-test", "--labels", "--test-fraction",
-                 "--allow-assumption-violation"}
+SHARED = {"--data", "--data-seed", "--classes", "--normalise", "--perturb-parallel",
+          "--allow-assumption-violation"}
+FULL = SHARED | {"--n", "--d", "--n-test", "--labels", "--test-fraction"}
 
 
 @pytest.fixture(autouse=True)

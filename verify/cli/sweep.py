@@ -112,6 +112,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--perturb-parallel", action="store_true", default=None,
                    help="add N(0, 1e-3²) noise to one row of every parallel pair (the paper's "
                         "remedy; on by default for the image sets)")
+    g.add_argument("--allow-assumption-violation", action="store_true",
+                   help="run even when G22 Assumption 2 fails on the data of some n (non-unit, "
+                        "parallel or zero rows); sweep.json keeps the audit and --from and the "
+                        "report say so (default: refused, naming the option that fixes it)")
     g.add_argument("--project-d", default=None, metavar="D",
                    help="project the inputs to D dimensions by a fixed Gaussian matrix, then unit "
                         "rows: d changes at fixed n (the parameter-counting control; one D per "
@@ -330,6 +334,8 @@ def show_fits(args: argparse.Namespace) -> int:
     print(f"sweep {args.from_dir}: kind {an.spec.kind}, data {an.spec.data}, "
           f"{len(an.table)} cells; λ0 per n: "
           + ", ".join(f"{n}: {v:.3g}" for n, v in an.lambda0.items()))
+    for note in an.notes:  # e.g. Assumption 2 failed and was overridden
+        print(f"note: {note}")
     if an.spec.kind == "gamma" and len(an.table):
         from verify.sweep.gamma import format_gamma_table, gamma_words, summarise_gamma
 
@@ -364,6 +370,21 @@ def check_cell_memory(spec: Any, concurrent: int, allow_large: bool) -> None:
                      smaller="use a smaller --project-d")
     check_memory(nbytes, "--m" if m * m >= n * n else "--n", m if m * m >= n * n else n, what,
                  allow_large=allow_large, smaller="use smaller --m/--n (or fewer --workers)")
+
+
+def require_data_assumption(spec: Any, args: argparse.Namespace) -> None:
+    """G22 Assumption 2 on the rows of every n of the grid: a failure is the error of ``run``
+    and ``report`` (:func:`bounds._datacli.require_assumption2`, same words) unless
+    ``--allow-assumption-violation``.  A resumed sweep keeps the choice it was started with
+    (its data are compared with the recorded fingerprints)."""
+    from bounds._datacli import require_assumption2
+    from verify.sweep import store
+    from verify.sweep.engine import grid_inputs
+
+    if args.resume and (Path(args.out) / store.SWEEP_JSON).is_file():
+        return
+    for n in sorted(spec.n, reverse=True):  # files: the largest n's rows hold every smaller n's
+        require_assumption2(grid_inputs(spec, n), args, data=spec.data)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -406,6 +427,7 @@ def _run(args: argparse.Namespace) -> int:
         ntasks = len(spec.n) * len(spec.m) * len(spec.seeds)
         concurrent = 1 if args.serial else min(workers or cpus, ntasks)
         check_cell_memory(spec, concurrent, args.allow_large)
+    require_data_assumption(spec, args)
     if spec.kind == "init" and spec.hk_max_m is not None and max(spec.m) > spec.hk_max_m:
         print(f"note: H(0) and K(0) are computed for m ≤ {spec.hk_max_m} only (NaN above: the "
               "equilibrium's O(m³) SVD and O(n·m²) iterations dominate); λ_min(G(0)), ‖G(0)−G∞‖₂ "

@@ -12,6 +12,7 @@ import numpy as np
 
 from bounds._verdicts import Outcome, classify, words
 
+#: the ``schema`` field of a report's JSON (``report.json``)
 REPORT_SCHEMA = "implicit-verify/report/1"
 
 

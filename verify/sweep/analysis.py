@@ -17,7 +17,7 @@ read raises :class:`~bounds.InvalidArgument` naming the directory (the CLI turns
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from .thresholds import WidthThresholds, fit_width_threshold
 from .width_theory import TheoryComparison, theory_vs_measured
 
 __all__ = ["THEORY_FOR", "SweepAnalysis", "analyse_sweep", "applicable_outcomes",
-           "predicted_exponents", "prediction_rows", "read_sweep"]
+           "assumption_notes", "predicted_exponents", "prediction_rows", "read_sweep"]
 
 #: quantiles fitted by default: the median threshold and the 90 % one (1 − δ with δ = 0.1).
 DEFAULT_Q = DEFAULTS["quantiles"]
@@ -197,6 +197,21 @@ def predicted_exponents(theory: dict[int, list[dict[str, Any]]], outcome: str
     return out
 
 
+def assumption_notes(meta: Mapping[str, Any]) -> list[str]:
+    """One line per n whose recorded data audit (``sweep.json``) fails G22 Assumption 2: the
+    sweep ran with ``--allow-assumption-violation`` (or from the library), so the theorem's
+    hypotheses are not met at that n whatever the fitted thresholds say."""
+    out = []
+    for k, v in sorted((meta.get("data") or {}).items(), key=lambda kv: int(kv[0])):
+        audit = v.get("audit") if isinstance(v, Mapping) else None
+        if isinstance(audit, Mapping) and audit.get("ok") is False:
+            out.append(f"n = {k}: G22 Assumption 2 fails on the data ("
+                       + "; ".join(str(m) for m in audit.get("messages") or ["see the audit"])
+                       + "); the sweep ran anyway (--allow-assumption-violation), so the "
+                       "theorem's hypotheses are not met at this n")
+    return out
+
+
 def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, Any]], *,
                   outcomes: Sequence[str] | None = None, q: Sequence[float] = DEFAULT_Q,
                   n_boot: int = 200, seed: int = 0, theory: bool = True,
@@ -229,7 +244,7 @@ def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, A
             vals = pd.to_numeric(g["lambda0"], errors="coerce").dropna()
             if len(vals) and int(n) not in lam:
                 lam[int(n)] = float(vals.iloc[0])
-    notes: list[str] = []
+    notes: list[str] = assumption_notes(meta)
     theory_rows: dict[int, list[dict[str, Any]]] = {}
     comps: dict[str, TheoryComparison] = {}
     if theory:

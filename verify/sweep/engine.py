@@ -53,7 +53,8 @@ from .progress import Progress
 from .spec import Cell, SweepSpec
 from .tasks import group_key, run_cell, run_cells
 
-__all__ = ["run_sweep", "SweepResult", "SweepInterrupted", "prepare_data", "load_sweep", "environment"]
+__all__ = ["run_sweep", "SweepResult", "SweepInterrupted", "prepare_data", "grid_inputs",
+           "load_sweep", "environment"]
 
 _BUNDLED = ("digits", "digits-all", "breast-cancer")
 _COMPACT_EVERY = 200  # parts; then results.parquet is rewritten and the parts removed
@@ -135,6 +136,11 @@ def _load_base(spec: SweepSpec, n: int) -> Any:
     return ds
 
 
+def grid_inputs(spec: SweepSpec, n: int) -> np.ndarray:
+    """The inputs (n×d) of the cells of ``n``: what :func:`prepare_data` audits and uses."""
+    return np.array(_load(spec, n).X[:n])
+
+
 def prepare_data(spec: SweepSpec) -> dict[int, dict[str, Any]]:
     """Per n: ``X, y`` (first n rows), ``lambda0``, ``fingerprint``, ``record`` and, for
     ``init``, ``Ginf``, ``lam_min_Hinf`` (λ_min(H∞) of :func:`bounds.deq_kernels` at the
@@ -152,11 +158,18 @@ def prepare_data(spec: SweepSpec) -> dict[int, dict[str, Any]]:
                              "fingerprint": _fingerprint(X, y), "record": rec}
         if spec.kind == "init":
             p["Ginf"] = np.asarray(bounds.gram_infinity(X), dtype=np.float64)
-            lim = bounds.deq_kernels(X, spec.gamma)
-            ok = lim.status.ok
-            p["lam_min_Hinf"] = float(lim.lambda_min_H) if ok else float("nan")
-            p["Hinf_blocks"] = {**lim.blocks(), "H": lim.H} if ok else None
-            rec["kernels"] = lim.summary()
+            try:
+                lim = bounds.deq_kernels(X, spec.gamma)
+            except bounds.InvalidArgument as exc:  # zero or parallel rows (Assumption 2
+                if audit.ok:                       # overridden): no limit is defined there
+                    raise
+                p["lam_min_Hinf"], p["Hinf_blocks"] = float("nan"), None
+                rec["kernels"] = {"status": "not computed", "message": str(exc).partition(": ")[2]}
+            else:
+                ok = lim.status.ok
+                p["lam_min_Hinf"] = float(lim.lambda_min_H) if ok else float("nan")
+                p["Hinf_blocks"] = {**lim.blocks(), "H": lim.H} if ok else None
+                rec["kernels"] = lim.summary()
         out[n] = p
     return out
 

@@ -85,6 +85,7 @@ class Outcome:
     optional: tuple[str, ...] = ()
 
 
+#: the registry of outcomes: name → :class:`Outcome` (:func:`register_outcome` adds to it)
 OUTCOMES: dict[str, Outcome] = {}
 
 

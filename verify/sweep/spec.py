@@ -27,6 +27,7 @@ from bounds._errors import invalid
 
 __all__ = ["SweepSpec", "Cell", "parse_int_list", "KINDS", "cell_key", "MAX_CELLS", "MAX_VALUE"]
 
+#: the task kinds of a sweep (:attr:`SweepSpec.kind`)
 KINDS = ("init", "gd", "gamma")
 _GEOM = re.compile(r"^(\d+):(\d+):x(\d+)$")
 _ARITH = re.compile(r"^(\d+):(\d+):\+(\d+)$")

@@ -20,6 +20,7 @@ from typing import Any
 from verify.report.blocks import Section
 from verify.report.sections import core, g22, headline, kernels, observations, width_scaling
 
+#: every section of a report, each placed by its key in :data:`READING_ORDER`
 SECTIONS: tuple[Section, ...] = (*core.SECTIONS, headline.HEADLINE, g22.KNOWN_ISSUES,
                                  kernels.KERNELS, width_scaling.WIDTH_SCALING,
                                  observations.OBSERVATIONS)
