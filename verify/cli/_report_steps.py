@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bounds._errors import invalid
+from bounds._errors import InvalidArgument, invalid
 
 #: Defaults of the command (chosen so that the default report takes a few minutes on 2 CPU
 #: cores; see reports/README.md).  Widths/n keep the paper's ratios m/n ∈ {½, 1, 2, 4}.
@@ -301,7 +301,12 @@ def _scaling(args: argparse.Namespace, stage: Path, out: Path, log: _Log) -> lis
         res = []
         for d in args.sweep:
             log(f"width scaling: fitting thresholds of the sweep in {d} …")
-            res.append(analyse_sweep(d, n_boot=int(args.n_boot), label=str(d)))
+            try:
+                res.append(analyse_sweep(d, n_boot=int(args.n_boot), label=str(d)))
+            except InvalidArgument as exc:  # read_sweep names its argument "from"
+                text = str(exc)
+                raise InvalidArgument("--sweep=" + text[5:] if text.startswith("from=")
+                                      else text) from None
         return res
     if args.from_dirs or args.no_sweep:
         return []

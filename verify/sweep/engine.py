@@ -24,6 +24,12 @@ cluster: ``distributed.scheduler.allowed-failures``) and, should it still fail, 
 ``error`` row with dask's message.  Rows are written by the client as cells finish
 (:mod:`verify.sweep.store`); ``resume=True`` skips the cells already ``done`` (error rows are
 run again) and ends with the same table an uninterrupted sweep writes.
+
+Closed directories: the sweep holds the directory's writer lock (:mod:`verify.sweep.lock`)
+from before it reads ``sweep.json`` until it returns, so two processes never write one sweep;
+``sweep.json`` is checksummed and every row read back must be a cell of the grid
+(:mod:`verify.sweep.integrity`); ``resume=True`` into a non-empty directory without a
+``sweep.json`` is refused.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ import pandas as pd
 from bounds._errors import invalid
 
 from . import store
+from .lock import LOCK_FILE, SweepLock
 from .progress import Progress
 from .spec import Cell, SweepSpec
 from .tasks import group_key, run_cell, run_cells
@@ -174,9 +181,10 @@ def _check_out(out: Path, spec: SweepSpec, data: dict[int, dict[str, Any]], resu
     if out.exists() and not out.is_dir():
         raise invalid("out", str(out), "exists and is not a directory", "choose another --out")
     if not sj.is_file():
-        if out.is_dir() and any(out.iterdir()) and not resume:
-            raise invalid("out", str(out), "is a non-empty directory without a sweep.json",
-                          "choose a new or empty --out")
+        if out.is_dir() and any(p.name != LOCK_FILE for p in out.iterdir()):
+            raise invalid("out", str(out), "is a non-empty directory without a sweep.json "
+                          "(not a sweep)", "choose a new or empty --out" + (
+                              ", or the --out of the sweep to resume" if resume else ""))
         return None
     if not resume:
         raise invalid("out", str(out), "already holds a sweep",
@@ -325,8 +333,16 @@ def run_sweep(
     task = run_cell if task is None else task
     out = Path(out_dir)
     data = prepare_data(spec)  # raises on bad n before any cluster starts
+    with SweepLock(out, "out_dir"):  # one writer; a directory it made goes if nothing was written
+        return _run_locked(spec, out, data, scheduler, workers, serial, resume, progress,
+                           retries, command, client, task, t0)
+
+
+def _run_locked(spec: SweepSpec, out: Path, data: dict[int, dict[str, Any]],
+                scheduler: str | None, workers: int | None, serial: bool, resume: bool,
+                progress: bool, retries: int, command: str | None, client: Any,
+                task: Callable[..., dict[str, Any]], t0: float) -> SweepResult:
     old = _check_out(out, spec, data, resume)
-    out.mkdir(parents=True, exist_ok=True)
     fps = {n: p["fingerprint"] for n, p in data.items()}
     cells = spec.cells(fps)
     prev = store.read_table(out, spec.kind) if old is not None else None
