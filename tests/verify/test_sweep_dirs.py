@@ -35,7 +35,8 @@ from verify.cli import main
 from verify.sweep import store
 from verify.sweep.lock import LOCK_FILE
 
-GRID = ["--kind", "init", "--n", "6", "--m", "8,16", "--seeds", "2", "--serial", "--quiet"]
+GRID = ["--kind", "init", "--data", "synthetic", "--d", "4", "--n", "6", "--m", "8,16", "--seeds",
+        "2", "--serial", "--quiet"]
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -193,7 +194,7 @@ def _row_kind_gd(sw, made):
 def _row_data(sw, made):
     df = _rows(sw).iloc[:1].copy()
     df["data"] = "digits"
-    return df, "data='digits'"
+    return df, "data='digits' (sweep: 'synthetic')"
 
 
 def _part_of_another_sweep(sw, made):

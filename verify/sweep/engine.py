@@ -7,7 +7,9 @@ Engines:
   ``spec.torch_threads`` threads inside every task, ``OMP_NUM_THREADS=MKL_NUM_THREADS=1`` in
   the workers' environment;
 * ``scheduler="tcp://HOST:PORT"`` (or the environment variable ``DASK_SCHEDULER_ADDRESS``) —
-  attach to a running cluster (dask-jobqueue, dask-kubernetes, ``dask scheduler`` …);
+  attach to a running cluster (dask-jobqueue, dask-kubernetes, ``dask scheduler`` …); the
+  address is checked and the connection made, under ``connect_timeout``, before any file is
+  written (:mod:`verify.sweep.scheduler`);
 * ``serial=True`` — no dask; the same task function in this process, identical rows.
 
 Per n, the client loads the data (:func:`load_dataset`), computes its fingerprint,
@@ -57,6 +59,7 @@ from bounds._errors import invalid
 from . import store
 from .lock import LOCK_FILE, SweepLock
 from .progress import Progress
+from .scheduler import CONNECT_TIMEOUT, check_connect_timeout, connect, resolve_scheduler
 from .spec import Cell, SweepSpec
 from .tasks import group_key, run_cell, run_cells
 
@@ -205,13 +208,12 @@ def _check_out(out: Path, spec: SweepSpec, data: dict[int, dict[str, Any]], resu
     return dict(old)
 
 
-def _client(scheduler: str | None, workers: int | None, retries: int) -> tuple[Any, Any, str]:
+def _client(workers: int | None, retries: int) -> tuple[Any, Any, str]:
+    """A local cluster and its client (a remote scheduler's client is made by
+    :func:`verify.sweep.scheduler.connect` before any file is written)."""
     import dask
     from distributed import Client, LocalCluster
 
-    if scheduler:
-        client = Client(scheduler, set_as_default=False)
-        return client, None, f"dask scheduler {scheduler}"
     nw = workers or available_cpus()
     with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
         cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True,
@@ -305,6 +307,7 @@ def run_sweep(
     command: str | None = None,
     client: Any = None,
     task: Callable[..., dict[str, Any]] | None = None,
+    connect_timeout: float = CONNECT_TIMEOUT,
 ) -> SweepResult:
     """Run (or resume) a sweep into ``out_dir``; see the module docstring.
 
@@ -320,6 +323,10 @@ def run_sweep(
         retries: task retries / allowed worker losses per task.
         command: the command line recorded in ``sweep.json``.
         client: an existing ``distributed.Client`` to use (not closed here).
+        connect_timeout: seconds allowed for connecting to ``scheduler``
+            (:func:`verify.sweep.scheduler.connect`: a refused, silent or non-dask peer is an
+            :class:`~bounds.InvalidArgument` naming ``scheduler`` or
+            ``DASK_SCHEDULER_ADDRESS``, raised before anything is written).
         task: the cell function ``(spec, cell, data, shared) -> row`` (default
             :func:`verify.sweep.tasks.run_cell`; tests inject faults through it).  Cells are
             run in groups (:func:`verify.sweep.tasks.group_key`): one dask task per group.
@@ -332,10 +339,18 @@ def run_sweep(
             raise invalid(name, val, f"must be an integer ≥ {lo}", f"pass {name} ≥ {lo}")
     task = run_cell if task is None else task
     out = Path(out_dir)
+    remote = resolve_scheduler(None if serial else scheduler, serial=serial, client=client)
+    timeout = check_connect_timeout(connect_timeout)
     data = prepare_data(spec)  # raises on bad n before any cluster starts
-    with SweepLock(out, "out_dir"):  # one writer; a directory it made goes if nothing was written
-        return _run_locked(spec, out, data, scheduler, workers, serial, resume, progress,
-                           retries, command, client, task, t0)
+    own = None if remote is None else connect(remote, timeout)  # fails fast, before any file
+    try:
+        with SweepLock(out, "out_dir"):  # one writer; a directory it made goes if nothing was written
+            return _run_locked(spec, out, data, None if remote is None else remote.address,
+                               workers, serial, resume, progress, retries, command,
+                               client if own is None else own, task, t0)
+    finally:
+        if own is not None:
+            own.close()
 
 
 def _run_locked(spec: SweepSpec, out: Path, data: dict[int, dict[str, Any]],
@@ -349,11 +364,9 @@ def _run_locked(spec: SweepSpec, out: Path, data: dict[int, dict[str, Any]],
     done_keys = set() if prev is None else set(prev.loc[prev["status"] == "done", "cell_key"])
     todo = [c for c in cells if c.key not in done_keys]
     skipped = len(cells) - len(todo)
-    if scheduler is None and not serial and client is None:
-        scheduler = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     engine = "serial (in-process)" if serial else (
-        "dask client (given)" if client is not None else
-        f"dask scheduler {scheduler}" if scheduler else "dask LocalCluster")
+        f"dask scheduler {scheduler}" if scheduler else
+        "dask client (given)" if client is not None else "dask LocalCluster")
     invocation = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "command": command, "engine": engine, "cells_to_run": len(todo),
                   "cells_skipped": skipped}
@@ -406,7 +419,7 @@ def _run_locked(spec: SweepSpec, out: Path, data: dict[int, dict[str, Any]],
                     stop.check()  # a group that saw the signal is dropped, never stored
                     record(rows)
             elif todo:
-                _run_dask(spec, batches, data, task, record, scheduler, workers, retries, client)
+                _run_dask(spec, batches, data, task, record, workers, retries, client)
     except KeyboardInterrupt:
         if stop.signum is None:  # not ours (e.g. an interrupt raised by a library call)
             raise
@@ -429,13 +442,13 @@ def _run_locked(spec: SweepSpec, out: Path, data: dict[int, dict[str, Any]],
 
 def _run_dask(spec: SweepSpec, batches: list[list[Cell]], data: dict[int, dict[str, Any]],
               task: Callable[..., dict[str, Any]], record: Callable[[list[dict[str, Any]]], None],
-              scheduler: str | None, workers: int | None, retries: int, client: Any) -> None:
+              workers: int | None, retries: int, client: Any) -> None:
     from distributed import as_completed
 
     own = client is None
     cluster = None
     if own:
-        client, cluster, _ = _client(scheduler, workers, retries)
+        client, cluster, _ = _client(workers, retries)
     try:
         needed = sorted({c.n for g in batches for c in g})
         # (a list of one: scattering a dict would scatter its values under the dict's keys)
