@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bounds._defaults import default_for
-from bounds._errors import invalid
+from bounds._errors import InvalidArgument, invalid
 
 #: Defaults of the command: the shared ones of :mod:`bounds._defaults`, with the report's own
 #: width list, n and step (:data:`bounds._defaults.PER_COMMAND` says why they differ).  Chosen
@@ -302,7 +302,12 @@ def _scaling(args: argparse.Namespace, stage: Path, out: Path, log: _Log) -> lis
         res = []
         for d in args.sweep:
             log(f"width scaling: fitting thresholds of the sweep in {d} …")
-            res.append(analyse_sweep(d, n_boot=int(args.n_boot), label=str(d)))
+            try:
+                res.append(analyse_sweep(d, n_boot=int(args.n_boot), label=str(d)))
+            except InvalidArgument as exc:  # read_sweep names its argument "from"
+                text = str(exc)
+                raise InvalidArgument("--sweep=" + text[5:] if text.startswith("from=")
+                                      else text) from None
         return res
     if args.from_dirs or args.no_sweep:
         return []

@@ -17,7 +17,10 @@ Every option is checked before any work (ranges before any arithmetic that could
 grid values ≤ 2**62, at most 10**7 values per axis; ``--workers`` ≤ 4 × the CPUs); the largest
 cell (max n, max m), times the cells a local cluster runs at once, must fit in the available
 memory (estimate in the message; ``--allow-large`` overrides; not checked for a remote
-``--scheduler``).  A bad option, a damaged ``sweep.json`` or result file, or a sweep that
+``--scheduler``).  A remote scheduler's address (``--scheduler``, else
+``$DASK_SCHEDULER_ADDRESS``) is checked first and connected to within ``--connect-timeout``
+seconds (default 10) before any file is written; a refused, silent or non-dask peer is one
+line naming the option or the variable, and the directory is left as it was.  A bad option, a damaged ``sweep.json`` or result file, or a sweep that
 cannot be resumed with the options given is one line naming the option (exit 2); nothing in
 the sweep directory is changed.
 """
@@ -133,6 +136,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     e.add_argument("--scheduler", default=None,
                    help="address of a running dask scheduler (default: $DASK_SCHEDULER_ADDRESS, "
                         "else a local cluster)")
+    e.add_argument("--connect-timeout", default=None, metavar="SECONDS",
+                   help="seconds allowed for connecting to --scheduler (a refused, silent or "
+                        "non-dask address is an error within this time) (default 10)")
     e.add_argument("--workers", default=None, help="local cluster worker processes (default: CPUs)")
     e.add_argument("--serial", action="store_true", help="run in this process, without dask")
     e.add_argument("--retries", default="3", help="retries per task / worker losses tolerated (default 3)")
@@ -180,7 +186,7 @@ _OPTIONS = {"n": "--n", "m": "--m", "seeds": "--seeds", "gamma": "--gamma", "ste
             "from": "--from", "device": "--device", "n_boot": "--n-boot", "seed": "--boot-seed",
             "classes": "--classes", "normalise": "--normalise",
             "perturb_parallel": "--perturb-parallel", "project_d": "--project-d",
-            "project_seed": "--project-seed"}
+            "project_seed": "--project-seed", "DASK_SCHEDULER_ADDRESS": "DASK_SCHEDULER_ADDRESS"}
 _MAX_STEPS = 10**12
 _MAX_RETRIES = 1000
 #: sizes of the bundled data sets' rows (for the memory estimate before any data is loaded)
@@ -351,6 +357,23 @@ def show_fits(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scheduler(args: argparse.Namespace) -> tuple[Any, float]:
+    """The remote scheduler (``--scheduler``, else ``$DASK_SCHEDULER_ADDRESS``; ``None`` for a
+    local cluster or ``--serial``), its form checked, and ``--connect-timeout``."""
+    from verify.sweep.scheduler import CONNECT_TIMEOUT, check_connect_timeout, resolve_scheduler
+
+    if args.serial and args.scheduler is not None:
+        raise invalid("--serial", True, "runs without dask", "drop --scheduler or --serial")
+    remote = None if args.serial else resolve_scheduler(args.scheduler, name="--scheduler")
+    if args.connect_timeout is None:
+        return remote, CONNECT_TIMEOUT
+    if remote is None:
+        raise invalid("--connect-timeout", args.connect_timeout, "is used only with a remote "
+                      "scheduler (--scheduler or DASK_SCHEDULER_ADDRESS)",
+                      "drop --connect-timeout or add --scheduler ADDRESS")
+    return remote, check_connect_timeout(args.connect_timeout, "--connect-timeout")
+
+
 def check_cell_memory(spec: Any, concurrent: int, allow_large: bool) -> None:
     """Refuse a grid whose largest cell (max n, max m), times the cells a local cluster runs at
     once, would not fit in the available memory (:func:`verify.model.validate.run_bytes`: a
@@ -405,6 +428,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is None:
         raise invalid("--out", None, "is required to run a sweep",
                       "pass --out DIR (or --from DIR to print a finished sweep's thresholds)")
+    remote, timeout = _scheduler(args)  # the address's form, before anything else
     check_writable_dir(args.out, "--out")
     spec = build_spec(args)
     from verify.model.validate import resolve_device
@@ -420,10 +444,13 @@ def _run(args: argparse.Namespace) -> int:
     workers = None if args.workers is None else _int(
         "--workers", args.workers, 1, 4 * cpus)
     retries = _int("--retries", args.retries, 0, _MAX_RETRIES)
-    if args.serial and (args.scheduler or workers):
-        raise invalid("--serial", True, "runs without dask", "drop --scheduler/--workers or --serial")
-    scheduler = args.scheduler or (None if args.serial else os.environ.get("DASK_SCHEDULER_ADDRESS"))
-    if not scheduler:  # a remote cluster's memory is not this machine's
+    if args.serial and workers:
+        raise invalid("--serial", True, "runs without dask", "drop --workers or --serial")
+    if remote is not None and workers:
+        raise invalid("--workers", args.workers, f"sizes a local cluster, but the sweep runs on "
+                      f"the scheduler {remote.address} (from {remote.name})",
+                      f"drop --workers{', or unset ' + remote.name if remote.name != '--scheduler' else ''}")
+    if remote is None:  # a remote cluster's memory is not this machine's
         ntasks = len(spec.n) * len(spec.m) * len(spec.seeds)
         concurrent = 1 if args.serial else min(workers or cpus, ntasks)
         check_cell_memory(spec, concurrent, args.allow_large)
@@ -438,7 +465,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         res = run_sweep(spec, args.out, scheduler=args.scheduler, workers=workers,
                         serial=args.serial, resume=args.resume, progress=not args.quiet,
-                        retries=retries, command=cmd)
+                        retries=retries, command=cmd, connect_timeout=timeout)
     except SweepInterrupted as stop:
         import signal
 

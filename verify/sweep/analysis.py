@@ -109,6 +109,7 @@ def read_sweep(path: str | Path) -> tuple[SweepSpec, pd.DataFrame, dict[str, Any
     """``(spec, table, sweep.json)`` of a sweep directory; one clear error if it is unusable."""
     from . import store
     from .engine import load_sweep
+    from .integrity import SweepDirError
 
     p = Path(path)
     if not p.is_dir():
@@ -120,6 +121,8 @@ def read_sweep(path: str | Path) -> tuple[SweepSpec, pd.DataFrame, dict[str, Any
     try:
         meta = store.read_json(p / store.SWEEP_JSON)
         spec, table = load_sweep(p)
+    except SweepDirError as exc:  # an edited record or a foreign row: its own words and fix
+        raise invalid("from", str(path), exc.problem, exc.fix) from None
     except InvalidArgument as exc:
         raise invalid("from", str(path), f"cannot be read ({str(exc).split(': ', 1)[-1].split('; ')[0]})",
                       "re-run or --resume the sweep into a fresh directory") from None

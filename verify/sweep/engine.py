@@ -7,7 +7,9 @@ Engines:
   ``spec.torch_threads`` threads inside every task, ``OMP_NUM_THREADS=MKL_NUM_THREADS=1`` in
   the workers' environment;
 * ``scheduler="tcp://HOST:PORT"`` (or the environment variable ``DASK_SCHEDULER_ADDRESS``) —
-  attach to a running cluster (dask-jobqueue, dask-kubernetes, ``dask scheduler`` …);
+  attach to a running cluster (dask-jobqueue, dask-kubernetes, ``dask scheduler`` …); the
+  address is checked and the connection made, under ``connect_timeout``, before any file is
+  written (:mod:`verify.sweep.scheduler`);
 * ``serial=True`` — no dask; the same task function in this process, identical rows.
 
 Per n, the client loads the data (:func:`load_dataset`), computes its fingerprint,
@@ -24,6 +26,12 @@ cluster: ``distributed.scheduler.allowed-failures``) and, should it still fail, 
 ``error`` row with dask's message.  Rows are written by the client as cells finish
 (:mod:`verify.sweep.store`); ``resume=True`` skips the cells already ``done`` (error rows are
 run again) and ends with the same table an uninterrupted sweep writes.
+
+Closed directories: the sweep holds the directory's writer lock (:mod:`verify.sweep.lock`)
+from before it reads ``sweep.json`` until it returns, so two processes never write one sweep;
+``sweep.json`` is checksummed and every row read back must be a cell of the grid
+(:mod:`verify.sweep.integrity`); ``resume=True`` into a non-empty directory without a
+``sweep.json`` is refused.
 """
 
 from __future__ import annotations
@@ -49,7 +57,9 @@ import pandas as pd
 from bounds._errors import invalid
 
 from . import store
+from .lock import LOCK_FILE, SweepLock
 from .progress import Progress
+from .scheduler import CONNECT_TIMEOUT, check_connect_timeout, connect, resolve_scheduler
 from .spec import Cell, SweepSpec
 from .tasks import group_key, run_cell, run_cells
 
@@ -187,9 +197,10 @@ def _check_out(out: Path, spec: SweepSpec, data: dict[int, dict[str, Any]], resu
     if out.exists() and not out.is_dir():
         raise invalid("out", str(out), "exists and is not a directory", "choose another --out")
     if not sj.is_file():
-        if out.is_dir() and any(out.iterdir()) and not resume:
-            raise invalid("out", str(out), "is a non-empty directory without a sweep.json",
-                          "choose a new or empty --out")
+        if out.is_dir() and any(p.name != LOCK_FILE for p in out.iterdir()):
+            raise invalid("out", str(out), "is a non-empty directory without a sweep.json "
+                          "(not a sweep)", "choose a new or empty --out" + (
+                              ", or the --out of the sweep to resume" if resume else ""))
         return None
     if not resume:
         raise invalid("out", str(out), "already holds a sweep",
@@ -210,13 +221,12 @@ def _check_out(out: Path, spec: SweepSpec, data: dict[int, dict[str, Any]], resu
     return dict(old)
 
 
-def _client(scheduler: str | None, workers: int | None, retries: int) -> tuple[Any, Any, str]:
+def _client(workers: int | None, retries: int) -> tuple[Any, Any, str]:
+    """A local cluster and its client (a remote scheduler's client is made by
+    :func:`verify.sweep.scheduler.connect` before any file is written)."""
     import dask
     from distributed import Client, LocalCluster
 
-    if scheduler:
-        client = Client(scheduler, set_as_default=False)
-        return client, None, f"dask scheduler {scheduler}"
     nw = workers or available_cpus()
     with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
         cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True,
@@ -310,6 +320,7 @@ def run_sweep(
     command: str | None = None,
     client: Any = None,
     task: Callable[..., dict[str, Any]] | None = None,
+    connect_timeout: float = CONNECT_TIMEOUT,
 ) -> SweepResult:
     """Run (or resume) a sweep into ``out_dir``; see the module docstring.
 
@@ -325,6 +336,10 @@ def run_sweep(
         retries: task retries / allowed worker losses per task.
         command: the command line recorded in ``sweep.json``.
         client: an existing ``distributed.Client`` to use (not closed here).
+        connect_timeout: seconds allowed for connecting to ``scheduler``
+            (:func:`verify.sweep.scheduler.connect`: a refused, silent or non-dask peer is an
+            :class:`~bounds.InvalidArgument` naming ``scheduler`` or
+            ``DASK_SCHEDULER_ADDRESS``, raised before anything is written).
         task: the cell function ``(spec, cell, data, shared) -> row`` (default
             :func:`verify.sweep.tasks.run_cell`; tests inject faults through it).  Cells are
             run in groups (:func:`verify.sweep.tasks.group_key`): one dask task per group.
@@ -337,20 +352,34 @@ def run_sweep(
             raise invalid(name, val, f"must be an integer ≥ {lo}", f"pass {name} ≥ {lo}")
     task = run_cell if task is None else task
     out = Path(out_dir)
+    remote = resolve_scheduler(None if serial else scheduler, serial=serial, client=client)
+    timeout = check_connect_timeout(connect_timeout)
     data = prepare_data(spec)  # raises on bad n before any cluster starts
+    own = None if remote is None else connect(remote, timeout)  # fails fast, before any file
+    try:
+        with SweepLock(out, "out_dir"):  # one writer; a directory it made goes if nothing was written
+            return _run_locked(spec, out, data, None if remote is None else remote.address,
+                               workers, serial, resume, progress, retries, command,
+                               client if own is None else own, task, t0)
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _run_locked(spec: SweepSpec, out: Path, data: dict[int, dict[str, Any]],
+                scheduler: str | None, workers: int | None, serial: bool, resume: bool,
+                progress: bool, retries: int, command: str | None, client: Any,
+                task: Callable[..., dict[str, Any]], t0: float) -> SweepResult:
     old = _check_out(out, spec, data, resume)
-    out.mkdir(parents=True, exist_ok=True)
     fps = {n: p["fingerprint"] for n, p in data.items()}
     cells = spec.cells(fps)
     prev = store.read_table(out, spec.kind) if old is not None else None
     done_keys = set() if prev is None else set(prev.loc[prev["status"] == "done", "cell_key"])
     todo = [c for c in cells if c.key not in done_keys]
     skipped = len(cells) - len(todo)
-    if scheduler is None and not serial and client is None:
-        scheduler = os.environ.get("DASK_SCHEDULER_ADDRESS") or None
     engine = "serial (in-process)" if serial else (
-        "dask client (given)" if client is not None else
-        f"dask scheduler {scheduler}" if scheduler else "dask LocalCluster")
+        f"dask scheduler {scheduler}" if scheduler else
+        "dask client (given)" if client is not None else "dask LocalCluster")
     invocation = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                   "command": command, "engine": engine, "cells_to_run": len(todo),
                   "cells_skipped": skipped}
@@ -403,7 +432,7 @@ def run_sweep(
                     stop.check()  # a group that saw the signal is dropped, never stored
                     record(rows)
             elif todo:
-                _run_dask(spec, batches, data, task, record, scheduler, workers, retries, client)
+                _run_dask(spec, batches, data, task, record, workers, retries, client)
     except KeyboardInterrupt:
         if stop.signum is None:  # not ours (e.g. an interrupt raised by a library call)
             raise
@@ -426,13 +455,13 @@ def run_sweep(
 
 def _run_dask(spec: SweepSpec, batches: list[list[Cell]], data: dict[int, dict[str, Any]],
               task: Callable[..., dict[str, Any]], record: Callable[[list[dict[str, Any]]], None],
-              scheduler: str | None, workers: int | None, retries: int, client: Any) -> None:
+              workers: int | None, retries: int, client: Any) -> None:
     from distributed import as_completed
 
     own = client is None
     cluster = None
     if own:
-        client, cluster, _ = _client(scheduler, workers, retries)
+        client, cluster, _ = _client(workers, retries)
     try:
         needed = sorted({c.n for g in batches for c in g})
         # (a list of one: scattering a dict would scatter its values under the dict's keys)

@@ -12,7 +12,9 @@ Reading: ``pandas.read_parquet(OUT / "results.parquet")`` after a sweep ended, o
 :func:`read_table` (``results.parquet`` plus any parts, latest row per ``cell_key``) at any time,
 also while the sweep runs or after a kill.  Every part has the same explicit Arrow schema
 (:func:`schema`), so ``pandas.read_parquet(OUT / "parts")`` reads the parts directory as one
-table too.  Only the client writes (single writer).  Directories written before a column was
+table too.  Only the client writes, one process at a time (:mod:`verify.sweep.lock`).  A sweep
+directory is closed (:mod:`verify.sweep.integrity`): ``sweep.json`` carries its checksum and
+every row read must be a cell of the directory's grid, else the file is refused by name.  Directories written before a column was
 added (e.g. ``lam_min_Hinf``, ``H0_relerr_*``) still load: the missing columns read as null
 (NaN).
 """
@@ -34,6 +36,7 @@ import pyarrow.parquet as pq
 from bounds._errors import invalid
 from verify.experiment.record import user_file_mode
 
+from .integrity import check_rows, grid_of, seal, unseal
 from .tasks import CONFIG_COLUMNS, GAMMA_COLUMNS, GD_COLUMNS, INIT_COLUMNS, claim_names
 
 __all__ = ["schema", "columns", "write_part", "read_table", "write_final", "write_json",
@@ -101,15 +104,24 @@ def write_part(out: Path, rows: Sequence[dict[str, Any]], kind: str) -> Path:
 
 
 def read_table(out: str | os.PathLike[str], kind: str | None = None) -> pd.DataFrame:
-    """All rows written so far (results + parts), latest row per ``cell_key``, in cell order."""
+    """All rows written so far (results + parts), latest row per ``cell_key``, in cell order.
+
+    When ``out`` holds a ``sweep.json`` (always, unless a caller wrote parts by hand) its
+    checksum is checked and every file's rows must be cells of its grid
+    (:func:`verify.sweep.integrity.check_rows`); a file that is not is refused by name."""
     out = Path(out)
-    if kind is None:
-        kind = read_json(out / SWEEP_JSON)["spec"]["kind"]
+    closed = None  # (spec, grid) of the directory's sweep.json: every row read is checked
+    if kind is None or (out / SWEEP_JSON).is_file():
+        closed = grid_of(read_json(out / SWEEP_JSON), out / SWEEP_JSON)
+        kind = closed[0].kind if kind is None else kind
     paths = [out / RESULTS] if (out / RESULTS).is_file() else []
     pdir = out / PARTS
     if pdir.is_dir():
         paths += sorted(pdir.glob("part-*.parquet"), key=lambda p: p.stat().st_mtime_ns)
     frames = [_read_parquet(p, kind) for p in paths]
+    if closed is not None:
+        for p, f in zip(paths, frames, strict=True):
+            check_rows(f.select(list(_CONFIG_TYPES)).to_pandas(), p, out, *closed)
     if not frames:
         return schema(kind).empty_table().to_pandas()
     df = pa.concat_tables(frames).to_pandas()
@@ -146,17 +158,25 @@ def write_final(out: Path, rows: Iterable[dict[str, Any]] | pd.DataFrame, kind: 
 
 
 def write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` with its checksum (:func:`verify.sweep.integrity.seal`) atomically."""
+    text = json.dumps(seal(obj), indent=2) + "\n"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, user_file_mode())  # the user's umask, not mkstemp's 0600
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, default=str)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        os.fchmod(fd, user_file_mode())  # the user's umask, not mkstemp's 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def read_json(path: Path) -> Any:
+    """The record in ``path`` without its checksum, which must match when present
+    (:func:`verify.sweep.integrity.unseal`)."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise invalid("out", str(path), f"cannot read the sweep record ({exc})",
                       "pass the directory of an existing sweep or a new one") from None
+    return unseal(obj, Path(path))
