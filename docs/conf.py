@@ -47,6 +47,8 @@ source_suffix = {".md": "myst-nb"}
 root_doc = "index"
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 html_theme = "alabaster"
+html_theme_options = {"page_width": "95%", "sidebar_width": "230px", "body_max_width": "none"}
+html_static_path = ["_static"]  # custom.css (alabaster loads it): the tutorial's wide outputs
 html_title = f"implicit-verify {release}"
 
 # ---------------------------------------------------------------- MyST
@@ -62,7 +64,7 @@ nb_merge_streams = True
 
 # ---------------------------------------------------------------- API reference
 autodoc_member_order = "bysource"
-autodoc_typehints = "description"
+autodoc_typehints = "signature"  # types in the signature; napoleon renders the Args: prose
 autodoc_typehints_format = "short"
 autodoc_preserve_defaults = True
 autodoc_default_options = {"members": True, "show-inheritance": True}

@@ -151,7 +151,7 @@ def test_the_site_builds_with_warnings_as_errors(tmp_path):
     assert "Assumption 2: VIOLATED" in tut and "Assumption 2: OK" in tut  # bounds, raw / --normalise
     assert "implicit-verify run: error: --data=" in tut  # the refusal it demonstrates
     assert re.search(r"loss [\d.e+-]+ -&gt; [\d.e+-]+", tut)  # the run, read back by load_run
-    assert re.search(r"- \*\*[\w ]+:\*\* ", tut)  # the bullets of the report's card
+    assert re.search(r"<li><p><strong>[\w ]+:</strong> ", tut)  # the report's card, rendered
     assert "sweep: 108 cells (108 computed" in tut and "outcome lemma33_init" in tut  # sweep
     assert 'src="_images/' in tut or "data:image/png" in tut  # the report's figure
     api = (out / "api" / "bounds.html").read_text(encoding="utf-8")

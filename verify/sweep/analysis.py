@@ -210,8 +210,8 @@ def assumption_notes(meta: Mapping[str, Any]) -> list[str]:
         if isinstance(audit, Mapping) and audit.get("ok") is False:
             out.append(f"n = {k}: G22 Assumption 2 fails on the data ("
                        + "; ".join(str(m) for m in audit.get("messages") or ["see the audit"])
-                       + "); the sweep ran anyway (--allow-assumption-violation), so the "
-                       "theorem's hypotheses are not met at this n")
+                       + "); the sweep ran on them anyway (sweep --allow-assumption-violation, or "
+                       "run_sweep from Python), so the theorem's hypotheses are not met at this n")
     return out
 
 
