@@ -366,3 +366,44 @@ def test_a_scheduler_without_workers_is_a_note_not_a_hang(tmp_path):
         assert "has no workers yet" in err.getvalue()
     finally:
         _stop(p)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_a_signal_stops_a_sweep_on_a_remote_scheduler_and_resume_matches(cluster, tmp_path, signum):
+    """Issue 21 item 2 in the remote-scheduler mode: the CLI in a subprocess on the real
+    scheduler, signalled once its first part is saved, exits 128 + signal with the resume
+    command, and the resumed table equals a serial one."""
+    import signal
+
+    argv = [sys.executable, "-c", "import sys; from verify.cli import main; sys.exit(main(sys.argv[1:]))",
+            "sweep", "--kind", "gd", "--data", "synthetic", "--n", "6", "--d", "4", "--m", "8",
+            "--seeds", "4", "--steps", "4000", "--target", "1e-300", "--step", "0.05", "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("DASK_SCHEDULER_ADDRESS", None)
+    full = tmp_path / "full"
+    subprocess.run([*argv, "--serial", "--out", str(full)], check=True, env=env,
+                   capture_output=True, timeout=300)
+    k = tmp_path / "k"
+    remote = ["--scheduler", cluster["address"]]
+    p = subprocess.Popen([*argv, *remote, "--out", str(k)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        t0 = time.monotonic()
+        while not any((k / "parts").glob("*")) and time.monotonic() - t0 < 120 and p.poll() is None:
+            time.sleep(0.05)
+        p.send_signal(getattr(signal, signum))
+        err = p.communicate(timeout=60)[1]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate(timeout=10)
+    assert p.returncode == 128 + getattr(signal, signum), err
+    assert "--resume" in err.strip().splitlines()[-1]
+    part = store.read_table(k)
+    assert len(part) < 4 and set(part["status"]) == {"done"}
+    subprocess.run([*argv[:3], "sweep", "--out", str(k), "--resume", *remote, "--quiet"], check=True,
+                   env=env, capture_output=True, timeout=300)
+    cols = ["n", "m", "seed", "status", "gd_status", "loss_final", "steps_done"]
+    got, want = store.read_table(k), store.read_table(full)
+    cols = [c for c in cols if c in want.columns]
+    pd.testing.assert_frame_equal(got[cols], want[cols])
