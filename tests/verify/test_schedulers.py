@@ -201,6 +201,36 @@ def test_a_peer_that_is_not_dask_fails_within_the_timeout(tmp_path, capsys, monk
     assert not out.exists()
 
 
+def test_tls_without_a_tls_configuration_is_refused_before_connecting(tmp_path, capsys):
+    with _peer("silent") as address:
+        t0 = time.monotonic()
+        assert main(["sweep", *ONE, "--out", str(tmp_path / "s"), "--scheduler",
+                     address.replace("tcp://", "tls://")]) == 2
+    _one_line(capsys, "--scheduler='tls://", "no TLS configuration", "distributed.comm.tls")
+    assert time.monotonic() - t0 < 5 and not (tmp_path / "s").exists()
+
+
+def test_a_silent_websocket_peer_fails_within_the_timeout(tmp_path, capsys):
+    with _peer("silent") as address:
+        t0 = time.monotonic()
+        assert main(["sweep", *ONE, "--out", str(tmp_path / "s"), "--scheduler",
+                     address.replace("tcp://", "ws://"), "--connect-timeout", "1"]) == 2
+        wall = time.monotonic() - t0
+    _one_line(capsys, "--scheduler='ws://")
+    assert wall < 6 and not (tmp_path / "s").exists()
+
+
+def test_localhost_tries_every_address_it_resolves_to(cluster, tmp_path, capsys):
+    """``localhost`` may resolve to ::1 first; the scheduler listens on 127.0.0.1 only."""
+    from verify.sweep.scheduler import connect, parse_scheduler
+
+    c = connect(parse_scheduler(f"tcp://localhost:{cluster['port']}"), 5)
+    try:
+        assert c.scheduler_info()["workers"]
+    finally:
+        c.close()
+
+
 def test_a_refused_port_fails_at_once_and_names_the_fix(tmp_path, capsys):
     port = _free_port()
     t0 = time.monotonic()
