@@ -201,6 +201,36 @@ def test_a_peer_that_is_not_dask_fails_within_the_timeout(tmp_path, capsys, monk
     assert not out.exists()
 
 
+def test_tls_without_a_tls_configuration_is_refused_before_connecting(tmp_path, capsys):
+    with _peer("silent") as address:
+        t0 = time.monotonic()
+        assert main(["sweep", *ONE, "--out", str(tmp_path / "s"), "--scheduler",
+                     address.replace("tcp://", "tls://")]) == 2
+    _one_line(capsys, "--scheduler='tls://", "no TLS configuration", "distributed.comm.tls")
+    assert time.monotonic() - t0 < 5 and not (tmp_path / "s").exists()
+
+
+def test_a_silent_websocket_peer_fails_within_the_timeout(tmp_path, capsys):
+    with _peer("silent") as address:
+        t0 = time.monotonic()
+        assert main(["sweep", *ONE, "--out", str(tmp_path / "s"), "--scheduler",
+                     address.replace("tcp://", "ws://"), "--connect-timeout", "1"]) == 2
+        wall = time.monotonic() - t0
+    _one_line(capsys, "--scheduler='ws://")
+    assert wall < 6 and not (tmp_path / "s").exists()
+
+
+def test_localhost_tries_every_address_it_resolves_to(cluster, tmp_path, capsys):
+    """``localhost`` may resolve to ::1 first; the scheduler listens on 127.0.0.1 only."""
+    from verify.sweep.scheduler import connect, parse_scheduler
+
+    c = connect(parse_scheduler(f"tcp://localhost:{cluster['port']}"), 5)
+    try:
+        assert c.scheduler_info()["workers"]
+    finally:
+        c.close()
+
+
 def test_a_refused_port_fails_at_once_and_names_the_fix(tmp_path, capsys):
     port = _free_port()
     t0 = time.monotonic()
@@ -366,3 +396,44 @@ def test_a_scheduler_without_workers_is_a_note_not_a_hang(tmp_path):
         assert "has no workers yet" in err.getvalue()
     finally:
         _stop(p)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_a_signal_stops_a_sweep_on_a_remote_scheduler_and_resume_matches(cluster, tmp_path, signum):
+    """Issue 21 item 2 in the remote-scheduler mode: the CLI in a subprocess on the real
+    scheduler, signalled once its first part is saved, exits 128 + signal with the resume
+    command, and the resumed table equals a serial one."""
+    import signal
+
+    argv = [sys.executable, "-c", "import sys; from verify.cli import main; sys.exit(main(sys.argv[1:]))",
+            "sweep", "--kind", "gd", "--data", "synthetic", "--n", "6", "--d", "4", "--m", "8",
+            "--seeds", "4", "--steps", "4000", "--target", "1e-300", "--step", "0.05", "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("DASK_SCHEDULER_ADDRESS", None)
+    full = tmp_path / "full"
+    subprocess.run([*argv, "--serial", "--out", str(full)], check=True, env=env,
+                   capture_output=True, timeout=300)
+    k = tmp_path / "k"
+    remote = ["--scheduler", cluster["address"]]
+    p = subprocess.Popen([*argv, *remote, "--out", str(k)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        t0 = time.monotonic()
+        while not any((k / "parts").glob("*")) and time.monotonic() - t0 < 120 and p.poll() is None:
+            time.sleep(0.05)
+        p.send_signal(getattr(signal, signum))
+        err = p.communicate(timeout=60)[1]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate(timeout=10)
+    assert p.returncode == 128 + getattr(signal, signum), err
+    assert "--resume" in err.strip().splitlines()[-1]
+    part = store.read_table(k)
+    assert len(part) < 4 and set(part["status"]) == {"done"}
+    subprocess.run([*argv[:3], "sweep", "--out", str(k), "--resume", *remote, "--quiet"], check=True,
+                   env=env, capture_output=True, timeout=300)
+    cols = ["n", "m", "seed", "status", "gd_status", "loss_final", "steps_done"]
+    got, want = store.read_table(k), store.read_table(full)
+    cols = [c for c in cols if c in want.columns]
+    pd.testing.assert_frame_equal(got[cols], want[cols])

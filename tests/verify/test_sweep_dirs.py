@@ -393,3 +393,12 @@ def test_two_cli_processes_on_one_directory_one_is_refused(tmp_path):
             first.kill()
             first.communicate(timeout=10)
     assert len(store.read_table(tmp_path / "s")) == 2
+
+
+def test_a_run_lock_path_that_is_a_directory_is_refused_naming_out(tmp_path, capsys):
+    """The same case for ``run`` (its lock lies beside the run directory)."""
+    (tmp_path / ".r1.lock").mkdir()
+    assert main(["run", "--data", "synthetic", "--n", "8", "--d", "4", "--m", "16", "--steps", "5",
+                 "--quiet", "--out", str(tmp_path / "r1")]) == 2
+    _one_line(capsys, "--out", ".r1.lock is a directory", "remove")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".r1.lock"]

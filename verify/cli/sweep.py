@@ -20,9 +20,9 @@ memory (estimate in the message; ``--allow-large`` overrides; not checked for a 
 ``--scheduler``).  A remote scheduler's address (``--scheduler``, else
 ``$DASK_SCHEDULER_ADDRESS``) is checked first and connected to within ``--connect-timeout``
 seconds (default 10) before any file is written; a refused, silent or non-dask peer is one
-line naming the option or the variable, and the directory is left as it was.  A bad option, a damaged ``sweep.json`` or result file, or a sweep that
-cannot be resumed with the options given is one line naming the option (exit 2); nothing in
-the sweep directory is changed.
+line naming the option or the variable, and the directory is left as it was.  A bad option, a
+damaged ``sweep.json`` or result file, or a sweep that cannot be resumed with the options
+given is one line naming the option (exit 2); nothing in the sweep directory is changed.
 """
 
 from __future__ import annotations

@@ -244,7 +244,12 @@ class RunLock:
             held[1] += 1
             return self
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # e.g. a directory where the lock file goes
+            what = "is a directory" if self.path.is_dir() else f"cannot be opened ({exc.strerror or exc})"
+            raise invalid(self.name, str(self.out), f"its lock file {self.path} {what}",
+                          f"remove {self.path} if no run uses it, or choose another directory") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -352,7 +352,8 @@ def run_sweep(
             raise invalid(name, val, f"must be an integer ≥ {lo}", f"pass {name} ≥ {lo}")
     task = run_cell if task is None else task
     out = Path(out_dir)
-    remote = resolve_scheduler(None if serial else scheduler, serial=serial, client=client)
+    remote = resolve_scheduler(None if serial or client is not None else scheduler,
+                               serial=serial, client=client)  # a given client wins, as before
     timeout = check_connect_timeout(connect_timeout)
     data = prepare_data(spec)  # raises on bad n before any cluster starts
     own = None if remote is None else connect(remote, timeout)  # fails fast, before any file

@@ -20,6 +20,7 @@ a row with an m outside the grid, an edited row) is refused by name
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -81,16 +82,23 @@ def unseal(obj: Any, path: Path) -> Any:
 
 
 def grid_of(meta: Any, path: Path) -> tuple[SweepSpec, dict[str, tuple[int, int, int]]]:
-    """The spec of a ``sweep.json`` record and its cells: ``cell_key → (n, m, seed)``."""
+    """The spec of a ``sweep.json`` record and its cells: ``cell_key → (n, m, seed)`` (cached
+    per spec and fingerprints: a running sweep reads its table at every compaction)."""
     try:
-        spec = SweepSpec.from_dict(meta["spec"])
-        fps = {int(k): v["fingerprint"] for k, v in meta["data"].items()}
-        cells = spec.cells(fps)
+        fps = tuple(sorted((int(k), str(v["fingerprint"])) for k, v in meta["data"].items()))
+        return _grid(json.dumps(meta["spec"], sort_keys=True), fps)
     except Exception as exc:  # a damaged or hand-made record (legacy: no checksum)
         raise _refuse(
             "out", str(Path(path).parent),
             f"{Path(path).name} is damaged ({type(exc).__name__}: {' '.join(str(exc).split())[:100]})",
             f"restore {Path(path).name} from a copy, or run the sweep again in a new --out") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _grid(spec_json: str, fps: tuple[tuple[int, str], ...]
+          ) -> tuple[SweepSpec, dict[str, tuple[int, int, int]]]:
+    spec = SweepSpec.from_dict(json.loads(spec_json))
+    cells = spec.cells(dict(fps))
     return spec, {c.key: (c.n, c.m, c.seed) for c in cells}
 
 

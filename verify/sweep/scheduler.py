@@ -12,7 +12,9 @@ any work.
 cover its handshake (a peer that accepts and never answers hangs ``distributed.Client``
 forever, and one that answers garbage makes it try to allocate whatever length it read):
 
-1. a plain TCP connection (refused, unresolvable host, unreachable network: said at once);
+1. a plain TCP connection (refused, unresolvable host, unreachable network: said at once;
+   ``tls://``/``wss://`` need dask's TLS configuration, without which the address is refused
+   before any connection);
 2. for ``tcp://``, the scheduler's handshake — a dask server sends it first, on accepting — is
    read and decoded with a socket timeout, so a silent peer (an HTTP dashboard port, a
    forgotten ``nc -l``) or a non-dask peer is recognised within the deadline;
@@ -134,17 +136,30 @@ def _fail(addr: SchedulerAddress, problem: str, fix: str | None = None) -> Excep
 
 def _probe(addr: SchedulerAddress, deadline: float, timeout: float) -> None:
     """TCP connect, then (tcp://) read and decode the handshake the scheduler sends first."""
-    left = max(0.05, deadline - time.monotonic())
-    try:
-        sock = socket.create_connection((addr.host, addr.port), timeout=left)
-    except socket.gaierror as exc:
-        raise _fail(addr, f"the host {addr.host} cannot be resolved ({exc.strerror or exc})",
-                    "check the host name (or use the scheduler's IP address)") from None
-    except TimeoutError:
-        raise _fail(addr, f"no connection within the --connect-timeout of {timeout:.3g} s (a "
-                    "firewall, or a host that is down)") from None
-    except OSError as exc:
-        raise _fail(addr, f"cannot be reached ({exc.strerror or exc})") from None
+    found = _in_thread(lambda: socket.getaddrinfo(addr.host, addr.port, type=socket.SOCK_STREAM),
+                       deadline)  # the resolver has no timeout of its own
+    if "value" not in found:
+        exc = found.get("error")
+        why = (f"within the --connect-timeout of {timeout:.3g} s" if exc is None
+               else f"({getattr(exc, 'strerror', None) or exc})")
+        raise _fail(addr, f"the host {addr.host} cannot be resolved {why}",
+                    "check the host name (or use the scheduler's IP address)")
+    sock = None
+    last: OSError | None = None
+    for family, kind, proto, _, where in found["value"]:  # every address, as create_connection
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(max(0.05, deadline - time.monotonic()))
+            sock.connect(where)
+            break
+        except OSError as exc:
+            sock.close()
+            sock, last = None, exc
+    if sock is None:
+        if isinstance(last, TimeoutError):
+            raise _fail(addr, f"no connection within the --connect-timeout of {timeout:.3g} s (a "
+                        "firewall, or a host that is down)")
+        raise _fail(addr, f"cannot be reached ({getattr(last, 'strerror', None) or last})")
     if addr.scheme != "tcp":  # TLS/websocket peers wait for our hello: the client's step
         sock.close()
         return
@@ -240,6 +255,15 @@ def connect(addr: SchedulerAddress, timeout: float = CONNECT_TIMEOUT) -> Any:
     """A ``distributed.Client`` on the scheduler at ``addr`` within ``timeout`` seconds, or
     :class:`~bounds.InvalidArgument` naming ``addr.name`` (module docstring)."""
     timeout = check_connect_timeout(timeout)
+    if addr.scheme in ("tls", "wss"):
+        from distributed.security import Security
+
+        if Security().get_connection_args("client").get("ssl_context") is None:
+            raise _fail(addr, f"is a {addr.scheme}:// address, but dask has no TLS configuration "
+                        "here (no client certificate in distributed.comm.tls)",
+                        "set distributed.comm.tls.ca-file and distributed.comm.tls.client.cert "
+                        "(dask config or DASK_DISTRIBUTED__COMM__TLS__* variables), or use the "
+                        "scheduler's tcp:// address")
     deadline = time.monotonic() + timeout
     _probe(addr, deadline, timeout)
     if addr.scheme == "tcp":
