@@ -37,7 +37,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,7 +50,7 @@ from bounds._errors import invalid
 
 from . import store
 from .progress import Progress
-from .spec import Cell, SweepSpec
+from .spec import Cell, SweepSpec, cell_key
 from .tasks import group_key, run_cell, run_cells
 
 __all__ = ["run_sweep", "SweepResult", "SweepInterrupted", "prepare_data", "load_sweep", "environment"]
@@ -297,6 +297,8 @@ def run_sweep(
     command: str | None = None,
     client: Any = None,
     task: Callable[..., dict[str, Any]] | None = None,
+    only: Collection[tuple[int, int, int]] | None = None,
+    data: dict[int, dict[str, Any]] | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep into ``out_dir``; see the module docstring.
 
@@ -315,6 +317,9 @@ def run_sweep(
         task: the cell function ``(spec, cell, data, shared) -> row`` (default
             :func:`verify.sweep.tasks.run_cell`; tests inject faults through it).  Cells are
             run in groups (:func:`verify.sweep.tasks.group_key`): one dask task per group.
+        only: run just these ``(n, m, seed)`` cells instead of the whole product grid (the
+            rounds of :mod:`.adaptive`); n must be in ``spec.n``, keys as for the grid.
+        data: :func:`prepare_data` of ``spec``, when the caller already has it (rounds).
     """
     t0 = time.monotonic()
     if not isinstance(spec, SweepSpec):
@@ -324,11 +329,15 @@ def run_sweep(
             raise invalid(name, val, f"must be an integer ≥ {lo}", f"pass {name} ≥ {lo}")
     task = run_cell if task is None else task
     out = Path(out_dir)
-    data = prepare_data(spec)  # raises on bad n before any cluster starts
+    data = prepare_data(spec) if data is None else data  # raises on bad n before any cluster
     old = _check_out(out, spec, data, resume)
     out.mkdir(parents=True, exist_ok=True)
     fps = {n: p["fingerprint"] for n, p in data.items()}
-    cells = spec.cells(fps)
+    if only is None:
+        cells = spec.cells(fps)
+    else:
+        base = spec.task_fields()
+        cells = [Cell(n, m, s, cell_key(base, n, m, s, fps[n])) for n, m, s in sorted(set(only))]
     prev = store.read_table(out, spec.kind) if old is not None else None
     done_keys = set() if prev is None else set(prev.loc[prev["status"] == "done", "cell_key"])
     todo = [c for c in cells if c.key not in done_keys]
