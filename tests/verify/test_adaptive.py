@@ -296,3 +296,28 @@ def test_run_sweep_only_runs_the_given_cells(tmp_path):
     keyed = full.set_index("cell_key")
     for r in res.table.itertuples(index=False):  # same keys and rows as the product grid's
         assert keyed.loc[r.cell_key, "lam_min_G0"] == r.lam_min_G0
+
+
+def test_report_section_shows_the_design_and_the_savings(tmp_path):
+    from verify.report.scaling_report import render_scaling_report
+    from verify.sweep.analysis import analyse_sweep
+
+    base = SweepSpec(kind="init", data="digits-all", n=(16, 64), m=(8, 8192), seeds=(0,),
+                     hk_max_m=0)
+    res = run_adaptive(base, _design(target_ci=0.2), tmp_path / "ad", serial=True,
+                       task=functools.partial(planted_cell, **LAW), progress=False)
+    an = analyse_sweep(tmp_path / "ad", n_boot=0, seed=0)
+    files = render_scaling_report([an], command="cmd", dpi=40, formats=("md", "json"))
+    md = files["report.md"].decode()
+    assert "adaptive design: n ∈ {16, 64}, m searched in [8, 8192]" in md
+    sv = res.log["final"]["savings"]
+    assert f"with {sv['cells_per_n_seeds']} cells when each n has its own seeds" in md
+    assert "PARTIAL" not in md  # the candidate grid × seed pool is not a plan
+    summ = json.loads(files["summary.json"])
+    sw = summ["width_scaling"]["sweeps"][0]
+    assert sw["cells_planned"] is None
+    assert sw["adaptive"]["per_n"]["64"]["cells"] == int((res.table["n"] == 64).sum())
+    assert sw["adaptive"]["per_n"]["64"]["stopped"] == "target"
+    # the joint fit's exponent over the adaptive rows is in the same section
+    law = next(w for w in sw["outcomes"][0]["laws"] if w["q"] == 0.5)
+    assert law["n_used"] == [16, 64] and law["p"] is not None

@@ -101,7 +101,7 @@ def run_adaptive_cli(args: argparse.Namespace) -> int:
               f"{v['cells_before']} cells")
     sv = fin.get("savings")
     if sv:
-        print(f"  a full ×√2 grid over [{design.m_lo}, {design.m_hi}] ({len(sv['grid'])} widths) "
+        print(f"  a full ×√2 grid {sv['grid'][0]} … {sv['grid'][-1]} ({len(sv['grid'])} widths) "
               f"needs {sv['cells_per_n_seeds']} cells for the same half-width (seeds per cell "
               "per n: " + ", ".join(f"{n}: {v['seeds_per_cell']}" for n, v in sv["per_n"].items())
               + f"): {sv['ratio_per_n_seeds']:.2f}× the adaptive design's cells")

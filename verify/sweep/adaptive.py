@@ -12,9 +12,9 @@ Design, per n, as a function of the rows stored so far at that n (nothing else):
    below that is smaller than U (the search range ``[m_lo, m_hi]`` stands in for a missing
    side).  While there is no such pair with U/L ≤ ``bracket_ratio`` (×2), the round's cells go
    to the candidate width nearest the geometric midpoint √(L·U) (first round: √(m_lo·m_hi));
-   when the midpoint is a width tried already, an untried end of the range is tried, and once
-   both are tried the bracket phase ends (m* then lies beyond the range or the frequencies are
-   not monotone; the posterior below says which).
+   when the midpoint is a width tried already, the end of the range on a side that has no
+   bracket width yet is tried (if untried), else the bracket phase ends (m* then lies beyond the
+   range or the frequencies are not monotone; the posterior below says which).
 2. **Psi-marginal** (Prins 2013, "The psi-marginal adaptive method: how to give nuisance
    parameters the attention they deserve (no more, no less)", Journal of Vision 13(7):3; the
    psi method of Kontsevich & Tyler 1999, "Bayesian adaptive estimation of psychometric slope
