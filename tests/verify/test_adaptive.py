@@ -321,3 +321,30 @@ def test_report_section_shows_the_design_and_the_savings(tmp_path):
     # the joint fit's exponent over the adaptive rows is in the same section
     law = next(w for w in sw["outcomes"][0]["laws"] if w["q"] == 0.5)
     assert law["n_used"] == [16, 64] and law["p"] is not None
+
+
+@pytest.mark.slow
+def test_committed_adaptive_sweep_replays_its_logged_decisions():
+    """reports/width-scaling/sweeps/adaptive-n1024: every logged round is what plan_round makes
+    of the rows of the rounds before it (the design is a function of the stored rows)."""
+    from pathlib import Path
+
+    from verify.sweep.adaptive import plan_round
+
+    src = Path(__file__).resolve().parents[2] / "reports/width-scaling/sweeps/adaptive-n1024"
+    log = json.loads((src / "adaptive.json").read_text())
+    design = AdaptiveDesign.from_dict(log["design"])
+    table = read_table(src)
+    ns = tuple(int(n) for n in json.loads((src / "sweep.json").read_text())["spec"]["n"])
+    key = list(zip(table["n"], table["m"], table["seed"], strict=True))
+    done: set[tuple[int, int, int]] = set()
+    for rnd in log["rounds"]:
+        rows = table[[k in done for k in key]]
+        plan = plan_round(rows, design, ns)
+        assert plan["cells"] == rnd["cells"], rnd["round"]
+        assert {n: v["phase"] for n, v in plan["per_n"].items()} == \
+            {n: v["phase"] for n, v in rnd["per_n"].items()}
+        done |= {tuple(c) for c in rnd["cells"]}
+    assert done == set(key)
+    final = plan_round(table, design, ns)
+    assert final["cells"] == [] and final["stopped"] == log["final"]["stopped"]
