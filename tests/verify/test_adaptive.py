@@ -194,6 +194,13 @@ def test_killed_adaptive_sweep_resumes_to_the_same_decisions_and_table(tmp_path)
     assert resumed.log["final"]["stopped"] == whole.log["final"]["stopped"]
     assert len(whole.table) == 48  # the budget stopped it
     assert set(whole.log["final"]["stopped"].values()) <= {"max_cells", "target"}
+    # where the budget stopped an n short of the target, the full grid is asked for the
+    # half-width the design reached there, not for the unreached target
+    fin = whole.log["final"]
+    for n, v in fin["per_n"].items():
+        hw = v["estimate"]["halfwidth"]
+        assert fin["savings"]["per_n"][n]["target"] == pytest.approx(max(0.1, hw))
+    assert any(v["estimate"]["halfwidth"] > 0.1 for v in fin["per_n"].values())
     # resuming a finished sweep runs nothing
     again = run_adaptive(base, design, tmp_path / "cut", serial=True, resume=True, task=task,
                          progress=False)
@@ -348,3 +355,17 @@ def test_committed_adaptive_sweep_replays_its_logged_decisions():
     assert done == set(key)
     final = plan_round(table, design, ns)
     assert final["cells"] == [] and final["stopped"] == log["final"]["stopped"]
+
+
+def test_cli_gd_kind_designs_for_gd_reached(tmp_path, capsys):
+    out = tmp_path / "gd"
+    assert main(["sweep", "--adaptive", "--kind", "gd", "--data", "synthetic", "--d", "4",
+                 "--n", "6", "--m", "2,64", "--steps", "100", "--target", "1e-2", "--seeds", "3",
+                 "--max-cells", "6", "--out", str(out), "--serial", "--quiet"]) == 0
+    log = json.loads((out / "adaptive.json").read_text())
+    assert log["design"]["outcome"] == "gd_reached"
+    t = pd.read_parquet(out / "results.parquet")
+    assert len(t) == 6 and t["reached"].notna().all() and (t["status"] == "done").all()
+    # two rounds of 3 cells; the second width follows the first round's outcomes
+    assert [len(r["cells"]) for r in log["rounds"]] == [3, 3]
+    assert "sweep --adaptive: 6 cells in 2 rounds" in capsys.readouterr().out

@@ -54,7 +54,8 @@ values are logged); the other settings may not.
 Cell savings (:func:`grid_equivalent`): at the law found (the joint probit fit's m*½(n) and s(n); per-n posterior medians when it
 fails),
 the number of seeds per cell S_n that a full geometric ×√2 grid over ``[m_lo, m_hi]`` needs for
-the same credible half-width at that n (the median over simulated grids of the smallest such S),
+the same credible half-width at that n (the target, or the half-width reached where the budget
+stopped the design first) (the median over simulated grids of the smallest such S),
 and the grid's cells Σ_n S_n·|grid| — each n with its own S_n, the most favourable full grid —
 against the cells the design used.
 """
@@ -376,9 +377,11 @@ def plan_round(table: pd.DataFrame, design: AdaptiveDesign, ns: tuple[int, ...],
 
 
 def grid_equivalent(laws: dict[int, tuple[float, float]], design: AdaptiveDesign, *,
-                    reps: int = _GRID_REPS, seed: int = 0) -> dict[str, Any]:
-    """Seeds per cell a full ×√2 grid over [m_lo, m_hi] needs at each n for the design's
-    credible half-width, at the probit law ``laws[n] = (μ, s)`` (module docstring)."""
+                    targets: dict[int, float] | None = None, reps: int = _GRID_REPS,
+                    seed: int = 0) -> dict[str, Any]:
+    """Seeds per cell a full ×√2 grid over [m_lo, m_hi] needs at each n for the credible
+    half-width ``targets[n]`` (default the design's ``target_ci``), at the probit law
+    ``laws[n] = (μ, s)`` (module docstring)."""
     grid = []
     v = float(design.m_lo)
     while v <= design.m_hi * (1 + 1e-9):
@@ -395,6 +398,7 @@ def grid_equivalent(laws: dict[int, tuple[float, float]], design: AdaptiveDesign
     total = 0
     for n in sorted(laws):
         mu, s = laws[n]
+        tgt = float((targets or {}).get(n, design.target_ci))
         p = special.ndtr((x - mu) / s)
         need = []
         for _ in range(reps):
@@ -411,24 +415,24 @@ def grid_equivalent(laws: dict[int, tuple[float, float]], design: AdaptiveDesign
                 return (post.quantile(marg, 1 - a) - post.quantile(marg, a)) / 2.0
 
             i = 0
-            while i < _GRID_S_MAX and hw(i) > design.target_ci:
+            while i < _GRID_S_MAX and hw(i) > tgt:
                 lo_s = i
                 i = 2 * i + 1
             if i < _GRID_S_MAX:
                 hi_s = i
                 while hi_s - lo_s > 1:
                     mid = (lo_s + hi_s) // 2
-                    if hw(mid) <= design.target_ci:
+                    if hw(mid) <= tgt:
                         hi_s = mid
                     else:
                         lo_s = mid
-                found = hi_s + 1 if hw(hi_s) <= design.target_ci else _GRID_S_MAX + 1
-                if hi_s == 0 and hw(0) <= design.target_ci:
+                found = hi_s + 1 if hw(hi_s) <= tgt else _GRID_S_MAX + 1
+                if hi_s == 0 and hw(0) <= tgt:
                     found = 1
             need.append(found)
         S_n = int(np.median(need))
         per_n[str(n)] = {"seeds_per_cell": S_n, "capped": S_n > _GRID_S_MAX,
-                         "cells": S_n * int(widths.size), "mu": mu, "s": s}
+                         "cells": S_n * int(widths.size), "mu": mu, "s": s, "target": tgt}
         total += S_n * int(widths.size)
     s_max = max((v["seeds_per_cell"] for v in per_n.values()), default=0)
     return {"grid": [int(w) for w in widths], "factor": _GRID_FACTOR, "reps": reps, "seed": seed,
@@ -576,7 +580,10 @@ def run_adaptive(base: SweepSpec, design: AdaptiveDesign, out_dir: str | os.Path
     final["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     if savings:
         laws, source = _laws(table, design, final)
-        eq = grid_equivalent(laws, design)
+        # the half-width the design reached at n where it stopped short of the target
+        targets = {int(n): max(design.target_ci, float(v["estimate"]["halfwidth"]))
+                   for n, v in final["per_n"].items()}
+        eq = grid_equivalent(laws, design, targets=targets)
         eq["law_from"] = source
         used = {str(n): int((table["n"] == n).sum()) for n in spec.n}
         eq["adaptive_cells_per_n"] = used
