@@ -90,6 +90,8 @@ def test_planted_law_reaches_target_with_fewer_cells_than_a_full_grid(adaptive_r
     assert fin["savings"]["law_from"].startswith("joint probit fit")
     on_disk = json.loads((res.out_dir / "adaptive.json").read_text())
     assert on_disk["final"]["savings"]["adaptive_cells"] == cells
+    meta = json.loads((res.out_dir / "sweep.json").read_text())
+    assert meta["cells"] == cells and meta["adaptive"]["rounds"] == len(res.log["rounds"])
 
 
 @pytest.mark.slow
@@ -241,6 +243,7 @@ def test_cli_runs_real_init_cells_and_resumes(tmp_path, capsys):
     assert t["lam_min_G0"].notna().all()
     log = json.loads((out / "adaptive.json").read_text())
     assert log["design"]["seeds_per_round"] == 3 and log["design"]["m_hi"] == 512
+    assert json.loads((out / "sweep.json").read_text())["cells"] == 18
     # more budget on resume: the options not given come from adaptive.json / sweep.json
     assert main(["sweep", "--adaptive", "--out", str(out), "--resume", "--max-cells", "24",
                  "--serial", "--quiet"]) == 0
@@ -299,6 +302,9 @@ def test_run_sweep_only_runs_the_given_cells(tmp_path):
     only = [(8, 16, 1), (16, 32, 0)]
     res = run_sweep(spec, tmp_path / "o", serial=True, progress=False, only=only)
     assert sorted(zip(res.table["n"], res.table["m"], res.table["seed"], strict=True)) == only
+    with pytest.raises(Exception, match=r"^only=\[32\]"):
+        run_sweep(spec, tmp_path / "x", serial=True, progress=False, only=[(32, 8, 0)])
+    assert not (tmp_path / "x").exists()
     full = run_sweep(spec, tmp_path / "f", serial=True, progress=False).table
     keyed = full.set_index("cell_key")
     for r in res.table.itertuples(index=False):  # same keys and rows as the product grid's

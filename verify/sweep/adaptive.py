@@ -81,7 +81,7 @@ from . import store
 from .spec import SweepSpec
 
 __all__ = ["AdaptiveDesign", "AdaptiveResult", "run_adaptive", "plan_round", "Posterior",
-           "grid_equivalent", "read_log", "LOG", "SEED_POOL", "ADAPTIVE_KINDS"]
+           "grid_equivalent", "read_log", "finish_record", "LOG", "SEED_POOL", "ADAPTIVE_KINDS"]
 
 SCHEMA = "implicit-verify/adaptive/1"
 LOG = "adaptive.json"
@@ -463,6 +463,19 @@ def _laws(table: pd.DataFrame, design: AdaptiveDesign, final: dict[str, Any]
             "per-n posterior medians of μ and s")
 
 
+def finish_record(out_dir: str | os.PathLike[str], cells: int, rounds: int) -> None:
+    """``sweep.json`` of an adaptive sweep after its last round: ``cells`` = the cells of the
+    whole sweep (the engine wrote the last round's count) and ``adaptive`` = where the design's
+    log is and how many rounds it has (one ``invocations`` entry per round)."""
+    p = Path(out_dir) / store.SWEEP_JSON
+    meta = store.read_json(p)
+    meta["cells"] = int(cells)
+    meta["adaptive"] = {"log": LOG, "rounds": int(rounds),
+                        "note": "one engine invocation per round; the spec's m are the design's "
+                                "candidate widths and its seeds the seed pool, not a grid"}
+    store.write_json(p, meta)
+
+
 def read_log(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """The adaptive log of a sweep directory (``adaptive.json``)."""
     p = Path(out_dir) / LOG
@@ -592,5 +605,6 @@ def run_adaptive(base: SweepSpec, design: AdaptiveDesign, out_dir: str | os.Path
         eq["ratio_uniform_seeds"] = eq["cells_uniform_seeds"] / max(len(table), 1)
         final["savings"] = eq
     store.write_json(log_path, log)
+    finish_record(out, len(table), len(log["rounds"]))
     return AdaptiveResult(table, out, spec, design, log, computed, time.monotonic() - t0, engine,
                           list(log["rounds"]))

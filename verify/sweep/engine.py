@@ -330,6 +330,10 @@ def run_sweep(
     task = run_cell if task is None else task
     out = Path(out_dir)
     data = prepare_data(spec) if data is None else data  # raises on bad n before any cluster
+    bad = sorted({c[0] for c in only} - set(data)) if only is not None else []
+    if bad:
+        raise invalid("only", bad, "cells at sample sizes not in the spec's n",
+                      "add them to the spec's n")
     old = _check_out(out, spec, data, resume)
     out.mkdir(parents=True, exist_ok=True)
     fps = {n: p["fingerprint"] for n, p in data.items()}
