@@ -146,6 +146,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     e.add_argument("--allow-large", action="store_true",
                    help="run even when the memory estimate of the largest cell (times the local "
                         "workers running at once) exceeds the available memory")
+    a = p.add_argument_group("adaptive design (verify.sweep.adaptive)")
+    a.add_argument("--adaptive", action="store_true",
+                   help="init/gd: per n, bisection in log m to bracket m*_q, then the "
+                        "psi-marginal method (Bayesian, probit law) in rounds of cells; --m gives "
+                        "the search range (its smallest and largest value), --seeds R the cells "
+                        "per n per round (default 4); log of the design in OUT/adaptive.json")
+    a.add_argument("--target-ci", default=None,
+                   help="with --adaptive: an n stops when the half-width of the 95%% credible "
+                        "interval of log m*_q is ≤ this (default 0.1, i.e. about ±10%% in m*)")
+    a.add_argument("--max-cells", default=None,
+                   help="with --adaptive: the most cells the whole sweep runs (default 2000)")
+    a.add_argument("--quantile", default=None,
+                   help="with --adaptive: the q of the threshold m*_q designed for (default 0.5)")
     f = p.add_argument_group("fitted thresholds of a finished (or running) sweep")
     f.add_argument("--from", dest="from_dir", default=None, metavar="DIR",
                    help="print the fitted width thresholds m*(n) and exponents p of every "
@@ -165,9 +178,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="with --compare: also write the figure (m*½ against n per data set, d "
                         "and γ; success against P/n for gd outcomes, against m·λ0/n for init "
                         "outcomes) to this PNG file (default: none)")
-    f.add_argument("--outcome", default="gd_linear",
-                   help="with --compare: the outcome whose threshold is compared "
-                        "(default gd_linear; e.g. gd_reached, or lemma33_init for init sweeps)")
+    f.add_argument("--outcome", default=None,
+                   help="with --compare: the outcome whose threshold is compared (default "
+                        "gd_linear; e.g. gd_reached, or lemma33_init for init sweeps); with "
+                        "--adaptive: the outcome designed for (default lemma33_init for init, "
+                        "gd_reached for gd, gd_linear for gd with --budget rate)")
     f.add_argument("--format", default="table", choices=("table", "json"),
                    help="with --from/--compare: a text table (default) or JSON rows")
     f.add_argument("--n-boot", default=str(default_for("sweep", "n_boot")), help="with --from: bootstrap replicates")
@@ -186,7 +201,10 @@ _OPTIONS = {"n": "--n", "m": "--m", "seeds": "--seeds", "gamma": "--gamma", "ste
             "from": "--from", "device": "--device", "n_boot": "--n-boot", "seed": "--boot-seed",
             "classes": "--classes", "normalise": "--normalise",
             "perturb_parallel": "--perturb-parallel", "project_d": "--project-d",
-            "project_seed": "--project-seed", "DASK_SCHEDULER_ADDRESS": "DASK_SCHEDULER_ADDRESS"}
+            "project_seed": "--project-seed", "DASK_SCHEDULER_ADDRESS": "DASK_SCHEDULER_ADDRESS",
+            "target_ci": "--target-ci",
+            "max_cells": "--max-cells", "q": "--quantile", "seeds_per_round": "--seeds",
+            "outcome": "--outcome", "m_lo": "--m", "m_hi": "--m", "adaptive": "--adaptive"}
 _MAX_STEPS = 10**12
 _MAX_RETRIES = 1000
 #: sizes of the bundled data sets' rows (for the memory estimate before any data is loaded)
@@ -301,6 +319,7 @@ def show_controls(args: argparse.Namespace) -> int:
     from verify.sweep.controls_figure import plot_controls
     from verify.sweep.outcomes import OUTCOMES
 
+    args.outcome = args.outcome or "gd_linear"
     if args.outcome not in OUTCOMES or OUTCOMES[args.outcome].kind not in ("gd", "init"):
         raise invalid("--outcome", args.outcome, "unknown outcome for --compare",
                       f"use one of {sorted(o for o in OUTCOMES if OUTCOMES[o].kind in ('gd', 'init'))}")
@@ -425,11 +444,24 @@ def _run(args: argparse.Namespace) -> int:
             raise invalid(opt, val, "is used only with --compare", "add --compare DIR … or drop it")
     if args.from_dir is not None:
         return show_fits(args)
+    if not args.adaptive:
+        for opt, val in (("--target-ci", args.target_ci), ("--max-cells", args.max_cells),
+                         ("--quantile", args.quantile), ("--outcome", args.outcome)):
+            if val is not None:  # never ignore them silently
+                raise invalid(opt, val, "is used only with --adaptive (or --compare)",
+                              "add --adaptive or drop it")
     if args.out is None:
         raise invalid("--out", None, "is required to run a sweep",
                       "pass --out DIR (or --from DIR to print a finished sweep's thresholds)")
     remote, timeout = _scheduler(args)  # the address's form, before anything else
     check_writable_dir(args.out, "--out")
+    if args.adaptive:
+        from verify.cli._adaptive import run_adaptive_cli
+
+        return run_adaptive_cli(args)
+    if args.resume and (Path(args.out) / "adaptive.json").is_file():  # not as a product grid
+        raise invalid("--resume", True, f"the sweep in {args.out} is adaptive",
+                      "continue it with --adaptive --resume")
     spec = build_spec(args)
     from verify.model.validate import resolve_device
     from verify.sweep.engine import (  # pandas, dask

@@ -7,7 +7,8 @@ cluster by address, or in-process), written as they finish, resumable.
 >>> res.table.head()                                                    # doctest: +SKIP
 
 Modules: :mod:`.spec` (grid, keys), :mod:`.tasks` (the ``init`` and ``gd`` cells),
-:mod:`.engine` (:func:`run_sweep`), :mod:`.store` (files), :mod:`.progress`, :mod:`.bench`
+:mod:`.engine` (:func:`run_sweep`), :mod:`.adaptive` (``sweep --adaptive``: cells placed per n
+by bisection and the psi-marginal method, in rounds on the engine), :mod:`.store` (files), :mod:`.progress`, :mod:`.bench`
 (``implicit-verify bench sweep``); the statistics of a sweep table: :mod:`.outcomes` (named
 success indicators, as data), :mod:`.thresholds` (per-n width thresholds with Clopper–Pearson
 and bootstrap intervals, the scaling exponent), :mod:`.width_theory` (the theory's widths and
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 from bounds._lazy import lazy_attributes
 
 if TYPE_CHECKING:  # imported on first use: pandas, pyarrow and dask take seconds to import
+    from verify.sweep.adaptive import AdaptiveDesign, AdaptiveResult, run_adaptive
     from verify.sweep.analysis import SweepAnalysis, analyse_sweep, applicable_outcomes
     from verify.sweep.engine import SweepResult, load_sweep, prepare_data, run_sweep
     from verify.sweep.outcomes import OUTCOMES, Outcome, outcome_indicator, register_outcome
@@ -40,6 +42,9 @@ if TYPE_CHECKING:  # imported on first use: pandas, pyarrow and dask take second
 
 #: public name → the module that defines it (PEP 562 lazy attributes)
 _LAZY: dict[str, str] = {
+    'AdaptiveDesign': 'verify.sweep.adaptive',
+    'AdaptiveResult': 'verify.sweep.adaptive',
+    'run_adaptive': 'verify.sweep.adaptive',
     'SweepAnalysis': 'verify.sweep.analysis',
     'analyse_sweep': 'verify.sweep.analysis',
     'applicable_outcomes': 'verify.sweep.analysis',
@@ -72,7 +77,7 @@ __all__ = ["SweepSpec", "Cell", "KINDS", "parse_int_list", "run_sweep", "SweepRe
            "Outcome", "OUTCOMES", "register_outcome", "outcome_indicator", "fit_width_threshold",
            "WidthThresholds", "ScalingLaw", "clopper_pearson", "theory_vs_measured",
            "TheoryComparison", "ConstantTrend", "analyse_sweep", "SweepAnalysis",
-           "applicable_outcomes"]
+           "applicable_outcomes", "AdaptiveDesign", "AdaptiveResult", "run_adaptive"]
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), __all__)

@@ -45,7 +45,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,7 +60,7 @@ from . import store
 from .lock import LOCK_FILE, SweepLock
 from .progress import Progress
 from .scheduler import CONNECT_TIMEOUT, check_connect_timeout, connect, resolve_scheduler
-from .spec import Cell, SweepSpec
+from .spec import Cell, SweepSpec, cell_key
 from .tasks import group_key, run_cell, run_cells
 
 __all__ = ["run_sweep", "SweepResult", "SweepInterrupted", "prepare_data", "grid_inputs",
@@ -321,6 +321,8 @@ def run_sweep(
     client: Any = None,
     task: Callable[..., dict[str, Any]] | None = None,
     connect_timeout: float = CONNECT_TIMEOUT,
+    only: Collection[tuple[int, int, int]] | None = None,
+    data: dict[int, dict[str, Any]] | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep into ``out_dir``; see the module docstring.
 
@@ -343,6 +345,9 @@ def run_sweep(
         task: the cell function ``(spec, cell, data, shared) -> row`` (default
             :func:`verify.sweep.tasks.run_cell`; tests inject faults through it).  Cells are
             run in groups (:func:`verify.sweep.tasks.group_key`): one dask task per group.
+        only: run just these ``(n, m, seed)`` cells instead of the whole product grid (the
+            rounds of :mod:`.adaptive`); n must be in ``spec.n``, keys as for the grid.
+        data: :func:`prepare_data` of ``spec``, when the caller already has it (rounds).
     """
     t0 = time.monotonic()
     if not isinstance(spec, SweepSpec):
@@ -355,13 +360,17 @@ def run_sweep(
     remote = resolve_scheduler(None if serial or client is not None else scheduler,
                                serial=serial, client=client)  # a given client wins, as before
     timeout = check_connect_timeout(connect_timeout)
-    data = prepare_data(spec)  # raises on bad n before any cluster starts
+    data = prepare_data(spec) if data is None else data  # raises on bad n before any cluster
+    bad = sorted({c[0] for c in only} - set(data)) if only is not None else []
+    if bad:
+        raise invalid("only", bad, "cells at sample sizes not in the spec's n",
+                      "add them to the spec's n")
     own = None if remote is None else connect(remote, timeout)  # fails fast, before any file
     try:
         with SweepLock(out, "out_dir"):  # one writer; a directory it made goes if nothing was written
             return _run_locked(spec, out, data, None if remote is None else remote.address,
                                workers, serial, resume, progress, retries, command,
-                               client if own is None else own, task, t0)
+                               client if own is None else own, task, t0, only)
     finally:
         if own is not None:
             own.close()
@@ -370,10 +379,15 @@ def run_sweep(
 def _run_locked(spec: SweepSpec, out: Path, data: dict[int, dict[str, Any]],
                 scheduler: str | None, workers: int | None, serial: bool, resume: bool,
                 progress: bool, retries: int, command: str | None, client: Any,
-                task: Callable[..., dict[str, Any]], t0: float) -> SweepResult:
+                task: Callable[..., dict[str, Any]], t0: float,
+                only: Collection[tuple[int, int, int]] | None = None) -> SweepResult:
     old = _check_out(out, spec, data, resume)
     fps = {n: p["fingerprint"] for n, p in data.items()}
-    cells = spec.cells(fps)
+    if only is None:
+        cells = spec.cells(fps)
+    else:
+        base = spec.task_fields()
+        cells = [Cell(n, m, s, cell_key(base, n, m, s, fps[n])) for n, m, s in sorted(set(only))]
     prev = store.read_table(out, spec.kind) if old is not None else None
     done_keys = set() if prev is None else set(prev.loc[prev["status"] == "done", "cell_key"])
     todo = [c for c in cells if c.key not in done_keys]

@@ -95,6 +95,7 @@ def _sweep_part(an: Any) -> dict[str, Any]:
                      "excluded": res.excluded, "cells": cells, "thresholds": thr, "laws": laws,
                      "implied": implied, "n_boot": res.n_boot, "boot_seed": res.seed,
                      "ci": res.ci, "joint": joint})
+    adaptive = _adaptive_part(an)
     lam = {int(k): float(v) for k, v in an.lambda0.items()}
     lam_slope = None
     if len(lam) >= 2:
@@ -103,13 +104,45 @@ def _sweep_part(an: Any) -> dict[str, Any]:
             "command": an.meta.get("command"), "grid": {"n": list(spec.n), "m": list(spec.m),
                                                         "seeds": len(spec.seeds)},
             "spec": spec.to_dict(), "cells": len(an.table),
-            "cells_planned": len(spec.n) * len(spec.m) * len(spec.seeds),
+            "cells_planned": (None if adaptive else len(spec.n) * len(spec.m) * len(spec.seeds)),
+            "adaptive": adaptive,
             "errors": int((an.table.get("status", "done") != "done").sum())
             if "status" in an.table.columns else 0,
             "wall": _wall(an), "lambda0": {str(k): v for k, v in lam.items()},
             "lambda0_slope": lam_slope, "outcomes": outs, "skipped": dict(an.skipped),
             "theory": {str(k): v for k, v in an.theory.items()}, "notes": list(an.notes),
             "environment": an.meta.get("environment") or {}}
+
+
+def _adaptive_part(an: Any) -> dict[str, Any] | None:
+    """The design of an adaptive sweep (``adaptive.json`` of :mod:`verify.sweep.adaptive`):
+    settings, rounds, per n the cells, the stop and the last posterior, and the cell savings."""
+    import json
+    from pathlib import Path
+
+    p = Path(str(an.source)) / "adaptive.json"  # docs/CONTRACTS.md (no verify.sweep import)
+    if not p.is_file():
+        return None
+    log = json.loads(p.read_text(encoding="utf-8"))
+    fin = log.get("final") or {}
+    cells = {str(n): int((an.table["n"] == n).sum()) for n in an.spec.n}
+    per_n = {}
+    for n, v in (fin.get("per_n") or {}).items():
+        e = v.get("estimate") or {}
+        per_n[n] = {"cells": cells.get(n, 0), "stopped": (fin.get("stopped") or {}).get(n),
+                    "m_star": _js(e.get("m_star")), "m_lo": _js(e.get("m_lo")),
+                    "m_hi": _js(e.get("m_hi")), "halfwidth": _js(e.get("halfwidth")),
+                    "rounds": sum(1 for r in log.get("rounds", [])
+                                  if any(c[0] == int(n) for c in r.get("cells", [])))}
+    sv = fin.get("savings") or {}
+    return {"design": log.get("design"), "rounds": len(log.get("rounds", [])),
+            "finished": "final" in log, "per_n": per_n,
+            "savings": {k: sv.get(k) for k in ("grid", "factor", "cells_per_n_seeds",
+                                               "cells_uniform_seeds", "ratio_per_n_seeds",
+                                               "ratio_uniform_seeds", "adaptive_cells", "law_from",
+                                               "reps")} | {
+                "seeds_per_cell": {n: v.get("seeds_per_cell")
+                                   for n, v in (sv.get("per_n") or {}).items()}} if sv else None}
 
 
 def _joint_part(res: Any, an: Any) -> dict[str, Any] | None:
@@ -210,8 +243,15 @@ def _range(vals: Sequence[int]) -> str:
 def _sweep_blocks(i: int, sw: Mapping[str, Any]) -> list[Any]:
     spec = sw["spec"]
     g = sw["grid"]
-    b: list[Any] = [_H(3, f"{sw['kind']} sweep on {sw['data']}: n ∈ {_range(g['n'])}, "
-                       f"m ∈ {_range(g['m'])}, {g['seeds']} seeds per cell")]
+    ad = sw.get("adaptive")
+    if ad:
+        dz = ad["design"]
+        b: list[Any] = [_H(3, f"{sw['kind']} sweep on {sw['data']}, adaptive design: n ∈ "
+                           f"{_range(g['n'])}, m searched in [{dz['m_lo']}, {dz['m_hi']}], "
+                           f"{sw['cells']} cells")]
+    else:
+        b = [_H(3, f"{sw['kind']} sweep on {sw['data']}: n ∈ {_range(g['n'])}, "
+                   f"m ∈ {_range(g['m'])}, {g['seeds']} seeds per cell")]
     w = sw["wall"]
     made = [f"{sw['cells']} cells ({sw['errors']} errors)"]
     if sw.get("cells_planned") and sw["cells"] < sw["cells_planned"]:
@@ -220,8 +260,10 @@ def _sweep_blocks(i: int, sw: Mapping[str, Any]) -> list[Any]:
     if w.get("measured_s") is not None:
         made.append(f"wall time {fmt(w['measured_s'], 3)} s")
     if w.get("elapsed_s") is not None:
+        over = (f"{ad['rounds']} rounds (one engine call each)" if ad
+                else f"{w.get('invocations', 1)} invocation(s)")
         made.append(f"elapsed {fmt(w['elapsed_s'], 3)} s from the sweep's start to its final "
-                    f"table over {w.get('invocations', 1)} invocation(s)")
+                    f"table over {over}")
     if w.get("cells_wall_sum_s") is not None:
         made.append(f"Σ cell wall time {fmt(w['cells_wall_sum_s'], 3)} s")
     b.append(_P(("Command: ", _Code(str(sw.get("command") or "(not recorded)")), ". "
@@ -231,6 +273,8 @@ def _sweep_blocks(i: int, sw: Mapping[str, Any]) -> list[Any]:
         b.append(_P("Sweep environment (sweep.json): " + ", ".join(
             f"{k} {v}" for k, v in env.items() if k in ("platform", "python", "torch", "numpy",
                                                         "dask", "implicit-verify")) + ".", "meta"))
+    if ad:
+        b.extend(_adaptive_blocks(sw, ad))
     if sw["kind"] == "gd":
         b.append(_P(f"GD outcome: loss ≤ {fmt(spec['target'])}·loss(0) within {spec['steps']} "
                     f"steps, step {spec['step']} ('auto' = 1/λ_max(H(0)) per cell), γ = "
@@ -296,6 +340,40 @@ def _sweep_blocks(i: int, sw: Mapping[str, Any]) -> list[Any]:
                  "every n and m; binomial counts drawn from the fitted law), and for the per-n "
                  "diagnostic fits (seeds resampled within each cell).")
     b.append(_UL(tuple(notes)))
+    return b
+
+
+def _adaptive_blocks(sw: Mapping[str, Any], ad: Mapping[str, Any]) -> list[Any]:
+    dz = ad["design"]
+    q = fmt(dz["q"])
+    b: list[Any] = [_P(
+        f"Adaptive design (verify.sweep.adaptive) for {dz['outcome']}: per n, bisection in log m "
+        f"to bracket m*_{q}, then the psi-marginal method (Prins 2013) on a probit (μ, log s) grid "
+        f"posterior, {dz['seeds_per_round']} cells per n per round at the chosen width; an n "
+        f"stops when the {fmt(100 * dz['ci'])}% credible interval of log m*_{q} has half-width "
+        f"≤ {fmt(dz['target_ci'])}, the sweep at {dz['max_cells']} cells. "
+        f"{sw['cells']} cells in {ad['rounds']} rounds"
+        + ("" if ad["finished"] else " (NOT FINISHED: the design was interrupted)") + ". "
+        "The exponent and thresholds below come from the same joint fit as for any sweep; the "
+        "design's own per-n posterior (the stopping rule) is in this table:")]
+    sv = ad.get("savings") or {}
+    seeds = sv.get("seeds_per_cell") or {}
+    rows = []
+    for n, v in ad["per_n"].items():
+        rows.append((n, str(v["cells"]), str(v["rounds"]), str(v["stopped"] or "—"),
+                     f"{fmt(v['m_star'], 4)} [{fmt(v['m_lo'], 4)}, {fmt(v['m_hi'], 4)}]",
+                     fmt(v["halfwidth"], 3), str(seeds.get(n, "—"))))
+    b.append(_Table(("n", "cells", "rounds with cells", "stopped", f"posterior m*_{q} [95%]",
+                     "half-width (log m)", "full-grid seeds per cell"), tuple(rows)))
+    if sv:
+        b.append(_P(
+            f"Cell savings: a full ×√2 grid {sv['grid'][0]}, {sv['grid'][1]}, …, {sv['grid'][-1]} "
+            f"({len(sv['grid'])} widths in the search range) reaches the same credible half-width at every n with "
+            f"{sv['cells_per_n_seeds']} cells when each n has its own seeds per cell (last "
+            f"column), {sv['cells_uniform_seeds']} with the same seeds at every n: "
+            f"{fmt(sv['ratio_per_n_seeds'], 3)}× and {fmt(sv['ratio_uniform_seeds'], 3)}× the "
+            f"design's {sv['adaptive_cells']} cells (median over {sv['reps']} simulated grids "
+            f"of the smallest seeds per cell, at the law from the {sv['law_from']})."))
     return b
 
 
