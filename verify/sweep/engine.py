@@ -197,7 +197,8 @@ def _check_out(out: Path, spec: SweepSpec, data: dict[int, dict[str, Any]], resu
     if out.exists() and not out.is_dir():
         raise invalid("out", str(out), "exists and is not a directory", "choose another --out")
     if not sj.is_file():
-        if out.is_dir() and any(p.name != LOCK_FILE for p in out.iterdir()):
+        # the lock, and an adaptive sweep's design log written before its first round
+        if out.is_dir() and any(p.name not in (LOCK_FILE, "adaptive.json") for p in out.iterdir()):
             raise invalid("out", str(out), "is a non-empty directory without a sweep.json "
                           "(not a sweep)", "choose a new or empty --out" + (
                               ", or the --out of the sweep to resume" if resume else ""))
