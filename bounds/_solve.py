@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from bounds._data import validate_X, validate_y
-from bounds._errors import invalid
+from bounds._errors import check_real, invalid
 from bounds._kernels import lambda0 as _lambda0
 from bounds._norms import NormConstant, _check_delta, norm_constant_tail
 from bounds._symbolic import HIDDEN_CONSTANTS, Bound, Provenance, TheoremSpec, symbol
@@ -94,7 +94,7 @@ def _hidden_values(hidden: Mapping[str, float] | None) -> dict[str, float]:
         if k not in HIDDEN_CONSTANTS:
             raise invalid("hidden", k, f"unknown hidden constant (known: {sorted(HIDDEN_CONSTANTS)})",
                           "check the spelling")
-        out[k] = _positive(k, v)
+        out[k] = _positive(f"hidden[{k!r}]", v)
     return out
 
 
@@ -287,7 +287,8 @@ def _problem(X: Any, y: Any, delta: float, e0_norm: Any, lam: float | None
              ) -> tuple[np.ndarray, float, float, str, float]:
     Xv = validate_X(X)
     _check_delta(delta)
-    lam0 = _lambda0(Xv) if lam is None else float(lam)
+    lam0 = _lambda0(Xv) if lam is None else check_real(
+        "lambda0", lam, 0.0, fix="pass λ0 = λ_min(G∞) ≥ 0 (bounds.lambda0(X)) or leave lambda0=None")
     if lam is None and lam0 <= _lambda0_zero_level(Xv):
         lam0 = 0.0  # numerically zero: parallel pairs / zero rows (see _lambda0_zero_level)
     if e0_norm is None:

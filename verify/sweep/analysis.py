@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bounds._errors import InvalidArgument, invalid
+from bounds._errors import InvalidArgument, check_path, invalid
 
 from .outcomes import OUTCOMES
 from .spec import SweepSpec
@@ -214,6 +214,7 @@ def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, A
         spec, table, meta = sweep
         source = "(table)"
     else:
+        check_path(sweep, "sweep")
         spec, table, meta = read_sweep(sweep)
         source = str(sweep)
     names = list(outcomes) if outcomes is not None else applicable_outcomes(spec.kind)

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bounds._errors import invalid
+from bounds._errors import check_path, invalid
 
 from . import store
 from .progress import Progress
@@ -323,7 +323,7 @@ def run_sweep(
         if val is not None and (isinstance(val, bool) or not isinstance(val, int) or val < lo):
             raise invalid(name, val, f"must be an integer ≥ {lo}", f"pass {name} ≥ {lo}")
     task = run_cell if task is None else task
-    out = Path(out_dir)
+    out = check_path(out_dir, "out_dir")
     data = prepare_data(spec)  # raises on bad n before any cluster starts
     old = _check_out(out, spec, data, resume)
     out.mkdir(parents=True, exist_ok=True)
