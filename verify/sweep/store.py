@@ -86,8 +86,13 @@ def _atomic_parquet(table: pa.Table, path: Path) -> None:
     try:
         pq.write_table(table, tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # pyarrow names no file
+            import re
+
+            code = exc.errno or int((re.search(r"errno (\d+)", str(exc)) or [0, 0])[1]) or None
+            raise OSError(code, os.strerror(code) if code else str(exc), str(path)) from None
         raise
 
 
@@ -148,10 +153,16 @@ def write_final(out: Path, rows: Iterable[dict[str, Any]] | pd.DataFrame, kind: 
 def write_json(path: Path, obj: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.fchmod(fd, user_file_mode())  # the user's umask, not mkstemp's 0600
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, default=str)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=2, default=str)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException as exc:  # no temporary file left behind (a full disk, say)
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
 
 
 def read_json(path: Path) -> Any:
