@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["VerifyError", "InvalidArgument", "SolverError", "invalid", "check_int", "check_real",
-           "check_choice", "check_bool", "check_path", "check_size"]
+           "check_real_array", "check_choice", "check_bool", "check_path", "check_size"]
 
 
 class VerifyError(Exception):
@@ -89,6 +89,22 @@ def check_real(name: str, value: Any, low: float | None = None, high: float | No
     return v
 
 
+def check_real_array(name: str, value: Any, fix: str) -> Any:
+    """``value`` as a float64 numpy array: numbers or arrays of numbers only (no text, which
+    numpy would parse, no complex values, whose imaginary part a cast would drop)."""
+    import numpy as np
+
+    if isinstance(value, (str, bytes, bool)):
+        raise invalid(name, value, "expected a number or an array of numbers", fix)
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError):
+        raise invalid(name, value, "expected a number or an array of numbers", fix) from None
+    if raw.dtype.kind not in "iuf":
+        raise invalid(name, value, f"expected real numbers (got dtype {raw.dtype})", fix)
+    return raw.astype(np.float64)
+
+
 def check_choice(name: str, value: Any, choices: Iterable[Any], fix: str | None = None) -> Any:
     """One of ``choices`` (compared by equality after a type check against the choices)."""
     opts = tuple(choices)
@@ -126,3 +142,25 @@ def check_size(nbytes: float, name: str, value: Any, what: str, *, allow_large: 
         return
     raise invalid(name, value, f"{what} needs about {nbytes / 2**30:.3g} GiB (more than "
                   f"{limit / 2**30:g} GiB)", "use a smaller value (or allow_large=True where offered)")
+
+
+def cache_checked(name: str, choices: tuple[Any, ...]) -> Any:
+    """``functools.cache`` for a function of one argument ``name`` taking one of ``choices``:
+    the argument is checked first, so an unhashable value (a list, say) is an InvalidArgument,
+    not the cache's ``TypeError``."""
+    import functools
+
+    def wrap(fn: Any) -> Any:
+        cached = functools.cache(fn)
+
+        @functools.wraps(fn)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            if len(args) + len(kwargs) > 1 or set(kwargs) - {name}:
+                raise TypeError(f"{fn.__name__}() takes one argument, {name}")
+            value = kwargs[name] if kwargs else (args[0] if args else choices[0])
+            check_choice(name, value, choices, f"use {name}={choices[0]!r}")
+            return cached(value)
+
+        checked.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return checked
+    return wrap

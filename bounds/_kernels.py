@@ -41,8 +41,8 @@ import sympy as sp
 from scipy import stats
 
 from bounds._args import check_seed
-from bounds._data import _refuse_complex, check_kernel_scale, row_norms, validate_X
-from bounds._errors import check_int, invalid
+from bounds._data import check_kernel_scale, row_norms, validate_X
+from bounds._errors import check_int, check_real_array, invalid
 
 __all__ = [
     "ARCCOS_KERNEL_EXPR",
@@ -90,12 +90,7 @@ _a1_sq = 0.25  # a_1 = E[g σ(g)] = E[g² 1{g>0}] = 1/2
 
 def arccos_kernel(rho: np.ndarray | float) -> np.ndarray | float:
     """``E[σ(g₁)σ(g₂)]`` for standard Gaussians with correlation ``rho`` (clipped to [−1,1])."""
-    _refuse_complex(rho, "rho")
-    try:
-        r = np.asarray(rho, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise invalid("rho", rho, "expected a correlation in [-1, 1] (a number or an array)",
-                      "pass e.g. rho=0.5") from None
+    r = check_real_array("rho", rho, "pass a correlation in [-1, 1] (a number or an array), e.g. rho=0.5")
     bad = ~(np.abs(r) <= 1.0 + _RHO_SLACK)  # NaN too
     if bad.any():
         first = r.flat[int(np.argmax(bad.ravel()))]

@@ -79,13 +79,7 @@ def initial_residual_estimate(X: Any, y: Any = None) -> tuple[float, str]:
 
 
 def _positive(name: str, value: Any) -> float:
-    try:
-        f = float(value)
-    except (TypeError, ValueError) as exc:
-        raise invalid(name, value, "must be a positive number", f"pass {name}=<float > 0>") from exc
-    if not (np.isfinite(f) and f > 0):
-        raise invalid(name, value, "must be a finite positive number", f"pass {name}=<float > 0>")
-    return f
+    return float(check_real(name, value, 0.0, low_open=True, fix=f"pass {name}=<float > 0>"))
 
 
 def _hidden_values(hidden: Mapping[str, float] | None) -> dict[str, float]:
@@ -137,7 +131,7 @@ def smallest_width(required: Callable[[float], float]) -> float:
                 lo_i = mid
         return float(hi_i)
     while hi / lo - 1.0 > 1e-15:
-        mid_f = math.sqrt(lo * hi)
+        mid_f = math.sqrt(lo) * math.sqrt(hi)  # lo·hi overflows near 1e300
         if mid_f in (lo, hi):
             break
         if ok(mid_f):
@@ -175,7 +169,7 @@ def largest_width(allowed: Callable[[float], float]) -> float:
                 hi_i = mid
         return float(lo_i)
     while hi / lo - 1.0 > 1e-15:
-        mid_f = math.sqrt(lo * hi)
+        mid_f = math.sqrt(lo) * math.sqrt(hi)  # lo·hi overflows near 1e300
         if mid_f in (lo, hi):
             break
         if ok(mid_f):

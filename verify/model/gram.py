@@ -467,8 +467,8 @@ def lambda_min_iterative(
         raise invalid("method", method, "choose 'lanczos' or 'lobpcg'", "use method='lanczos'")
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and 0.0 < tol < 1.0):
         raise invalid("tol", tol, "must be a float in (0, 1)", "use e.g. tol=1e-10")
-    check_int("max_iter", max_iter, 1, fix="use e.g. max_iter=1000 (or None: the method's default)",
-              allow_none=True)
+    check_int("max_iter", max_iter, 1, 2**31 - 1,  # ARPACK counts in int32
+              fix="use e.g. max_iter=1000 (or None: the method's default)", allow_none=True)
     check_seed(seed, "seed")
     T = _as_square_float64(M)
     S = 0.5 * (T + T.T)

@@ -206,7 +206,8 @@ class ImplicitNetwork(torch.nn.Module):
         dev = resolve_device(device)
         dt = resolve_dtype(dtype)
         allow_large = bool(kwargs.pop("allow_large", False))
-        check_network_memory(network_bytes(m, d, torch.finfo(dt).bits // 8), "m", m,
+        big, big_value = ("d", d) if d > m else ("m", m)  # name the size that dominates m² + m·d
+        check_network_memory(network_bytes(m, d, torch.finfo(dt).bits // 8), big, big_value,
                              f"a network of width m = {m} (d = {d})", allow_large)
         g = torch.Generator().manual_seed(int(seed))
         A = torch.randn(m, m, generator=g, dtype=torch.float64)

@@ -221,7 +221,8 @@ class SweepSpec:
                 raise invalid(name, val, f"must be an integer in [{lo}, {MAX_VALUE}]",
                               f"pass {name} ≥ {lo}")
         if self.hk_max_m is not None and (isinstance(self.hk_max_m, bool)
-                                          or not isinstance(self.hk_max_m, int) or self.hk_max_m < 0):
+                                          or not isinstance(self.hk_max_m, int)
+                                          or not 0 <= self.hk_max_m <= MAX_VALUE):
             raise invalid("hk_max_m", self.hk_max_m, "must be an integer ≥ 0 or None",
                           "pass e.g. --hk-max-m 1024 (or 'all')")
         if not isinstance(self.batched, bool):
@@ -230,7 +231,7 @@ class SweepSpec:
             raise invalid("batched", self.batched, "batched seeds apply to the gd kind only",
                           "drop --batched-seeds or use --kind gd")
         if self.d is not None and (isinstance(self.d, bool) or not isinstance(self.d, int)
-                                   or self.d < 1):
+                                   or not 1 <= self.d <= MAX_VALUE):
             raise invalid("d", self.d, "must be an integer ≥ 1", "pass e.g. --d 16")
         if self.project_d is not None and (isinstance(self.project_d, bool)
                                            or not isinstance(self.project_d, int)

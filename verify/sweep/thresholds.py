@@ -90,18 +90,17 @@ def clopper_pearson(k: Any, N: Any, ci: float = 0.95) -> tuple[np.ndarray, np.nd
 
     ``k`` successes of ``N`` trials (integers, 0 ≤ k ≤ N, N ≥ 0; arrays of one shape or
     broadcastable), ``ci`` in (0, 1)."""
-    from bounds._errors import check_real, invalid
+    from bounds._errors import check_real, check_real_array, invalid
 
     check_real("ci", ci, 0.0, 1.0, low_open=True, high_open=True, fix="use e.g. ci=0.95")
     arrs = {}
     for name, v in (("k", k), ("N", N)):
-        try:
-            arrs[name] = np.asarray(v, dtype=float)
-        except (TypeError, ValueError):
-            raise invalid(name, v, "expected integer counts", "pass counts as ints or int arrays") from None
+        arrs[name] = check_real_array(name, v, "pass counts as ints or int arrays")
         a_ = arrs[name]
         if not (np.isfinite(a_).all() and (a_ == np.round(a_)).all()):
             raise invalid(name, v, "expected whole, finite counts", "pass counts as ints or int arrays")
+        if (np.abs(a_) >= 2.0**53).any():  # from 2**53 on, float64 (the beta quantiles' type) is not exact
+            raise invalid(name, v, "counts ≥ 2**53 are not exact in float64", "pass smaller counts")
     k, N = arrs["k"], arrs["N"]
     try:
         np.broadcast_shapes(k.shape, N.shape)
