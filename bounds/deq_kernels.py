@@ -216,15 +216,16 @@ def _check_gamma(gamma: Any) -> float:
     if not (math.isfinite(g) and g > 0):
         raise invalid("gamma", gamma, "γ must be positive and finite", "pass a float in (0, 1), e.g. 0.4")
     if g < GAMMA_RANGE[0]:
-        raise invalid("gamma", gamma, f"γ < {GAMMA_RANGE[0]:g}: γ² underflows float64 and the "
-                      "quadrature cannot resolve the kink's boundary layer (width ∝ γ)",
+        raise invalid("gamma", gamma, f"γ < {GAMMA_RANGE[0]:g}: γ² and the quadrature of the kink's "
+                      "boundary layer (width ∝ γ) leave the float64 range",
                       f"pass γ ≥ {GAMMA_RANGE[0]:g} (the limit γ → 0 is the explicit network's)")
     return g
 
 
-#: smallest γ of :func:`deq_kernels`: below it γ² is subnormal (large γ, without a fixed point,
-#: gives the status NO_FIXED_POINT)
-GAMMA_RANGE = (1e-150,)
+#: smallest γ of :func:`deq_kernels`: near γ = 1e-150 γ² and the quadrature of the kink's
+#: boundary layer (width ∝ γ) leave the float64 range (overflow at order 4); 1e-100 keeps a
+#: margin. Large γ without a fixed point gives the status NO_FIXED_POINT.
+GAMMA_RANGE = (1e-100,)
 
 
 def _check_int(name: str, v: Any, lo: int, fix: str) -> int:

@@ -229,7 +229,7 @@ TARGETS = [
 ]
 SLOW_TARGETS = [
     Target("deq_kernels", lambda **k: bounds.deq_kernels(_X(4), **k),
-           {"gamma": R(1e-150, inf_ok=False), "order": I(4, 256, top=12), "nodes": I(4, 4096, top=12),
+           {"gamma": R(1e-100, inf_ok=False), "order": I(4, 256, top=12), "nodes": I(4, 4096, top=12),
             "max_iter": I(1, top=60), "tol": R(0.0, 1.0, lo_open=True, hi_open=True),
             "accuracy": R(0.0, lo_open=True), "throw": B},
            {"gamma": 0.3, "order": 16, "nodes": 8, "max_iter": 50, "tol": 1e-13, "accuracy": 1e-8,

@@ -28,7 +28,11 @@ SWEEP = ["--n", "8", "--seeds", "1", "--serial", "--quiet"]
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cli2")
+    return make_files(tmp_path_factory.mktemp("cli2"))
+
+
+def make_files(d: Path) -> Path:
+    """The inputs of the catalogue, written into ``d``."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((8, 4))
     y = rng.standard_normal(8)
@@ -44,6 +48,7 @@ def files(tmp_path_factory):
     np.savez(d / "mixed.npz", X=np.vstack([unit[:4], unit[4:] * 1e200]), y=y)
     np.savez(d / "d1.npz", X=np.abs(X[:, :1]) + 0.1, y=y)
     (d / "a_file").write_text("x")
+    (d / "sub.npz").mkdir()
     return d
 
 
@@ -137,7 +142,6 @@ REFUSED = [
 
 @pytest.mark.parametrize(("argv", "option", "value"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED])
 def test_refused_with_one_line_naming_the_option(files, capsys, argv, option, value):
-    (files / "sub.npz").mkdir(exist_ok=True)
     rc = main([a.format(d=files) for a in argv])
     line = _one_line(capsys, rc, option, value)
     assert "ContractionTracker" not in line and "<array shape" not in line
