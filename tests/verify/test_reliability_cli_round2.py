@@ -43,6 +43,7 @@ def make_files(d: Path) -> Path:
     (d / "bom.csv").write_bytes(("x1,x2,x3,x4,y\n" + body).encode("utf-8-sig"))
     (d / "nul.csv").write_bytes(b"1,2,3\n4,\x005,6\n")
     (d / "garbage.csv").write_bytes(bytes(rng.integers(128, 256, 200, dtype=np.uint8)))
+    np.savez(d / "unit.npz", X=unit, y=y)
     np.savez(d / "big.npz", X=unit * 1e200, y=y)
     np.savez(d / "tiny.npz", X=unit * 1e-310, y=y)
     np.savez(d / "mixed.npz", X=np.vstack([unit[:4], unit[4:] * 1e200]), y=y)
@@ -137,6 +138,16 @@ REFUSED = [
      LONG[:40]),
     ("bounds-data-name-too-long", ["bounds", "--data", "{d}/" + LONG + ".npz"], "--data", LONG[:40]),
     ("run-data-a-directory", ["run", "--data", "{d}/sub.npz", *RUN, "--out", "{d}/o"], "--data", "sub.npz"),
+    ("figure1-out-name-too-long", ["figure1", "--n", "4", "--n-test", "4", "--widths", "8", "--epochs", "1",
+                                   "--quiet", "--out", "{d}/" + LONG], "--out", LONG[:40]),
+    ("figure1-widths-superscript", ["figure1", "--widths", "8,²", "--out", "{d}/o"], "--widths", "²"),
+    ("report-widths-superscript", ["report", "--widths", "8,²", "--out", "{d}/o"], "--widths", "²"),
+    ("report-hidden-C_width-0", ["report", "--hidden", "C_width=0", "--widths", "8", "--out", "{d}/o"],
+     "--hidden", "C_width"),
+    ("bench-seeds-superscript", ["bench", "step", "--seeds", "²"], "--seeds", "²"),
+    ("bounds-synthetic-superscript", ["bounds", "--synthetic", "8,²"], "--synthetic", "²"),
+    ("sweep-from-name-too-long", ["sweep", "--from", "{d}/" + LONG], "--from", LONG[:40]),
+    ("report-from-name-too-long", ["report", "--from", "{d}/" + LONG, "--out", "{d}/o"], "--from", LONG[:40]),
 ]
 
 
@@ -197,6 +208,21 @@ def test_bounds_gamma_without_a_kernel_fixed_point_says_so(capsys):
     k = rep["kernels"]
     assert k["status"] in ("not computed", "NO_FIXED_POINT"), k
     assert k.get("lambda_min_Hinf") is None
+
+
+@pytest.mark.parametrize("name", ["big", "tiny"])
+def test_normalise_is_scale_free(files, capsys, name):
+    """--normalise of rows scaled by 1e200 or 1e-310 gives the λ0 of the unit rows (it gave
+    λ0 = 0: the squared norms overflowed to inf / underflowed to 0). Tolerance: the scaled
+    norm is within a few ulps of the plain one, so λ0 agrees to ~1e-15 relative; 1e-12 leaves
+    room for the eigensolver's rounding."""
+    import json
+
+    lam = {}
+    for f in ("unit", name):
+        assert main(["bounds", "--data", str(files / f"{f}.npz"), "--normalise", "--format", "json"]) == 0
+        lam[f] = json.loads(capsys.readouterr().out)["lambda0"]
+    assert lam["unit"] > 0 and lam[name] == pytest.approx(lam["unit"], rel=1e-12)
 
 
 def test_tiny_rows_are_not_called_zero(files, capsys):

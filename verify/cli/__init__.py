@@ -180,16 +180,19 @@ def _os_error(exc: OSError, args: argparse.Namespace, parser: argparse.ArgumentP
         f = Path(os.path.abspath(fname))
     except (ValueError, OSError):  # pragma: no cover - an unprintable path
         return f"{fname}: {why}; {fix}"
-    for dest, value in sorted(vars(args).items()):
-        if dest not in opts or not isinstance(value, str) or not value:
+    for dest, given in sorted(vars(args).items()):
+        if dest not in opts:
             continue
-        try:
-            v = Path(os.path.abspath(value))
-        except (ValueError, OSError):  # pragma: no cover
-            continue
-        if f == v or v in f.parents or (f.parent == v.parent and v.name and v.name in f.name):
-            what = "" if f == v else f" ({f.name})"
-            return f"{opts[dest]}={value!r}{what}: {why}; {fix}"
+        for value in given if isinstance(given, list) else [given]:  # nargs='+' options too
+            if not isinstance(value, str) or not value:
+                continue
+            try:
+                v = Path(os.path.abspath(value))
+            except (ValueError, OSError):  # pragma: no cover
+                continue
+            if f == v or v in f.parents or (f.parent == v.parent and v.name and v.name in f.name):
+                what = "" if f == v else f" ({f.name})"
+                return f"{opts[dest]}={value!r}{what}: {why}; {fix}"
     return f"{fname}: {why}; {fix}"
 
 
