@@ -35,6 +35,7 @@ __all__ = [
     "parse_int_list",
     "parse_float_list",
     "check_seed",
+    "parse_hidden",
     "available_memory",
     "format_bytes",
     "format_seconds",
@@ -130,6 +131,32 @@ def parse_float_list(name: str, text: Any, *, low: float | None = None, high: fl
         except Exception as exc:
             raise invalid(name, text, f"item {t!r}: {_problem(exc)}",
                           fix or f"pass e.g. {name} 0.1,0.5") from None
+    return out
+
+
+def parse_hidden(items: Any, option: str = "--hidden") -> dict[str, float]:
+    """``NAME=VALUE`` overrides of hidden constants (repeatable option): a known name and a
+    positive finite value; every error shows the whole item (``--hidden='C_width=0'``)."""
+    from bounds._hidden import HIDDEN_CONSTANTS
+
+    out: dict[str, float] = {}
+    for item in items or []:
+        name, sep, text = str(item).partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise invalid(option, item, "expected NAME=VALUE", f"pass e.g. {option} C_width_lemma=8192")
+        if name not in HIDDEN_CONSTANTS:
+            raise invalid(option, item, f"unknown hidden constant {name!r} (known: "
+                          f"{', '.join(sorted(HIDDEN_CONSTANTS))})", "check the spelling")
+        try:
+            v = float(text.strip())
+        except ValueError:
+            raise invalid(option, item, f"{text.strip()!r} is not a number",
+                          f"pass e.g. {option} {name}=8192") from None
+        if not (math.isfinite(v) and v > 0):
+            raise invalid(option, item, "a hidden constant must be a positive finite number",
+                          f"pass e.g. {option} {name}=1.0")
+        out[name] = v
     return out
 
 

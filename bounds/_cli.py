@@ -20,6 +20,7 @@ from bounds._args import (
     format_seconds,
     notice,
     parse_float,
+    parse_hidden,
     parse_int,
 )
 from bounds._datacli import add_data_options, check_data_value, dataset_from_args
@@ -84,17 +85,7 @@ def check_size(n: int, d: int, allow_large: bool, name: str, value: Any) -> None
 
 
 def _parse_hidden(items: list[str] | None) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            out[name.strip()] = float(value)
-        except ValueError as exc:
-            raise invalid("--hidden", item, "must look like NAME=VALUE",
-                          "e.g. --hidden C_width_lemma=8192") from exc
-    return out
+    return parse_hidden(items)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

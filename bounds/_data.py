@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from bounds._errors import InvalidArgument, invalid
+from bounds._errors import InvalidArgument, check_int, check_path, check_real, invalid
 
 __all__ = ["DataAudit", "audit_data", "load_data", "validate_X", "validate_y"]
 
@@ -66,8 +66,45 @@ def validate_X(X: Any, name: str = "X") -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def row_norms(X: np.ndarray, norms: np.ndarray | None = None) -> np.ndarray:
+    """Euclidean norms of the rows of a finite float array without overflow or underflow: a
+    row of 1e-310 has norm ~1e-310, not 0, and a row of 1e200 a finite norm. ``norms``: the
+    plain ``√Σx²`` already computed (default: by ``einsum``); only its rows that over- or
+    underflowed are recomputed, scaled by their largest entry, so ordinary data gets exactly
+    the plain values."""
+    if norms is None:
+        with np.errstate(over="ignore", under="ignore"):  # those rows are recomputed below
+            norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    plain = np.asarray(norms, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(plain) | (plain < 1e-150))
+    if bad.size and X.shape[1]:
+        sub = X[bad]
+        scale = np.max(np.abs(sub), axis=1)
+        U = sub / np.where(scale > 0, scale, 1.0)[:, None]
+        plain = plain.copy()
+        plain[bad] = scale * np.sqrt(np.einsum("ij,ij->i", U, U))
+    return plain
+
+
+#: the kernels are built from ‖x_i‖² and x_i·x_j: norms outside this range over/underflow them
+NORM_RANGE = (1e-150, 1e150)
+
+
+def check_kernel_scale(norms: np.ndarray, name: str = "X") -> None:
+    """Refuse rows whose squared norm would over/underflow float64 (zero rows are left to the
+    caller, which knows whether they are allowed)."""
+    lo, hi = NORM_RANGE
+    bad = np.flatnonzero((norms > hi) | ((norms > 0) & (norms < lo)))
+    if bad.size:
+        i = int(bad[0])
+        raise invalid(name, f"<{norms.size}-row array>", f"row {i} has norm {norms[i]:.3g}: the kernels "
+                      f"use ‖x_i‖², which over/underflows float64 outside [{lo:g}, {hi:g}] "
+                      f"({bad.size} such row(s))", "rescale the data (e.g. normalise the rows to unit norm)")
+
+
 def validate_y(y: Any, n: int, name: str = "y") -> np.ndarray:
     """Return ``y`` as a finite float64 vector of length ``n`` (an (n, 1) column is accepted)."""
+    n = check_int("n", n, 0, fix="pass the number of rows of X")
     _refuse_complex(y, name)
     try:
         arr = np.array(y, dtype=np.float64, copy=True)
@@ -184,11 +221,11 @@ def audit_data(
     Works in row blocks of ``block`` so memory stays O(block·n).
     """
     X = validate_X(X)
-    for nm, val in (("norm_tol", norm_tol), ("parallel_tol", parallel_tol)):
-        if not (np.isfinite(val) and val >= 0):
-            raise invalid(nm, val, "must be a finite number ≥ 0", f"e.g. {nm}=1e-6")
+    check_real("norm_tol", norm_tol, 0.0, fix="e.g. norm_tol=1e-6")
+    check_real("parallel_tol", parallel_tol, 0.0, 1.0, high_open=True, fix="e.g. parallel_tol=1e-12")
+    block = check_int("block", block, 1, fix="pass a row block ≥ 1, e.g. block=1024")
     n, d = X.shape
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    norms = row_norms(X)
     dev = np.abs(norms - 1.0)
     worst_row = int(np.argmax(dev))
     zero = np.flatnonzero(norms == 0.0)
@@ -227,8 +264,16 @@ def audit_data(
 
 
 def _load_csv(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    with path.open(newline="") as fh:
-        rows = [r for r in csv.reader(fh) if r and any(cell.strip() for cell in r)]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:  # a UTF-8 BOM is dropped
+            rows = [r for r in csv.reader(fh) if r and any(cell.strip() for cell in r)]
+    except UnicodeDecodeError as exc:
+        raise invalid("path", str(path), f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+                      f"offset {exc.start})", "save the CSV as UTF-8 (e.g. iconv -f latin1 -t utf-8 "
+                      "in.csv > out.csv)") from None
+    except csv.Error as exc:
+        raise invalid("path", str(path), f"is not a CSV file ({exc})",
+                      "write comma-separated numbers, one sample per row") from None
     if not rows:
         raise invalid("path", str(path), "CSV file has no rows", "write one sample per row")
 
@@ -292,7 +337,7 @@ def load_data(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray | No
     :func:`validate_y` (finite, one label per row); errors raise
     :class:`~bounds.InvalidArgument`.
     """
-    p = Path(path)
+    p = check_path(path, "path")
     if not p.exists():
         raise invalid("path", str(path), "file does not exist", "check the path")
     if not p.is_file():

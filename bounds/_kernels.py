@@ -41,8 +41,8 @@ import sympy as sp
 from scipy import stats
 
 from bounds._args import check_seed
-from bounds._data import validate_X
-from bounds._errors import invalid
+from bounds._data import check_kernel_scale, row_norms, validate_X
+from bounds._errors import check_int, check_real_array, invalid
 
 __all__ = [
     "ARCCOS_KERNEL_EXPR",
@@ -90,15 +90,29 @@ _a1_sq = 0.25  # a_1 = E[g σ(g)] = E[g² 1{g>0}] = 1/2
 
 def arccos_kernel(rho: np.ndarray | float) -> np.ndarray | float:
     """``E[σ(g₁)σ(g₂)]`` for standard Gaussians with correlation ``rho`` (clipped to [−1,1])."""
-    r = np.clip(np.asarray(rho, dtype=np.float64), -1.0, 1.0)
+    r = check_real_array("rho", rho, "pass a correlation in [-1, 1] (a number or an array), e.g. rho=0.5")
+    bad = ~(np.abs(r) <= 1.0 + _RHO_SLACK)  # NaN too
+    if bad.any():
+        first = r.flat[int(np.argmax(bad.ravel()))]
+        raise invalid("rho", rho if r.ndim == 0 else f"<array with {int(bad.sum())} value(s) outside "
+                      f"[-1, 1], e.g. {first!r}>", "a correlation lies in [-1, 1]",
+                      "pass cosines of angles (x_i·x_j / ‖x_i‖‖x_j‖)")
+    r = np.clip(r, -1.0, 1.0)  # rounding just outside ±1 only
     out = np.asarray(_arccos_fn(r, 1.0, 1.0), dtype=np.float64)
     return float(out) if out.ndim == 0 else out
 
 
+#: correlations computed in floating point may exceed ±1 by rounding; beyond this they are errors
+_RHO_SLACK = 1e-12
+#: most Hermite terms: the rounding allowance (K + 2)·eps of :func:`hermite_tail_bound` grows
+#: with K while the truncation error falls like K^(-3/2), so beyond ~10^6 terms more terms only
+#: loosen the bound (and K = 10^12 would need 7 TiB of coefficients)
+MAX_HERMITE_TERMS = 10**7
+
+
 def _check_terms(terms: object) -> int:
-    if isinstance(terms, bool) or not isinstance(terms, (int, np.integer)) or terms < 0:
-        raise invalid("terms", terms, "must be a non-negative integer", "e.g. terms=100")
-    return int(terms)
+    return int(check_int("terms", terms, 0, MAX_HERMITE_TERMS,
+                         f"pass 0 ≤ terms ≤ {MAX_HERMITE_TERMS} (more terms loosen the tail bound)"))
 
 
 def relu_hermite_coefficients(terms: int) -> np.ndarray:
@@ -128,7 +142,8 @@ def hermite_tail_bound(terms: int) -> float:
 
 
 def _cosines(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    norms = row_norms(X)
+    check_kernel_scale(norms)
     safe = np.where(norms > 0, norms, 1.0)
     U = X / safe[:, None]
     C = U @ U.T
@@ -174,6 +189,10 @@ def gram_infinity(X: np.ndarray, method: str = "closed", terms: int | None = Non
     return (G + G.T) / 2
 
 
+#: most multiply-adds one :func:`gram_infinity_mc` call may do (about an hour of one core)
+_MC_MAX_WORK = 1e13
+
+
 def gram_infinity_mc(
     X: np.ndarray,
     samples: int,
@@ -202,6 +221,12 @@ def gram_infinity_mc(
         raise invalid("level", level, "must lie in (0, 1)", "e.g. level=0.99")
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise invalid("batch", batch, "must be a positive integer", "e.g. batch=4096")
+    n, d = X.shape
+    work = float(samples) * n * (d + n)  # multiply-adds of the draws and the outer products
+    if work > _MC_MAX_WORK:
+        raise invalid("samples", samples, f"needs about {work:.2g} multiply-adds at n = {n}, d = {d} "
+                      f"(more than {_MC_MAX_WORK:.0e}: hours)",
+                      "use fewer samples (the half-width falls like 1/√samples) or gram_infinity()")
     seed = check_seed(seed, "seed", allow_none=True)
     rng = np.random.default_rng(seed)
     n, d = X.shape

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from bounds._errors import invalid
+from bounds._errors import check_real, invalid
 from bounds._symbolic import Bound, Provenance, symbol
 
 __all__ = [
@@ -61,7 +61,8 @@ _tail_t_fn = sp.lambdify([_delta], TAIL_T, modules="numpy")
 
 
 def _check_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool):
+    """A whole number ≥ ``minimum`` (an int, or a float such as 8.0; not text, not a bool)."""
+    if isinstance(value, (bool, str, bytes)):
         raise invalid(name, value, "must be an integer", f"pass {name}=<int ≥ {minimum}>")
     try:
         f = float(value)
@@ -73,13 +74,8 @@ def _check_int(name: str, value: Any, minimum: int = 1) -> int:
 
 
 def _check_delta(delta: Any) -> float:
-    try:
-        f = float(delta)
-    except (TypeError, ValueError) as exc:
-        raise invalid("delta", delta, "must be a probability in (0, 1)", "e.g. delta=0.01") from exc
-    if not (0.0 < f < 1.0):
-        raise invalid("delta", delta, "must be a probability in (0, 1)", "e.g. delta=0.01")
-    return f
+    return float(check_real("delta", delta, 0.0, 1.0, low_open=True, high_open=True,
+                            fix="pass a probability in (0, 1), e.g. delta=0.01"))
 
 
 def norm_constant_tail(m: int, d: int, delta: float) -> float:

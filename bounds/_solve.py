@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 from bounds._data import validate_X, validate_y
-from bounds._errors import invalid
+from bounds._errors import check_real, invalid
 from bounds._kernels import lambda0 as _lambda0
 from bounds._norms import NormConstant, _check_delta, norm_constant_tail
 from bounds._symbolic import HIDDEN_CONSTANTS, Bound, Provenance, TheoremSpec, symbol
@@ -79,13 +79,7 @@ def initial_residual_estimate(X: Any, y: Any = None) -> tuple[float, str]:
 
 
 def _positive(name: str, value: Any) -> float:
-    try:
-        f = float(value)
-    except (TypeError, ValueError) as exc:
-        raise invalid(name, value, "must be a positive number", f"pass {name}=<float > 0>") from exc
-    if not (np.isfinite(f) and f > 0):
-        raise invalid(name, value, "must be a finite positive number", f"pass {name}=<float > 0>")
-    return f
+    return float(check_real(name, value, 0.0, low_open=True, fix=f"pass {name}=<float > 0>"))
 
 
 def _hidden_values(hidden: Mapping[str, float] | None) -> dict[str, float]:
@@ -94,7 +88,7 @@ def _hidden_values(hidden: Mapping[str, float] | None) -> dict[str, float]:
         if k not in HIDDEN_CONSTANTS:
             raise invalid("hidden", k, f"unknown hidden constant (known: {sorted(HIDDEN_CONSTANTS)})",
                           "check the spelling")
-        out[k] = _positive(k, v)
+        out[k] = _positive(f"hidden[{k!r}]", v)
     return out
 
 
@@ -137,7 +131,7 @@ def smallest_width(required: Callable[[float], float]) -> float:
                 lo_i = mid
         return float(hi_i)
     while hi / lo - 1.0 > 1e-15:
-        mid_f = math.sqrt(lo * hi)
+        mid_f = math.sqrt(lo) * math.sqrt(hi)  # lo·hi overflows near 1e300
         if mid_f in (lo, hi):
             break
         if ok(mid_f):
@@ -175,7 +169,7 @@ def largest_width(allowed: Callable[[float], float]) -> float:
                 hi_i = mid
         return float(lo_i)
     while hi / lo - 1.0 > 1e-15:
-        mid_f = math.sqrt(lo * hi)
+        mid_f = math.sqrt(lo) * math.sqrt(hi)  # lo·hi overflows near 1e300
         if mid_f in (lo, hi):
             break
         if ok(mid_f):
@@ -287,7 +281,8 @@ def _problem(X: Any, y: Any, delta: float, e0_norm: Any, lam: float | None
              ) -> tuple[np.ndarray, float, float, str, float]:
     Xv = validate_X(X)
     _check_delta(delta)
-    lam0 = _lambda0(Xv) if lam is None else float(lam)
+    lam0 = _lambda0(Xv) if lam is None else check_real(
+        "lambda0", lam, 0.0, fix="pass λ0 = λ_min(G∞) ≥ 0 (bounds.lambda0(X)) or leave lambda0=None")
     if lam is None and lam0 <= _lambda0_zero_level(Xv):
         lam0 = 0.0  # numerically zero: parallel pairs / zero rows (see _lambda0_zero_level)
     if e0_norm is None:

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from bounds._errors import invalid
+from bounds._errors import check_bool, invalid
 
 __all__ = [
     "SYMBOLS",
@@ -329,7 +329,7 @@ class Condition:
         val = float(_as_float_array(self.quantity, value))
         required = float(self.bound.evaluate(**{**values, self.quantity: val}))
         ok = val <= required if self.sense == "le" else val >= required
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             ratio = float(np.float64(val) / np.float64(required) if self.sense == "le"
                           else np.float64(required) / np.float64(val))
         return ConditionCheck(
@@ -512,6 +512,10 @@ def evaluate_spec(spec: TheoremSpec, *, strict: bool = False,
     in ``values`` is left out of the result, unless ``strict=True``, which raises
     :class:`~bounds.InvalidArgument` naming the missing symbol.
     """
+    if not isinstance(spec, TheoremSpec):
+        raise invalid("spec", spec, "expected a TheoremSpec",
+                      "pass bounds.g22_spec('gd') (or gg22_spec), not its name")
+    strict = check_bool("strict", strict)
     merged = {**dict(spec.hidden), **values}
     out: dict[str, float | np.ndarray] = {}
     for b in spec.bounds:

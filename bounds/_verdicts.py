@@ -127,6 +127,16 @@ def classify(v: Mapping[str, Any], *, by_construction: str | None = None) -> Wor
 
     ``by_construction``: why the statement holds by construction, when the caller knows it and
     the verdict's ``details["by_construction"]`` does not say."""
+    if not isinstance(v, Mapping):
+        from bounds._errors import invalid
+
+        raise invalid("v", v, "expected one verdict as a mapping", "pass a record.json verdict or "
+                      "Verdict.to_dict()")
+    if by_construction is not None and not isinstance(by_construction, str):
+        from bounds._errors import invalid
+
+        raise invalid("by_construction", by_construction, "expected a reason (str) or None",
+                      "pass by_construction='…' or leave it out")
     st = str(v.get("status") or "")
     d = v.get("details") or {}
     d = d if isinstance(d, Mapping) else {}

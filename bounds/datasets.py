@@ -62,9 +62,9 @@ from typing import Any
 import numpy as np
 
 from bounds._args import check_memory, check_seed
-from bounds._data import audit_data, load_data, validate_X, validate_y
+from bounds._data import audit_data, load_data, row_norms, validate_X, validate_y
 from bounds._defaults import DEFAULTS
-from bounds._errors import invalid
+from bounds._errors import check_bool, check_real, invalid
 
 __all__ = ["Dataset", "load_dataset", "synthetic_dataset", "digits_dataset", "file_dataset",
            "digits_all_dataset", "breast_cancer_dataset", "image_dataset", "DATASETS",
@@ -160,7 +160,9 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
 
 
 def _normalise_rows(X: np.ndarray, name: str = "X") -> np.ndarray:
-    norms = np.linalg.norm(X, axis=1)
+    with np.errstate(over="ignore", under="ignore"):  # such rows are recomputed, scaled
+        plain = np.linalg.norm(X, axis=1)
+    norms = row_norms(X, plain)  # rows of 1e-310 are scaled, not zero
     zero = np.flatnonzero(norms == 0.0)
     if zero.size:
         raise invalid(name, f"<array shape {X.shape}>", f"row {int(zero[0])} is zero and cannot be "
@@ -567,6 +569,11 @@ def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int |
     projected to that many dimensions (:func:`project_dataset`, seed ``project_seed``, with
     the parallel-pair remedy re-applied after it when ``perturb_parallel`` is on).
     """
+    check_real("noise", noise, 0.0, low_open=True, fix="use e.g. noise=1e-3")
+    for flag, val in (("normalise", normalise), ("allow_large", allow_large),
+                      ("require_labels", require_labels)):
+        check_bool(flag, val)
+    check_bool("perturb_parallel", perturb_parallel, allow_none=True)
     if project_d is not None:
         base = load_dataset(name, n=n, d=d, seed=seed, labels=labels, n_test=n_test,
                             test_fraction=test_fraction, normalise=normalise,

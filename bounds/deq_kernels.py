@@ -50,9 +50,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from bounds._data import validate_X
+from bounds._args import check_seed
+from bounds._data import check_kernel_scale, row_norms, validate_X
 from bounds._deq_quad import diag_map, pair_map
-from bounds._errors import SolverError, invalid
+from bounds._errors import SolverError, check_bool, check_real, invalid
 from bounds._kernels import gram_infinity
 
 __all__ = ["KernelStatus", "DEQKernels", "deq_kernels", "KernelMC", "deq_kernels_mc",
@@ -149,6 +150,8 @@ class DEQKernels:
 
 
 def _lmin(M: np.ndarray) -> float:
+    if not np.isfinite(M).all():  # a failed solve leaves NaN kernels: no eigenvalue to report
+        return math.nan
     return float(np.linalg.eigvalsh((M + M.T) / 2)[0])
 
 
@@ -212,7 +215,17 @@ def _check_gamma(gamma: Any) -> float:
         raise invalid("gamma", gamma, "expected a number", "pass a float in (0, 1), e.g. 0.4") from None
     if not (math.isfinite(g) and g > 0):
         raise invalid("gamma", gamma, "γ must be positive and finite", "pass a float in (0, 1), e.g. 0.4")
+    if g < GAMMA_RANGE[0]:
+        raise invalid("gamma", gamma, f"γ < {GAMMA_RANGE[0]:g}: γ² and the quadrature of the kink's "
+                      "boundary layer (width ∝ γ) leave the float64 range",
+                      f"pass γ ≥ {GAMMA_RANGE[0]:g} (the limit γ → 0 is the explicit network's)")
     return g
+
+
+#: smallest γ of :func:`deq_kernels`: near γ = 1e-150 γ² and the quadrature of the kink's
+#: boundary layer (width ∝ γ) leave the float64 range (overflow at order 4); 1e-100 keeps a
+#: margin. Large γ without a fixed point gives the status NO_FIXED_POINT.
+GAMMA_RANGE = (1e-100,)
 
 
 def _check_int(name: str, v: Any, lo: int, fix: str) -> int:
@@ -222,7 +235,8 @@ def _check_int(name: str, v: Any, lo: int, fix: str) -> int:
 
 
 def _geometry(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    norms = np.sqrt(np.einsum("ij,ij->i", X, X))
+    norms = row_norms(X)
+    check_kernel_scale(norms)
     if np.any(norms == 0):
         i = int(np.flatnonzero(norms == 0)[0])
         raise invalid("X", f"<array shape {X.shape}>", f"row {i} is zero (no NTK limit defined here)",
@@ -244,6 +258,10 @@ def _geometry(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _cheb_nodes(lo: float, hi: float, k: int) -> np.ndarray:
     j = np.arange(k)
     return (lo + hi) / 2 + (hi - lo) / 2 * np.cos(np.pi * (2 * j + 1) / (2 * k))
+
+
+#: most Gauss–Legendre / Chebyshev nodes per dimension (order² wedge nodes per pair)
+MAX_ORDER = 4096
 
 
 def deq_kernels(
@@ -288,7 +306,23 @@ def deq_kernels(
     max_iter = _check_int("max_iter", max_iter, 1, "e.g. max_iter=50")
     if not (isinstance(tol, (int, float)) and tol > 0):
         raise invalid("tol", tol, "must be a positive number", "e.g. tol=1e-13")
+    if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol < 1):
+        raise invalid("tol", tol, "must be a number in (0, 1)", "e.g. tol=1e-13")
+    accuracy = check_real("accuracy", accuracy, 0.0, low_open=True, fix="e.g. accuracy=1e-8")
+    throw = check_bool("throw", throw)
+    # the quadrature holds order² (wedge) × n pairs nodes at once; refuse sizes that cannot fit
+    for nm, v in (("order", order), ("nodes", nodes)):
+        if v > MAX_ORDER:
+            raise invalid(nm, v, f"more than {MAX_ORDER} quadrature nodes (the wedge rule holds "
+                          f"{nm}² nodes per pair)", f"pass {nm} ≤ {MAX_ORDER}; the order doubles "
+                          "itself up to max_order while the accuracy check fails")
+    if order > max_order:
+        raise invalid("order", order, f"exceeds max_order={max_order}", "pass order ≤ max_order "
+                      "(or raise max_order)")
     max_order = _check_int("max_order", max_order, order, f"e.g. max_order={4 * order}")
+    if max_order > MAX_ORDER:
+        raise invalid("max_order", max_order, f"more than {MAX_ORDER} quadrature nodes",
+                      f"pass max_order ≤ {MAX_ORDER}")
     n = Xv.shape[0]
     norms, C = _geometry(Xv)
     equal = bool(np.ptp(norms) <= 1e-12 * np.max(norms))
@@ -447,8 +481,12 @@ def deq_kernels_mc(X: Any, gamma: float, K: Any, samples: int, seed: int = 0, *,
                       "pass deq_kernels(X, gamma).K")
     samples = _check_int("samples", samples, 2, "e.g. samples=200_000")
     batch = _check_int("batch", batch, 1, "e.g. batch=8192")
-    if not (0 < level < 1):
-        raise invalid("level", level, "must lie in (0, 1)", "e.g. level=0.99")
+    check_real("level", level, 0.0, 1.0, low_open=True, high_open=True, fix="e.g. level=0.99")
+    seed = int(check_seed(seed, "seed") or 0)
+    work = float(samples) * n * (n + d)
+    if work > 1e13:  # the same cap as bounds.gram_infinity_mc: about an hour of one core
+        raise invalid("samples", samples, f"needs about {work:.2g} multiply-adds at n = {n}",
+                      "use fewer samples (the half-width falls like 1/√samples)")
     w, V = np.linalg.eigh((Km + Km.T) / 2)
     L = V * np.sqrt(np.maximum(w, 0.0))
     rng = np.random.default_rng(seed)

@@ -25,12 +25,11 @@ Provenance: ``paper`` for explicit constants as printed (16, 32, 128, 512, …),
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import sympy as sp
 
-from bounds._errors import invalid
+from bounds._errors import cache_checked, invalid
 from bounds._symbolic import (
     HIDDEN_CONSTANTS,
     SYMBOLS,
@@ -85,7 +84,7 @@ def _mode_constants(mode: str) -> dict[str, Any]:
                 W_move=128, A_move=64, width_explicit=2048, move_prov=_P)
 
 
-@functools.cache
+@cache_checked("mode", ("gd", "gf"))
 def g22_spec(mode: str = "gd") -> TheoremSpec:
     """The G22 theorem for gradient descent (``"gd"``) or gradient flow (``"gf"``).
 
@@ -297,7 +296,7 @@ def g22_spec(mode: str = "gd") -> TheoremSpec:
     )
 
 
-@functools.cache
+@cache_checked("mode", ("gd", "gf"))
 def g22_issue3_limits(mode: str = "gd") -> dict[str, sp.Expr]:
     """Known issue 3 as sympy expressions, derived from the spec's own bounds (never retyped).
 

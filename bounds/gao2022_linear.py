@@ -35,11 +35,9 @@ available text**; this module invents none.  What it contains:
 
 from __future__ import annotations
 
-import functools
-
 import sympy as sp
 
-from bounds._errors import invalid
+from bounds._errors import cache_checked, invalid
 from bounds._symbolic import (
     SYMBOLS,
     Assumption,
@@ -72,7 +70,7 @@ _A0 = symbol("A0_norm", "operator norm ‖A(0)‖ of the implicit-layer weight a
 _Clin = symbol("C_lin")
 
 
-@functools.cache
+@cache_checked("mode", ("gd", "gf"))
 def gg22_spec(mode: str = "gd") -> TheoremSpec:
     """What is known of GG22 for gradient descent (``"gd"``) or gradient flow (``"gf"``)."""
     if mode not in ("gd", "gf"):

@@ -177,7 +177,7 @@ def test_initial_residual_estimate_bounds_the_expectation_at_init():
         (dict(e0_norm=-1.0), "e0_norm"),
         (dict(c=0.0), "c"),
         (dict(hidden={"C_wdth": 2.0}), "hidden"),
-        (dict(hidden={"C_width": -2.0}), "C_width"),
+        (dict(hidden={"C_width": -2.0}), r"hidden\['C_width'\]"),
         (dict(mode="sgd"), "mode"),
         (dict(y=np.ones(3)), "y"),
     ],

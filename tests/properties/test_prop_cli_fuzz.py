@@ -29,8 +29,9 @@ import verify.sweep.engine
 from verify.cli import main
 
 
-class _Reached(Exception):
-    """The options passed every check and the computation would start now."""
+class _Reached(BaseException):
+    """The options passed every check and the computation would start now (a BaseException:
+    the CLI turns every Exception that escapes a command into one 'internal error' line)."""
 
 
 def _stub(*args, **kwargs):

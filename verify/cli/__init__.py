@@ -22,9 +22,12 @@ Each module exposes ``add_parser(subparsers)`` which adds its parser and sets
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from bounds._errors import VerifyError
@@ -99,8 +102,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     prog = f"implicit-verify {args.command}"
+    _tolerant_streams()
     try:
-        return int(args.func(args) or 0)
+        rc = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is handled below
+        return rc
+    except BrokenPipeError:  # the reader went away (`… | head -1`): stop quietly, like cat
+        _silence_stdout()
+        return 128 + 13  # SIGPIPE's conventional status
     except VerifyError as exc:
         print(f"{prog}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
@@ -109,13 +118,82 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     except OSError as exc:  # a file that cannot be read or written
-        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        print(f"{prog}: error:{where}: {_one_line(exc.strerror or exc)}; check the path, its "
-              "permissions and the free disk space", file=sys.stderr)
+        print(f"{prog}: error: {_os_error(exc, args, parser)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: still one line, never a traceback (unless asked for)
+        if os.environ.get("IMPLICIT_VERIFY_TRACEBACK"):
+            raise
+        print(f"{prog}: internal error: {_one_line(f'{type(exc).__name__}: {exc}')[:300]}; please "
+              "report it (set IMPLICIT_VERIFY_TRACEBACK=1 to see the traceback)", file=sys.stderr)
+        return 1
+
+
+def _tolerant_streams() -> None:
+    """Output in any locale: characters the terminal's encoding lacks (γ, λ, → under
+    ``PYTHONIOENCODING=ascii`` or a C locale) are written as backslash escapes, never a
+    ``UnicodeEncodeError``."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # pragma: no cover - a detached or closed stream
+                pass
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - stdout without a descriptor
+        pass
+
+
+def _option_strings(parser: argparse.ArgumentParser, command: str) -> dict[str, str]:
+    """dest → the sub-command's long option (``from_dir`` → ``--from``)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return {a.dest: max(a.option_strings, key=len) for a in action.choices[command]._actions
+                    if a.option_strings}
+    return {}
+
+
+def _os_error(exc: OSError, args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    """``--option='value': <what failed> (<strerror>); <fix>`` naming the option whose path
+    failed: the path itself, a file inside it, or a sibling made for it (its lock, its
+    staging or temporary files)."""
+    why = _one_line(exc.strerror or exc)
+    fname = getattr(exc, "filename", None)
+    fix = {errno.ENOSPC: "free disk space or choose another place",
+           errno.ENAMETOOLONG: "use a shorter path",
+           errno.EISDIR: "remove or rename that directory",
+           errno.EACCES: "choose a path you can write to", errno.EROFS: "choose a writable place",
+           }.get(exc.errno or 0, "check the path, its permissions and the free disk space")
+    if not isinstance(fname, str):
+        return f"{why}; {fix}"
+    opts = _option_strings(parser, str(args.command))
+    try:
+        f = Path(os.path.abspath(fname))
+    except (ValueError, OSError):  # pragma: no cover - an unprintable path
+        return f"{fname}: {why}; {fix}"
+    for dest, given in sorted(vars(args).items()):
+        if dest not in opts:
+            continue
+        for value in given if isinstance(given, list) else [given]:  # nargs='+' options too
+            if not isinstance(value, str) or not value:
+                continue
+            try:
+                v = Path(os.path.abspath(value))
+            except (ValueError, OSError):  # pragma: no cover
+                continue
+            if f == v or v in f.parents or (f.parent == v.parent and v.name and v.name in f.name):
+                what = "" if f == v else f" ({f.name})"
+                return f"{opts[dest]}={value!r}{what}: {why}; {fix}"
+    return f"{fname}: {why}; {fix}"
 
 
 if __name__ == "__main__":  # pragma: no cover

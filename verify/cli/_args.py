@@ -106,12 +106,18 @@ _OPTION = {"n": "--n", "d": "--d", "seed": "--seed", "n_test": "--n-test", "labe
            "step": "--step", "steps": "--steps", "hidden": "--hidden"}
 
 
-def cli_message(exc: InvalidArgument, options: dict[str, str] | None = None) -> InvalidArgument:
-    """The library's ``name=value: …`` message with ``name`` replaced by the CLI option."""
+def cli_message(exc: InvalidArgument, options: dict[str, str] | None = None,
+                data: Any = None) -> InvalidArgument:
+    """The library's ``name=value: …`` message with ``name`` replaced by the CLI option.
+
+    ``data``: the ``--data`` value; a problem inside the data (``X=<array …>: …``) then names the
+    file instead of the array's shape."""
     msg = str(exc)
     head, sep, rest = msg.partition("=")
     if not sep or " " in head or head.startswith("--"):
         return exc
+    if head in ("X", "y", "X_test", "y_test") and data is not None and ": " in rest:
+        return type(exc)(f"--data={str(data)!r}: {head}: {rest.split(': ', 1)[1]}")
     opts = {**_OPTION, **(options or {})}
     if head.startswith("hidden["):
         head = "hidden"

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bounds._args import MAX_DIM, MAX_SEED, parse_float, parse_int
+from bounds._args import MAX_DIM, MAX_SEED, parse_float, parse_hidden, parse_int
 from bounds._datacli import add_data_options, dataset_from_args, require_assumption2
 from bounds._defaults import DEFAULTS as D
 from bounds._errors import InvalidArgument, invalid
@@ -175,12 +175,7 @@ def _config(args: argparse.Namespace) -> tuple[Any, bool]:
     ck = None if args.checkpoint_every is None else _int("--checkpoint-every", args.checkpoint_every, 1)
     cks = None if args.checkpoint_seconds is None else parse_float(
         "--checkpoint-seconds", args.checkpoint_seconds, low=0.0, low_open=True, fix="pass e.g. --checkpoint-seconds 60")
-    hidden = {}
-    for item in args.hidden:
-        if "=" not in item:
-            raise invalid("--hidden", item, "expected NAME=VALUE", "pass e.g. --hidden C_width_lemma=8192")
-        k, v = item.split("=", 1)
-        hidden[k.strip()] = _float("--hidden", v)
+    hidden = parse_hidden(args.hidden)
     verdict_opts = verdict_options(args)
     from verify.model.validate import resolve_device
 

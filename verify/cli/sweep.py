@@ -433,7 +433,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except InvalidArgument as exc:  # name the option, not the SweepSpec field
-        raise cli_message(exc, _OPTIONS) from None
+        raise cli_message(exc, _OPTIONS, getattr(args, "data", None)) from None
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bounds._errors import invalid
+from bounds._errors import check_path, invalid
 from verify.experiment.config import RESUMABLE_CHANGES, RunConfig
 from verify.experiment.inputs import RunInputs
 from verify.experiment.observers import OBSERVABLE_NAMES
@@ -114,6 +114,9 @@ class RunDirectory:
         self.target, self.work, self.ckpt, self.meta, self.fingerprint = target, work, ckpt, meta, fp
         self._lock = lock
         self.staged = target is not None and work is not None and work != target
+        #: the target did not exist before this call: a run that fails before its first
+        #: checkpoint removes it again (no partial directory, e.g. on a full disk)
+        self.created = False
 
     def __enter__(self) -> RunDirectory:
         return self
@@ -130,6 +133,10 @@ class RunDirectory:
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
         try:
+            if (exc_type is not None and self.created and self.work is not None
+                    and not (self.work / "checkpoint.npz").exists()
+                    and not (self.work / "record.json").exists()):
+                shutil.rmtree(self.work, ignore_errors=True)
             if self.staged and self.work is not None:  # the new run failed: the old one stays
                 shutil.rmtree(self.work, ignore_errors=True)
         finally:
@@ -149,7 +156,10 @@ def open_run_dir(out_dir: str | Path | None, resume: bool, force: bool, config: 
     configuration that differs at most in :data:`~verify.experiment.config.RESUMABLE_CHANGES`.
     Every check happens before anything is written; ``files`` (name → JSON object, e.g. the
     CLI's ``cli_args.json``) are written into the run's working directory after them."""
-    out = None if out_dir is None else Path(out_dir)
+    out = None if out_dir is None else check_path(out_dir, "out_dir")
+    if files is not None and not isinstance(files, dict):
+        raise invalid("files", files, "expected a dict of file name → JSON object",
+                      "pass e.g. files={'notes.json': {...}}")
     fp = fingerprint(inputs.X, inputs.y, inputs.X_test, inputs.y_test)
     if out is None:
         if resume:
@@ -179,15 +189,17 @@ def open_run_dir(out_dir: str | Path | None, resume: bool, force: bool, config: 
         if existing and force:
             work = out.parent / f".{out.name}.staging-{os.getpid()}"
             shutil.rmtree(work, ignore_errors=True)
+        created = not work.exists()
         work.mkdir(parents=True, exist_ok=True)
         rd = RunDirectory(out, work, ckpt, meta, fp, lock)
+        rd.created = created and not rd.staged
         try:
             for name, obj in (files or {}).items():
                 atomic_write_json(work / name, obj)
             if ckpt is not None:
                 _rebuild_params_init(work, ckpt)
-        except BaseException:
-            rd.__exit__(None)
+        except BaseException as exc:
+            rd.__exit__(type(exc))
             raise
         return rd
     except BaseException:

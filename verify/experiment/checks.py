@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from bounds._defaults import DEFAULTS
-from bounds._errors import invalid
+from bounds._errors import check_choice, invalid
 from bounds._verdicts import Outcome, classify
 from verify.experiment import evidence as ev
 from verify.experiment.rates import fit_rates  # re-exported (public API)
@@ -91,7 +91,9 @@ _RANK = {"holds": 0, "inconclusive": 1, "violated": 2}
 
 def slack_tol(dtype: Any = "float64") -> float:
     """``1e3 · eps`` of ``dtype`` (``"float64"``/``"float32"`` or a numpy/torch dtype)."""
-    name = str(dtype).replace("torch.", "")
+    name = str(getattr(dtype, "name", dtype)).replace("torch.", "")
+    if name not in ("float64", "double", "float32", "float"):
+        raise invalid("dtype", dtype, "expected float64 or float32", "pass dtype='float64'")
     eps = np.finfo(np.float32 if name in ("float32", "float") else np.float64).eps
     return float(1e3 * eps)
 
@@ -522,6 +524,17 @@ def check_spec(
             in ``mode="gf"``, the discretisation criterion ``α·λ_max(H(0)) ≤ gf_threshold``;
             above it (or unknown) gradient-flow claims are ``inconclusive (discretisation)``.
     """
+    from bounds._symbolic import TheoremSpec
+
+    if not isinstance(spec, TheoremSpec):
+        raise invalid("spec", spec, "expected a TheoremSpec", "pass bounds.g22_spec(mode)")
+    check_choice("mode", mode, ("gd", "gf"), "pass mode='gd' or mode='gf'")
+    if not isinstance(trace, Mapping):
+        raise invalid("trace", trace, "expected a mapping of observable name → array",
+                      "pass RunResult.trace")
+    if not isinstance(symbols, Mapping):
+        raise invalid("symbols", symbols, "expected a mapping of symbol name → value",
+                      "pass RunResult.record['symbols']")
     if "step" not in trace:
         raise invalid("trace", sorted(trace), "has no 'step' array", "record the step indices")
     if hypotheses not in HYPOTHESIS_SETS:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 import bounds
+from bounds._errors import VerifyError
 from verify.experiment.checks import check_spec, fit_rates, slack_tol
 from verify.experiment.known_issues import known_issues
 from verify.experiment.loop import GDLoop
@@ -31,7 +32,7 @@ from verify.experiment.stopping import STATUS_TEXT
 from verify.model.equilibrium import predicted_iterations
 from verify.model.network import SIGMA_PRIME_AT_ZERO
 
-__all__ = ["finish_run", "round_up_sq", "round_up_prod"]
+__all__ = ["finish_run", "finish_failed", "RunFailed", "round_up_sq", "round_up_prod"]
 
 
 def _certified_error(trace: dict[str, Any], tol: float) -> dict[str, Any]:
@@ -178,3 +179,42 @@ def finish_run(loop: GDLoop, wall: float, command: str | None, data_name: str | 
         atomic_save_npz(out / "params_final.npz", **Pf)
         atomic_write_json(out / "record.json", record)
     return RunResult(record, trace, status, verdicts, out, P0n, Pf)
+
+
+class RunFailed(VerifyError, RuntimeError):
+    """Training finished but :func:`finish_run` raised; the run directory holds a record with
+    status ``"failed"``, the trace and the final parameters (nothing computed is lost)."""
+
+
+def finish_failed(loop: GDLoop, wall: float, command: str | None, data_name: str | None,
+                  exc: BaseException) -> RunFailed:
+    """Write what a failed :func:`finish_run` leaves (``trace.npz``, ``params_final.npz`` and a
+    ``record.json`` with status ``"failed"``, the training status and the error) and return the
+    error to raise. Only the parts that need no verdict maths are recorded."""
+    config, out, rows = loop.config, loop.out, loop.rows
+    n, d = loop.inputs.X.shape
+    trace = {name: np.asarray(rows[name], dtype=np.float64) for name in OBSERVABLE_NAMES}
+    Pf = {k_: to_numpy(getattr(loop.net, k_)).astype(np.float64) for k_ in PARAMS}
+    spec = loop.inputs.spec
+    why = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    record = jsonable({
+        "schema": RECORD_SCHEMA, "config": config.to_dict(),
+        "data": loop.inputs.data_record(data_name), "environment": environment(loop.inputs.device),
+        "command": command, "status": "failed",
+        "status_message": f"{STATUS_TEXT['failed']}: {why}",
+        "training_status": loop.status, "error": why, "steps_done": loop.k, "wall_time_s": wall,
+        "theorem": {"key": spec.key, "title": spec.title, "paper": spec.paper,
+                    "label": spec.title.split(":")[0]},
+        "symbols": {"n": n, "d": d, "m": config.m, "gamma": config.gamma, "alpha": config.step},
+        "verdicts": [],
+        "schedule": {"recorded_steps": int(trace["step"].size), "record_every": config.record_every,
+                     "checkpoint_every": loop.checkpoint_every},
+    })
+    where = "no run directory"
+    if out is not None:
+        atomic_save_npz(out / "trace.npz", **trace)
+        atomic_save_npz(out / "params_final.npz", **Pf)
+        atomic_write_json(out / "record.json", record)
+        where = "the run directory holds record.json (status 'failed'), trace.npz and params_final.npz"
+    return RunFailed(f"training finished ({loop.status}, {loop.k} steps) but the verdicts could not "
+                     f"be computed ({why}); {where}; please report this with the record")

@@ -69,7 +69,7 @@ from typing import Any
 
 from verify.experiment.checkpoint import open_run_dir
 from verify.experiment.config import RunConfig, auto_expensive_every
-from verify.experiment.finish import finish_run
+from verify.experiment.finish import finish_failed, finish_run
 from verify.experiment.inputs import validate_inputs
 from verify.experiment.loop import GDLoop
 from verify.experiment.observers import OBSERVABLE_NAMES, OBSERVABLES, Observable, observables_table
@@ -146,6 +146,11 @@ def run_gd(
     with open_run_dir(out_dir, resume, force, inputs.config, inputs, files) as rd:
         loop = GDLoop.start_from(inputs.config, inputs, rd.work, rd.ckpt, rd.meta, rd.fingerprint, t_start)
         wall = loop.run(progress)
-        res = finish_run(loop, wall, command, data_name, resumed=rd.ckpt is not None)
+        try:
+            res = finish_run(loop, wall, command, data_name, resumed=rd.ckpt is not None)
+        except Exception as exc:  # training is done: keep it (record status "failed"), then say so
+            failed = finish_failed(loop, wall, command, data_name, exc)
+            rd.commit()
+            raise failed from exc
         rd.commit()
     return replace(res, out_dir=rd.target, signum=loop.signum)

@@ -10,6 +10,44 @@ import numpy as np
 
 __all__ = ["fit_rates"]
 
+#: λ0 = λ_min(G∞) ≥ 0 (G∞ is PSD); eigvalsh may return a tiny negative for (near-)parallel rows
+_LAMBDA0_ROUNDING = 1e-10
+
+
+def _check_args(trace: Any, alpha: Any, lambda0: Any, mode: Any, floor_rel: Any
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Validate :func:`fit_rates`' arguments; return the trace's steps and residuals."""
+    from bounds._errors import check_choice, check_real, invalid
+
+    check_real("alpha", alpha, 0.0, low_open=True, fix="pass the GD step size α > 0")
+    check_real("lambda0", lambda0, -_LAMBDA0_ROUNDING,
+               fix="pass λ0 = λ_min(G∞) ≥ 0, e.g. bounds.lambda0(X)")
+    check_choice("mode", mode, ("gd", "gf"), "pass mode='gd' or mode='gf'")
+    check_real("floor_rel", floor_rel, 0.0, 1.0, high_open=True, fix="use e.g. floor_rel=1e-24")
+    if not isinstance(trace, Mapping):
+        raise invalid("trace", trace, "expected a mapping of observable name → array",
+                      "pass RunResult.trace (or a dict with 'step' and 'residual_sq')")
+    missing = [k for k in ("step", "residual_sq") if k not in trace]
+    if missing:
+        raise invalid("trace", f"<mapping with keys {sorted(trace)[:6]}>", f"lacks {missing}",
+                      "pass RunResult.trace (it has 'step' and 'residual_sq')")
+    arrays = {}
+    for k in ("step", "residual_sq", "lambda_min_K", "lambda_min_H"):
+        if k in trace:
+            try:
+                arrays[k] = np.asarray(trace[k], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise invalid("trace", f"<trace[{k!r}] of type {type(trace[k]).__name__}>",
+                              "is not a numeric array", "pass float arrays") from None
+            if arrays[k].ndim != 1:
+                raise invalid("trace", f"<trace[{k!r}] of shape {arrays[k].shape}>",
+                              "expected one value per recorded step", "pass 1-D arrays")
+    lengths = {k: a.size for k, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise invalid("trace", f"<trace with lengths {lengths}>", "the arrays have different lengths",
+                      "pass one value per recorded step in every array")
+    return arrays["step"], arrays["residual_sq"]
+
 
 def fit_rates(
     trace: Mapping[str, np.ndarray],
@@ -49,8 +87,7 @@ def fit_rates(
     when neither is valid; ``None`` when a rate is missing.  ``*_efficiency = log ρ / log r``
     is the fraction of the observed decay speed that a prediction guarantees (≤ 1 when valid).
     """
-    steps = np.asarray(trace["step"], dtype=np.float64)
-    r = np.asarray(trace["residual_sq"], dtype=np.float64)
+    steps, r = _check_args(trace, alpha, lambda0, mode, floor_rel)
     out: dict[str, Any] = {"observed_rate": None, "theory_rate": None, "path_rate": None,
                            "path_rate_geomean": None, "fit_range": None, "fit_points": 0,
                            "tighter": None, "mode": mode}

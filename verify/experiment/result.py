@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from bounds._errors import invalid
+from bounds._errors import check_path, invalid
 from verify.experiment.checks import Verdict
 from verify.experiment.record import RECORD_SCHEMA, damaged, read_run_json, read_run_npz
 
@@ -101,7 +101,7 @@ def load_run(run_dir: str | Path) -> RunResult:
     from ``checkpoint.npz``)."""
     from verify.experiment.checkpoint import FIX_RESUME
 
-    p = Path(run_dir)
+    p = check_path(run_dir, "run_dir")
     if not (p / "record.json").is_file():
         raise invalid("run_dir", str(run_dir), "has no record.json", "pass a directory written by run_gd")
     record = read_run_json(p / "record.json", FIX_RESUME)

@@ -17,13 +17,15 @@ from typing import Any
 __all__ = ["DIVERGENCE_FACTOR", "STOP_STATUSES", "STATUS_TEXT", "Sigint", "StopRule", "signal_name", "stop_rule"]
 
 DIVERGENCE_FACTOR = 1e6
-STOP_STATUSES = ("target_reached", "max_steps", "diverged", "solver_failed", "interrupted")
+STOP_STATUSES = ("target_reached", "max_steps", "diverged", "solver_failed", "interrupted", "failed")
 STATUS_TEXT = {
     "target_reached": "the loss reached target_loss",
     "max_steps": "ran all steps",
     "diverged": "diverged",
     "solver_failed": "an equilibrium (forward or adjoint) solve did not converge",
     "interrupted": "interrupted (SIGINT or SIGTERM); continue with resume=True / --resume",
+    # a record status only (never a stop rule's): training ended but the verdicts failed
+    "failed": "training finished but the verdicts and record could not be computed",
 }
 
 

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bounds._errors import SolverError, invalid
+from bounds._errors import SolverError, check_int, invalid
 
 __all__ = [
     "SolveStatus",
@@ -156,6 +156,11 @@ class SolveResult:
 
 def contraction_factor(A: torch.Tensor, gamma_tilde: float) -> float:
     """``γ̃‖A‖₂``: the Lipschitz constant of the layer map (float64 SVD); NaN if A is not finite."""
+    A = _check_tensor(A, "A", 2)
+    if A.shape[0] != A.shape[1] or A.shape[0] < 1:
+        raise invalid("A", f"tensor of shape {tuple(A.shape)}", "must be square (m, m) with m ≥ 1",
+                      "pass the network's m×m matrix A")
+    gamma_tilde = _check_gamma_tilde(gamma_tilde)
     A64 = A.detach().to(torch.float64)
     if not bool(torch.isfinite(A64).all()):
         return float("nan")
@@ -659,6 +664,9 @@ def solve_forward_direct(
     """
     A, Phi = _check_operands(A, Phi, "Phi")
     gamma_tilde = _check_gamma_tilde(gamma_tilde)
+    check_int("max_patterns", max_patterns, 1, fix="use e.g. max_patterns=64")
+    check_int("enumerate_up_to", enumerate_up_to, 0, 24,
+              fix="use e.g. enumerate_up_to=14 (2**enumerate_up_to patterns are tried)")
     if not _all_finite(A, Phi):
         raise invalid("Phi", "tensor with non-finite entries", "the direct solve needs finite operands",
                       "pass finite A and Phi")

@@ -45,8 +45,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from bounds._errors import SolverError, invalid
-from verify.model.network import ImplicitNetwork, NetState
+from bounds._args import check_seed
+from bounds._errors import SolverError, check_bool, check_int, invalid
+from verify.model.network import ImplicitNetwork, NetState, state_matches
+from verify.model.validate import check_network_memory
 
 __all__ = [
     "GramBlocks",
@@ -166,33 +168,12 @@ def _net_and_state(a: Any, b: Any, check: bool) -> tuple[ImplicitNetwork, NetSta
     if not isinstance(state, NetState):
         raise invalid("state", type(state).__name__, "expected a NetState",
                       "compute it with net.state(X, y)")
-    if state.Z.shape[1] != net.m or state.X.shape[1] != net.d:
-        raise invalid("state", f"NetState with Z of shape {tuple(state.Z.shape)}",
-                      f"does not belong to this network (m={net.m}, d={net.d})",
-                      "compute the state with the same network: net.state(X, y)")
-    if state.Z.dtype != net.dtype or state.Z.device != net.device:
-        raise invalid("state", f"NetState(dtype={state.Z.dtype}, device={state.Z.device})",
-                      f"network has dtype={net.dtype}, device={net.device}",
-                      "compute the state with the same network: net.state(X, y)")
+    state_matches(net, state, check_fresh=check)
     if check:
         if not state.fwd.converged:
             raise SolverError("gram_blocks: " + state.fwd.message())
         if not state.adj.converged:
             raise SolverError("gram_blocks: " + state.adj.message())
-        # A stale state (u or v changed since it was computed) gives a wrong Gram silently;
-        # ŷ = Zu + Φv is an O(nm) consistency check. Same operations and inputs give the same
-        # rounding, so any difference beyond a few ulps of the terms means stale parameters.
-        with torch.no_grad():
-            u, v = net.u.detach(), net.v.detach()
-            yhat = state.Z @ u + state.Phi @ v
-            eps = torch.finfo(net.dtype).eps
-            scale = float(torch.linalg.vector_norm(state.Z) * torch.linalg.vector_norm(u)
-                          + torch.linalg.vector_norm(state.Phi) * torch.linalg.vector_norm(v))
-            dev = float(torch.linalg.vector_norm(yhat - state.yhat))
-        if dev > 64 * eps * max(scale, 1.0):
-            raise invalid("state", f"NetState with ‖Zu + Φv − ŷ‖ = {dev:.3e}",
-                          "does not match the network's current u, v (stale state)",
-                          "recompute it after changing parameters: net.state(X, y)")
     return net, state
 
 
@@ -257,6 +238,7 @@ def adjoint_dense(net: Any, state: Any, *, inverse: str = "transpose", max_m: in
     if inverse not in ("transpose", "printed"):
         raise invalid("inverse", inverse, "choose 'transpose' (eq. 12) or 'printed' (eq. 16)",
                       "use inverse='transpose'")
+    check_int("max_m", max_m, 1, fix="use e.g. max_m=512")
     net, state = _net_and_state(net, state, check=False)
     m = net.m
     if m > max_m:
@@ -318,6 +300,11 @@ def paper_eq16_as_printed(
 
 
 # ------------------------------------------------------------------ reference Jacobian Gram
+#: most unrolled Picard steps: ρ^depth ≤ 1e-18 needs depth ≤ 10^5 down to ρ = 0.9996, and
+#: each step is an O(n·m²) product differentiated by autograd
+MAX_UNROLL_DEPTH = 100_000
+
+
 def unrolled_depth(rho: float, target: float = 1e-18) -> int:
     r"""Picard steps for the unrolled reference: ``2⌈log(target)/log ρ⌉ + 20``.
 
@@ -377,6 +364,7 @@ def jacobian_gram(
     method: str = "unrolled",
     depth: int | None = None,
     return_jacobian: bool = False,
+    allow_large: bool = False,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     r"""Reference empirical NTK ``H = JJᵀ`` from the explicit n×P Jacobian (P = m² + md + 2m).
 
@@ -390,6 +378,7 @@ def jacobian_gram(
             per sample).
         depth: unrolled steps (default :func:`unrolled_depth` of the measured contraction).
         return_jacobian: also return the per-block Jacobians under keys ``"J_A"`` … ``"J_v"``.
+        allow_large: skip the memory estimate of the Jacobian (refused beyond the free memory).
 
     Returns:
         ``(H, blocks)`` with ``blocks`` keyed ``"A", "W", "u", "v"`` (each ``J_p J_pᵀ``).
@@ -399,7 +388,16 @@ def jacobian_gram(
         raise invalid("net", type(net).__name__, "expected an ImplicitNetwork", "pass the network")
     if method not in ("unrolled", "autograd"):
         raise invalid("method", method, "choose 'unrolled' or 'autograd'", "use method='unrolled'")
+    if depth is not None:
+        if method != "unrolled":
+            raise invalid("depth", depth, "only used with method='unrolled'", "drop depth=")
+        check_int("depth", depth, 1, MAX_UNROLL_DEPTH,
+                  f"pass 1 ≤ depth ≤ {MAX_UNROLL_DEPTH} or depth=None (enough steps for ρ^depth ≈ 1e-18)")
+    check_bool("return_jacobian", return_jacobian)
     X = net._X(X)
+    P = net.m * net.m + net.m * net.d + 2 * net.m
+    check_network_memory(3 * 8 * X.shape[0] * P, "X", f"array of shape {tuple(X.shape)}",
+                         f"the n×P Jacobian (n = {X.shape[0]}, P = {P})", allow_large)
     if method == "unrolled":
         J = _jacobian_unrolled(net, X, depth)
     else:
@@ -469,6 +467,9 @@ def lambda_min_iterative(
         raise invalid("method", method, "choose 'lanczos' or 'lobpcg'", "use method='lanczos'")
     if not (isinstance(tol, (int, float)) and math.isfinite(tol) and 0.0 < tol < 1.0):
         raise invalid("tol", tol, "must be a float in (0, 1)", "use e.g. tol=1e-10")
+    check_int("max_iter", max_iter, 1, 2**31 - 1,  # ARPACK counts in int32
+              fix="use e.g. max_iter=1000 (or None: the method's default)", allow_none=True)
+    check_seed(seed, "seed")
     T = _as_square_float64(M)
     S = 0.5 * (T + T.T)
     n = S.shape[0]

@@ -29,10 +29,13 @@ import numpy as np
 import torch
 
 from bounds import DIGEST_C, DEQKernels, SolverError, deq_kernels, invalid, validate_X
+from bounds._args import MAX_SEED
+from bounds._errors import check_int, check_real
 
 from .equilibrium import solve_adjoint, solve_forward
 from .gram import gram_blocks
 from .network import ImplicitNetwork, NetState
+from .validate import check_gamma
 
 __all__ = ["init_blocks", "kernel_init_outcomes", "kernel_convergence", "KernelConvergence",
            "fit_loglog_slope", "BLOCKS"]
@@ -98,6 +101,17 @@ def _lmin(M: np.ndarray) -> float:
     return float(np.linalg.eigvalsh((M + M.T) / 2)[0])
 
 
+def _int_tuple(name: str, values: Any, minimum: int, fix: str) -> tuple[int, ...]:
+    """A non-empty sequence of integers ≥ ``minimum`` (seeds also ≤ the largest seed)."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise invalid(name, values, "expected a sequence of integers", fix)
+    vals = tuple(values)
+    if not vals:
+        raise invalid(name, list(vals), "is empty", fix)
+    hi = MAX_SEED if name == "seeds" else None
+    return tuple(int(check_int(name, v, minimum, hi, fix)) for v in vals)
+
+
 def kernel_init_outcomes(net: ImplicitNetwork, X: Any, gamma: float | None = None, *,
                          limit: DEQKernels | None = None) -> dict[str, Any]:
     """One sweep cell: the kernel of ``net`` at initialisation against the infinite-width limit.
@@ -113,7 +127,10 @@ def kernel_init_outcomes(net: ImplicitNetwork, X: Any, gamma: float | None = Non
     G22's ``λ_min(G(0)) ≥ ¾λ0``), ``ratio_H0_over_Hinf``, ``rel_error`` (per block and ``H``:
     relative Frobenius distance), ``limit_status`` and ``source`` (digest C).
     """
-    g = float(net.gamma) if gamma is None else float(gamma)
+    if not isinstance(net, ImplicitNetwork):
+        raise invalid("net", type(net).__name__, "expected a verify.ImplicitNetwork",
+                      "pass ImplicitNetwork.init(m, d, gamma, seed)")
+    g = float(net.gamma) if gamma is None else check_real("gamma", gamma, 0.0, 1.0, high_open=True)
     if abs(g - float(net.gamma)) > 1e-15:
         raise invalid("gamma", gamma, f"differs from the network's γ = {net.gamma}", "omit gamma")
     return _cell(net, validate_X(X), g, limit)[0]
@@ -226,11 +243,9 @@ def kernel_convergence(X: Any, gamma: float, widths: Any, seeds: Any, *,
     """
     t0 = time.perf_counter()
     Xv = validate_X(X)
-    ws = tuple(int(w) for w in widths)
-    ss = tuple(int(s) for s in seeds)
-    if not ws or not ss or min(ws) < 1 or min(ss) < 0:
-        raise invalid("widths/seeds", (widths, seeds), "need ≥ 1 width ≥ 1 and ≥ 1 seed ≥ 0",
-                      "e.g. widths=(256, 1024), seeds=(0, 1)")
+    gamma = check_gamma(gamma)  # the networks' range (0, 1)
+    ws = _int_tuple("widths", widths, 1, "e.g. widths=(256, 1024)")
+    ss = _int_tuple("seeds", seeds, 0, "e.g. seeds=(0, 1)")
     lim = deq_kernels(Xv, gamma) if limit is None else limit
     if not lim.status.ok:
         raise SolverError("kernel_convergence: " + lim.message())

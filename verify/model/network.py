@@ -206,7 +206,8 @@ class ImplicitNetwork(torch.nn.Module):
         dev = resolve_device(device)
         dt = resolve_dtype(dtype)
         allow_large = bool(kwargs.pop("allow_large", False))
-        check_network_memory(network_bytes(m, d, torch.finfo(dt).bits // 8), "m", m,
+        big, big_value = ("d", d) if d > m else ("m", m)  # name the size that dominates m² + m·d
+        check_network_memory(network_bytes(m, d, torch.finfo(dt).bits // 8), big, big_value,
                              f"a network of width m = {m} (d = {d})", allow_large)
         g = torch.Generator().manual_seed(int(seed))
         A = torch.randn(m, m, generator=g, dtype=torch.float64)
@@ -321,6 +322,42 @@ class ImplicitNetwork(torch.nn.Module):
         return NetState(X, y, Phi, Z, yhat, e, adj.value, D, E, loss, fwd, adj)
 
 
+def state_matches(net: ImplicitNetwork, state: NetState, X: torch.Tensor | None = None,
+                  y: torch.Tensor | None = None, *, check_fresh: bool = True) -> None:
+    """Refuse a ``state`` that does not belong to ``net`` (shapes, dtype, device), to the data
+    ``X``/``y`` when given (a state computed on other data), or — with ``check_fresh`` — to the
+    network's current ``u, v`` (a stale state): each would give a wrong result silently."""
+    if state.Z.shape[1] != net.m or state.X.shape[1] != net.d:
+        raise invalid("state", f"NetState with Z of shape {tuple(state.Z.shape)}",
+                      f"does not belong to this network (m={net.m}, d={net.d})",
+                      "compute the state with the same network: net.state(X, y)")
+    if state.Z.dtype != net.dtype or state.Z.device != net.device:
+        raise invalid("state", f"NetState(dtype={state.Z.dtype}, device={state.Z.device})",
+                      f"network has dtype={net.dtype}, device={net.device}",
+                      "compute the state with the same network: net.state(X, y)")
+    for name, given, held in (("X", X, state.X), ("y", y, state.y)):
+        if given is not None and (given.shape != held.shape or not torch.equal(given, held)):
+            raise invalid("state", f"NetState of {tuple(held.shape)} {name}",
+                          f"was computed on other data than the {name} passed "
+                          f"({tuple(given.shape)})", "pass state=net.state(X, y) for this X, y "
+                          "(or leave state=None)")
+    if check_fresh:
+        # A stale state (u or v changed since it was computed) gives a wrong result silently;
+        # ŷ = Zu + Φv is an O(nm) consistency check. Same operations and inputs give the same
+        # rounding, so any difference beyond a few ulps of the terms means stale parameters.
+        with torch.no_grad():
+            u, v = net.u.detach(), net.v.detach()
+            yhat = state.Z @ u + state.Phi @ v
+            eps = torch.finfo(net.dtype).eps
+            scale = float(torch.linalg.vector_norm(state.Z) * torch.linalg.vector_norm(u)
+                          + torch.linalg.vector_norm(state.Phi) * torch.linalg.vector_norm(v))
+            dev = float(torch.linalg.vector_norm(yhat - state.yhat))
+        if dev > 64 * eps * max(scale, 1.0):
+            raise invalid("state", f"NetState with ‖Zu + Φv − ŷ‖ = {dev:.3e}",
+                          "does not match the network's current u, v (stale state)",
+                          "recompute it after changing parameters: net.state(X, y)")
+
+
 def implicit_gradients(net: ImplicitNetwork, X: Any, y: Any, state: NetState | None = None) -> dict[str, torch.Tensor]:
     """∇L for ``A, W, u, v`` from G22 Lemma 2.3's closed forms (no autograd).
 
@@ -334,6 +371,10 @@ def implicit_gradients(net: ImplicitNetwork, X: Any, y: Any, state: NetState | N
     if state is not None and not isinstance(state, NetState):
         raise invalid("state", type(state).__name__, "expected a verify.NetState or None",
                       "pass net.state(X, y) or leave state=None")
+    if state is not None:
+        Xt = net._X(X)
+        yt = as_label_tensor(y, Xt.shape[0], net.dtype, net.device)
+        state_matches(net, state, Xt, yt)
     st = state if state is not None else net.state(X, y)
     st.fwd.raise_if_failed()
     st.adj.raise_if_failed()

@@ -6,7 +6,7 @@ import datetime as _dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from verify.report.model import ReportMeta
+from verify.report.model import ReportMeta, check_render_options, check_runs
 from verify.report.render import render_report
 from verify.report.sections.g22_findings import findings_meta, notes, paper_setup
 from verify.report.summary import build_summary
@@ -24,6 +24,8 @@ def make_report(runs: Sequence[Any], *, command: str, findings: Sequence[Mapping
     ``sweeps``: analysed sweeps (``verify.sweep.analysis.SweepAnalysis``) → width-scaling section;
     ``extra_notes``: paragraphs added after the generated notes (e.g. settings the paper does
     not state and how the command chose them)."""
+    runs = check_runs(runs)
+    check_render_options(formats, dpi)
     meta = ReportMeta(
         command=command,
         generated=_dt.datetime.now().astimezone().isoformat(timespec="seconds"),

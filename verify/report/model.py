@@ -332,3 +332,33 @@ def _verdict_groups(runs: Sequence[ReportRun], kind: str) -> list[dict[str, Any]
                                                        "kind": kind, "per_m": []})
             g["per_m"].append((run.m, v))
     return list(groups.values())
+
+
+def check_runs(runs: Any, name: str = "runs") -> list[ReportRun]:
+    """``runs`` as a list of :class:`ReportRun` (a list or tuple; refused by name otherwise)."""
+    from bounds._errors import invalid
+
+    if isinstance(runs, (str, bytes, Mapping)) or not isinstance(runs, (list, tuple)):
+        raise invalid(name, runs, "expected a list of ReportRun", "pass e.g. [ReportRun(record, trace)]")
+    for i, r in enumerate(runs):
+        if not isinstance(r, ReportRun):
+            raise invalid(f"{name}[{i}]", type(r).__name__, "expected a ReportRun",
+                          "wrap each run: ReportRun(result.record, result.trace)")
+    return list(runs)
+
+
+def check_render_options(formats: Any, dpi: Any) -> set[str]:
+    """``formats`` (an iterable of md/html/json/pdf) and ``dpi`` (an int in [1, 2400])."""
+    from bounds._errors import check_int, invalid
+
+    check_int("dpi", dpi, 1, 2400, "use e.g. dpi=150")
+    if isinstance(formats, (str, bytes)) or not hasattr(formats, "__iter__"):
+        raise invalid("formats", formats, "expected a list of formats", "pass e.g. formats=('md', 'html')")
+    if not all(isinstance(f, str) for f in formats):
+        raise invalid("formats", formats, "expected format names (str)", "pass e.g. formats=('md', 'html')")
+    fs = {f.strip().lower() for f in formats}
+    unknown = fs - {"md", "html", "json", "pdf"}
+    if unknown:
+        raise invalid("formats", sorted(fs), f"unknown format(s) {sorted(unknown)}",
+                      "use a subset of md, html, json, pdf")
+    return fs

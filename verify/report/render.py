@@ -37,7 +37,7 @@ from verify.report.figures_scaling import render_scaling_figures
 from verify.report.html import render_html
 from verify.report.jsonout import render_json
 from verify.report.markdown import render_markdown
-from verify.report.model import ReportMeta, ReportRun
+from verify.report.model import ReportMeta, ReportRun, check_render_options, check_runs
 from verify.report.sections import SECTIONS
 from verify.report.sections.headline import headline_text
 from verify.report.summary import build_summary
@@ -49,13 +49,8 @@ def render_report(runs: Sequence[ReportRun], meta: ReportMeta | None = None, *,
     """All requested formats: ``{relative path: bytes}`` (``report.md`` + ``figures/*.png``,
     ``report.html``, ``summary.json``, ``report.pdf``).  Writes nothing to the report's place
     (``pdf`` prints through a headless Chromium in a temporary directory)."""
-    formats = {f.strip().lower() for f in formats}
-    unknown = formats - {"md", "html", "json", "pdf"}
-    if unknown:
-        from bounds._errors import invalid
-
-        raise invalid("formats", sorted(formats), f"unknown format(s) {sorted(unknown)}",
-                      "use a subset of md, html, json, pdf")
+    formats = check_render_options(formats, dpi)
+    runs = check_runs(runs)
     summary = build_summary(runs, meta)
     summary["headline"] = headline_text(summary)
     out: dict[str, bytes] = {}

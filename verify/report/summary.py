@@ -23,6 +23,7 @@ from verify.report.model import (
     _short_label,
     _theorem_info,
     _widths,
+    check_runs,
     fmt,
 )
 from verify.report.sections import SECTIONS
@@ -36,7 +37,7 @@ def build_summary(runs: Sequence[ReportRun], meta: ReportMeta | None = None, *,
     ``sections`` (default :data:`~verify.report.sections.SECTIONS`) contribute their parts.
     """
     meta = meta or ReportMeta()
-    runs = sorted(runs, key=lambda r: r.m)
+    runs = sorted(check_runs(runs), key=lambda r: r.m)
     if not runs:
         from bounds._errors import invalid
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from bounds._defaults import DEFAULTS
-from bounds._errors import InvalidArgument, invalid
+from bounds._errors import InvalidArgument, check_path, invalid
 
 from .outcomes import OUTCOMES
 from .spec import SweepSpec
@@ -233,6 +233,7 @@ def analyse_sweep(sweep: str | Path | tuple[SweepSpec, pd.DataFrame, dict[str, A
         spec, table, meta = sweep
         source = "(table)"
     else:
+        check_path(sweep, "sweep")
         spec, table, meta = read_sweep(sweep)
         source = str(sweep)
     names = list(outcomes) if outcomes is not None else applicable_outcomes(spec.kind)

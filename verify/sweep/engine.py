@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bounds._errors import invalid
+from bounds._errors import check_path, invalid
 
 from . import store
 from .lock import LOCK_FILE, SweepLock
@@ -357,7 +357,7 @@ def run_sweep(
         if val is not None and (isinstance(val, bool) or not isinstance(val, int) or val < lo):
             raise invalid(name, val, f"must be an integer ≥ {lo}", f"pass {name} ≥ {lo}")
     task = run_cell if task is None else task
-    out = Path(out_dir)
+    out = check_path(out_dir, "out_dir")
     remote = resolve_scheduler(None if serial or client is not None else scheduler,
                                serial=serial, client=client)  # a given client wins, as before
     timeout = check_connect_timeout(connect_timeout)

@@ -22,15 +22,18 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bounds._args import MAX_SEED
 from bounds._defaults import default_for
-from bounds._errors import invalid
+from bounds._errors import check_real, invalid
 
 __all__ = ["SweepSpec", "Cell", "parse_int_list", "KINDS", "cell_key", "MAX_CELLS", "MAX_VALUE"]
 
 #: the task kinds of a sweep (:attr:`SweepSpec.kind`)
 KINDS = ("init", "gd", "gamma")
-_GEOM = re.compile(r"^(\d+):(\d+):x(\d+)$")
-_ARITH = re.compile(r"^(\d+):(\d+):\+(\d+)$")
+# ASCII digits only: str.isdigit() and \d also accept '²', '٣', … which int() refuses
+_GEOM = re.compile(r"^([0-9]+):([0-9]+):x([0-9]+)$")
+_ARITH = re.compile(r"^([0-9]+):([0-9]+):\+([0-9]+)$")
+_INT = re.compile(r"^-?[0-9]+$")
 _MAX_CELLS = 10_000_000
 #: most cells of one sweep, and most values one grid axis may list
 MAX_CELLS = _MAX_CELLS
@@ -51,11 +54,10 @@ def parse_int_list(text: str, name: str) -> tuple[int, ...]:
             raise invalid(name, text, "has an empty item", "separate values by single commas")
         g, a = _GEOM.match(item), _ARITH.match(item)
         nums = item.replace("x", "").replace("+", "").split(":")
-        if any(len(t.lstrip("-")) > 19 or (t.lstrip("-").isdigit() and int(t) > MAX_VALUE)
-               for t in nums):
+        if any(len(t.lstrip("-")) > 19 or (_INT.match(t) and int(t) > MAX_VALUE) for t in nums):
             raise invalid(name, item, f"a value exceeds {MAX_VALUE}",
                           f"use values ≤ {MAX_VALUE} (e.g. {name} 8:2048:x2)")
-        if item.lstrip("-").isdigit():
+        if _INT.match(item):
             out.add(int(item))
         elif g or a:
             start, stop, inc = (int(x) for x in (g or a).groups())  # type: ignore[union-attr]
@@ -82,14 +84,19 @@ def parse_int_list(text: str, name: str) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def _ints(name: str, values: Any, minimum: int) -> tuple[int, ...]:
+def _ints(name: str, values: Any, minimum: int, maximum: int = MAX_VALUE) -> tuple[int, ...]:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise invalid(name, values, "expected a tuple of integers",
+                      f"pass e.g. {name}=(8, 16) (the CLI's grid text goes through parse_int_list)")
     vals = tuple(values)
     if not vals:
         raise invalid(name, list(vals), "the grid is empty", f"give at least one value ≥ {minimum}")
+    if len(vals) > MAX_CELLS:
+        raise invalid(name, f"<{len(vals)} values>", f"more than {MAX_CELLS} values", "split the sweep")
     for v in vals:
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise invalid(name, v, f"every value must be an integer ≥ {minimum}",
-                          f"remove it or use values ≥ {minimum}")
+        if isinstance(v, bool) or not isinstance(v, int) or not minimum <= v <= maximum:
+            raise invalid(name, v, f"every value must be an integer in [{minimum}, {maximum}]",
+                          f"remove it or use values in [{minimum}, {maximum}]")
     return tuple(sorted(set(vals)))
 
 
@@ -178,7 +185,14 @@ class SweepSpec:
             raise invalid("kind", self.kind, f"unknown task kind; choose one of {KINDS}", "use --kind init")
         object.__setattr__(self, "n", _ints("n", self.n, 1))
         object.__setattr__(self, "m", _ints("m", self.m, 1))
-        object.__setattr__(self, "seeds", _ints("seeds", self.seeds, 0))
+        object.__setattr__(self, "seeds", _ints("seeds", self.seeds, 0, MAX_SEED))
+        if not isinstance(self.data, str) or not self.data.strip():
+            raise invalid("data", self.data, "expected a data set name or a file path (str)",
+                          "pass e.g. data='digits', 'synthetic' or a path to a .npz file")
+        if not isinstance(self.device, str):
+            raise invalid("device", self.device, "expected a device name (str)", "pass e.g. device='cpu'")
+        for name in ("gamma", "target", "tol", "kappa", "gamma_rtol"):
+            check_real(name, getattr(self, name), fix=f"pass a finite number for {name}")
         g = float(self.gamma)
         # γ = 0 (the explicit two-layer control, z = σ(Wx)/√m) for the gd kind only
         if not (0.0 < g < 1.0 or (g == 0.0 and self.kind == "gd")):
@@ -205,10 +219,12 @@ class SweepSpec:
         for name, val, lo in (("steps", self.steps, 1), ("expensive_every", self.expensive_every, 1),
                               ("data_seed", self.data_seed, 0), ("max_iter", self.max_iter, 1),
                               ("torch_threads", self.torch_threads, 1)):
-            if isinstance(val, bool) or not isinstance(val, int) or val < lo:
-                raise invalid(name, val, f"must be an integer ≥ {lo}", f"pass {name} ≥ {lo}")
+            if isinstance(val, bool) or not isinstance(val, int) or not lo <= val <= MAX_VALUE:
+                raise invalid(name, val, f"must be an integer in [{lo}, {MAX_VALUE}]",
+                              f"pass {name} ≥ {lo}")
         if self.hk_max_m is not None and (isinstance(self.hk_max_m, bool)
-                                          or not isinstance(self.hk_max_m, int) or self.hk_max_m < 0):
+                                          or not isinstance(self.hk_max_m, int)
+                                          or not 0 <= self.hk_max_m <= MAX_VALUE):
             raise invalid("hk_max_m", self.hk_max_m, "must be an integer ≥ 0 or None",
                           "pass e.g. --hk-max-m 1024 (or 'all')")
         if not isinstance(self.batched, bool):
@@ -217,7 +233,7 @@ class SweepSpec:
             raise invalid("batched", self.batched, "batched seeds apply to the gd kind only",
                           "drop --batched-seeds or use --kind gd")
         if self.d is not None and (isinstance(self.d, bool) or not isinstance(self.d, int)
-                                   or self.d < 1):
+                                   or not 1 <= self.d <= MAX_VALUE):
             raise invalid("d", self.d, "must be an integer ≥ 1", "pass e.g. --d 16")
         if self.project_d is not None and (isinstance(self.project_d, bool)
                                            or not isinstance(self.project_d, int)

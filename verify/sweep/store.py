@@ -89,8 +89,13 @@ def _atomic_parquet(table: pa.Table, path: Path) -> None:
     try:
         pq.write_table(table, tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # pyarrow names no file
+            import re
+
+            code = exc.errno or int((re.search(r"errno (\d+)", str(exc)) or [0, 0])[1]) or None
+            raise OSError(code, os.strerror(code) if code else str(exc), str(path)) from None
         raise
 
 
@@ -166,8 +171,10 @@ def write_json(path: Path, obj: Any) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:  # no temporary file left behind (a full disk, say)
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
 
 

@@ -87,9 +87,33 @@ KINDS = ("fit", "bracket", "below_grid", "above_grid", "decreasing")
 
 
 def clopper_pearson(k: Any, N: Any, ci: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Clopper–Pearson) interval for a binomial proportion, from beta quantiles."""
-    k = np.asarray(k, dtype=float)
-    N = np.asarray(N, dtype=float)
+    """Exact (Clopper–Pearson) interval for a binomial proportion, from beta quantiles.
+
+    ``k`` successes of ``N`` trials (integers, 0 ≤ k ≤ N, N ≥ 0; arrays of one shape or
+    broadcastable), ``ci`` in (0, 1)."""
+    from bounds._errors import check_real, check_real_array, invalid
+
+    check_real("ci", ci, 0.0, 1.0, low_open=True, high_open=True, fix="use e.g. ci=0.95")
+    arrs = {}
+    for name, v in (("k", k), ("N", N)):
+        arrs[name] = check_real_array(name, v, "pass counts as ints or int arrays")
+        a_ = arrs[name]
+        if not (np.isfinite(a_).all() and (a_ == np.round(a_)).all()):
+            raise invalid(name, v, "expected whole, finite counts", "pass counts as ints or int arrays")
+        if (np.abs(a_) >= 2.0**53).any():  # from 2**53 on, float64 (the beta quantiles' type) is not exact
+            raise invalid(name, v, "counts ≥ 2**53 are not exact in float64", "pass smaller counts")
+    k, N = arrs["k"], arrs["N"]
+    try:
+        np.broadcast_shapes(k.shape, N.shape)
+    except ValueError:
+        raise invalid("k", f"<array shape {k.shape}>", f"does not match N's shape {N.shape}",
+                      "pass one count per group in k and N") from None
+    if (N < 0).any():  # N = 0 (no trials) gives the uninformative [0, 1]
+        raise invalid("N", N if N.ndim == 0 else f"<array with min {N.min():g}>",
+                      "a number of trials must be ≥ 0", "pass the number of trials of each group")
+    if (k < 0).any() or (k > N).any():
+        raise invalid("k", k if k.ndim == 0 else "<array>", "successes must lie in [0, N]",
+                      "pass 0 ≤ k ≤ N")
     a = (1.0 - ci) / 2.0
     with np.errstate(invalid="ignore", divide="ignore"):
         lo = np.where(k > 0, stats.beta.ppf(a, k, N - k + 1), 0.0)

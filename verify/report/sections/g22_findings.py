@@ -33,6 +33,14 @@ def compute_findings(record: Mapping[str, Any], params: Mapping[str, Any], datas
 
     Returns ``{"m", "checked": bool, "loss_check", "issue1", "issue2", "issue5", "note"}``.
     """
+    from bounds._errors import check_bool, invalid
+
+    for name, val in (("record", record), ("params", params)):
+        if not isinstance(val, Mapping):
+            raise invalid(name, val, "expected a mapping", "pass RunResult.record and "
+                          "RunResult.params_final")
+    check_bool("jacobian", jacobian)
+    check_bool("eq16", eq16)
     import numpy as np
     import torch
 
