@@ -282,6 +282,7 @@ CASES = [
     ("analyse_sweep-None", lambda: verify.analyse_sweep(None), "sweep"),
     ("kernel_convergence-widths-empty", lambda: verify.kernel_convergence(_X(), 0.2, [], [0]), "widths"),
     ("kernel_convergence-seeds-negative", lambda: verify.kernel_convergence(_X(), 0.2, [4], [-1]), "seeds"),
+    ("kernel_convergence-widths-huge", lambda: verify.kernel_convergence(_X(), 0.2, [10**9], [0]), "widths"),
     ("kernel_convergence-gamma-2", lambda: verify.kernel_convergence(_X(), 2.0, [4], [0]), "gamma"),
     ("kernel_init_outcomes-net", lambda: verify.kernel_init_outcomes(None, _X()), "net"),
     ("kernel_init_outcomes-X-columns", lambda: verify.kernel_init_outcomes(_net(), np.ones((3, 5))), "X"),

@@ -398,10 +398,17 @@ def jacobian_gram(
     P = net.m * net.m + net.m * net.d + 2 * net.m
     check_network_memory(3 * 8 * X.shape[0] * P, "X", f"array of shape {tuple(X.shape)}",
                          f"the n×P Jacobian (n = {X.shape[0]}, P = {P})", allow_large)
-    if method == "unrolled":
-        J = _jacobian_unrolled(net, X, depth)
-    else:
-        J = _jacobian_autograd(net, X)
+    try:
+        if method == "unrolled":
+            J = _jacobian_unrolled(net, X, depth)
+        else:
+            J = _jacobian_autograd(net, X)
+    except (RuntimeError, MemoryError) as exc:  # autograd's intermediates exceed the estimate
+        if not isinstance(exc, MemoryError) and "allocate" not in str(exc):
+            raise
+        raise invalid("X", f"array of shape {tuple(X.shape)}", "the Jacobian's autograd "
+                      f"intermediates do not fit in memory ({' '.join(str(exc).split())[:120]})",
+                      "use fewer samples or a smaller width") from None
     with torch.no_grad():
         blocks = {k: J[k] @ J[k].T for k in _BLOCKS}
         H = blocks["A"] + blocks["W"] + blocks["u"] + blocks["v"]

@@ -35,7 +35,7 @@ from bounds._errors import check_int, check_real
 from .equilibrium import solve_adjoint, solve_forward
 from .gram import gram_blocks
 from .network import ImplicitNetwork, NetState
-from .validate import check_gamma
+from .validate import check_gamma, check_network_memory, network_bytes
 
 __all__ = ["init_blocks", "kernel_init_outcomes", "kernel_convergence", "KernelConvergence",
            "fit_loglog_slope", "BLOCKS"]
@@ -246,6 +246,8 @@ def kernel_convergence(X: Any, gamma: float, widths: Any, seeds: Any, *,
     gamma = check_gamma(gamma)  # the networks' range (0, 1)
     ws = _int_tuple("widths", widths, 1, "e.g. widths=(256, 1024)")
     ss = _int_tuple("seeds", seeds, 0, "e.g. seeds=(0, 1)")
+    check_network_memory(network_bytes(max(ws), Xv.shape[1]), "widths", max(ws),
+                         f"a network of width m = {max(ws)}", False)
     lim = deq_kernels(Xv, gamma) if limit is None else limit
     if not lim.status.ok:
         raise SolverError("kernel_convergence: " + lim.message())
