@@ -308,7 +308,7 @@ def tiny_disk(tmp_path):
 
 def test_full_disk_run_names_out_and_leaves_nothing(tiny_disk, capsys):
     out = tiny_disk / "r"
-    rc = main(["run", "--m", "128", "--n", "8", "--d", "4", "--steps", "2", "--quiet", "--out", str(out)])
+    rc = main(["run", "--data", "synthetic", "--m", "128", "--n", "8", "--d", "4", "--steps", "2", "--quiet", "--out", str(out)])
     line = _one_line(capsys, rc, "--out", str(out))
     assert "No space left on device" in line
     assert not out.exists()
