@@ -42,3 +42,14 @@ CUDA = torch.cuda.is_available()
 )
 def device(request) -> str:
     return request.param
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one CPU thread for the test (timings and reductions independent of the
+    machine's cores), restored afterwards; modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

@@ -10,7 +10,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import bounds
 from verify.cli import main
@@ -20,12 +19,7 @@ N, D = 12, 4
 PAIR = (2, 5)  # row 5 is a copy of row 2: the parallel pair planted below
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _unit_rows(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

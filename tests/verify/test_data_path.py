@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from verify.cli import build_parser, main
 
@@ -17,12 +16,7 @@ SHARED = {"--data", "--data-seed", "--classes", "--normalise", "--perturb-parall
 FULL = SHARED | {"--n", "--d", "--n-test", "--labels", "--test-fraction"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _options(command: str) -> set[str]:

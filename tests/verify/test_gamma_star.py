@@ -21,13 +21,7 @@ from verify.model.network import ImplicitNetwork
 from verify.sweep.gamma import gamma_words, summarise_gamma
 from verify.sweep.outcomes import outcome_indicator
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

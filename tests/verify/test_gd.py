@@ -31,12 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HYPOTHESES_GD = ("init", "data", "init_norms", "init_gram", "gamma", "width_lemma36", "step")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from verify.cli import main
 from verify.experiment.gd import OBSERVABLE_NAMES
@@ -15,12 +14,7 @@ TINY = ["--data", "synthetic", "--n", "3", "--d", "4", "--m", "16", "--steps", "
         "--step", "0.05", "--quiet", "--device", "cpu"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_list_observables(capsys):
