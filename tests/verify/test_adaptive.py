@@ -18,7 +18,8 @@ from scipy import special
 from verify.cli import main
 from verify.sweep import SweepSpec, fit_width_threshold, read_table, run_sweep
 from verify.sweep._testing import interrupt_after, planted_cell, planted_success
-from verify.sweep.adaptive import AdaptiveDesign, Posterior, grid_equivalent, run_adaptive
+from verify.sweep.adaptive import AdaptiveDesign, Posterior, grid_equivalent
+from verify.sweep.adaptive_run import run_adaptive
 from verify.sweep.joint_threshold import fit_joint
 
 #: planted law: m*½(n) = 100·(n/16), s(n) = 0.25·(n/16)^−0.1 (log m units)

@@ -29,7 +29,8 @@ def default_outcome(spec: Any) -> str:
 
 def run_adaptive_cli(args: argparse.Namespace) -> int:
     from verify.cli.sweep import build_spec, check_cell_memory
-    from verify.sweep.adaptive import LOG, SEED_POOL, AdaptiveDesign, read_log, run_adaptive
+    from verify.sweep.adaptive import LOG, SEED_POOL, AdaptiveDesign
+    from verify.sweep.adaptive_run import read_log, run_adaptive
     from verify.sweep.engine import SweepInterrupted, available_cpus, command_line
     from verify.sweep.spec import MAX_CELLS
 

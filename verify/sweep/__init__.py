@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 from bounds._lazy import lazy_attributes
 
 if TYPE_CHECKING:  # imported on first use: pandas, pyarrow and dask take seconds to import
-    from verify.sweep.adaptive import AdaptiveDesign, AdaptiveResult, run_adaptive
+    from verify.sweep.adaptive import AdaptiveDesign
+    from verify.sweep.adaptive_run import AdaptiveResult, run_adaptive
     from verify.sweep.analysis import SweepAnalysis, analyse_sweep, applicable_outcomes
     from verify.sweep.engine import SweepResult, load_sweep, prepare_data, run_sweep
     from verify.sweep.outcomes import OUTCOMES, Outcome, outcome_indicator, register_outcome
@@ -43,8 +44,8 @@ if TYPE_CHECKING:  # imported on first use: pandas, pyarrow and dask take second
 #: public name → the module that defines it (PEP 562 lazy attributes)
 _LAZY: dict[str, str] = {
     'AdaptiveDesign': 'verify.sweep.adaptive',
-    'AdaptiveResult': 'verify.sweep.adaptive',
-    'run_adaptive': 'verify.sweep.adaptive',
+    'AdaptiveResult': 'verify.sweep.adaptive_run',
+    'run_adaptive': 'verify.sweep.adaptive_run',
     'SweepAnalysis': 'verify.sweep.analysis',
     'analyse_sweep': 'verify.sweep.analysis',
     'applicable_outcomes': 'verify.sweep.analysis',
