@@ -37,6 +37,11 @@ and points midway between Chebyshev nodes) the kernels are recomputed directly a
 quadrature order; ``errors["quadrature"]`` is the largest change from order to 2·order and
 ``errors["interpolation"]`` the largest difference between the interpolant and the direct
 value.  If either exceeds ``accuracy`` the status is ``INACCURATE``.
+
+Length (~510 lines), kept as one module: the fixed-point solve of the three kernels, the two
+evaluation paths and the accuracy check use one quadrature and one status vocabulary, and the
+check is only meaningful next to the paths it checks; the Gauss–Hermite quadrature itself is
+:mod:`bounds._deq_quad`.
 """
 
 from __future__ import annotations

@@ -23,6 +23,11 @@ seconds (default 10) before any file is written; a refused, silent or non-dask p
 line naming the option or the variable, and the directory is left as it was.  A bad option, a
 damaged ``sweep.json`` or result file, or a sweep that cannot be resumed with the options
 given is one line naming the option (exit 2); nothing in the sweep directory is changed.
+
+Length (~520 lines): about half is the parser (every option with its help and default); the
+rest turns options into a spec and dispatches to running, ``--from`` and ``--compare``.  The
+adaptive design's options are checked in :mod:`verify.cli._adaptive`; splitting the parser
+from the checks that name its options would put each option's two halves in two files.
 """
 
 from __future__ import annotations

@@ -32,6 +32,12 @@ from before it reads ``sweep.json`` until it returns, so two processes never wri
 ``sweep.json`` is checksummed and every row read back must be a cell of the grid
 (:mod:`verify.sweep.integrity`); ``resume=True`` into a non-empty directory without a
 ``sweep.json`` is refused.
+
+Length (~510 lines), kept as one module: it is the one loop from a spec to a table — data
+preparation, the resume check, the cluster, submission, collection, compaction and the
+signal handling all act on the same in-flight state, and the module reads top to bottom in
+that order.  What stands alone is elsewhere: the files (:mod:`.store`, :mod:`.integrity`),
+the lock (:mod:`.lock`), the remote connection (:mod:`.scheduler`), the cells (:mod:`.tasks`).
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ exceed its one-sided 5 % point), when the data locate m* inside the grid (per-n 
 ``bracket``) at fewer than two n, or when the joint m*_½(n) is below (or above) the grid at
 every n.
 
-Length (~640 lines), kept as one module: it is the one place a threshold *result* is assembled
+Length (~670 lines), kept as one module: it is the one place a threshold *result* is assembled
 — the per-n probit diagnostic (``probit_mle``, the censoring classes, the within-cell bootstrap),
 the :class:`WidthThresholds`/:class:`ScalingLaw` records and the words — and each part reads
 the others' tables; the likelihood over all n, the part with its own mathematics, already

@@ -1,5 +1,7 @@
 """The width-scaling section: measured width thresholds m*(n) from sweeps, their exponent p with
-a CI next to GG22's 1 and G22's 2, the theory's widths and the implied hidden constants.
+its CIs (one joint fit over n) beside the exponent each theory's width predicts on the sweep's
+own data, fit quality, the design of an adaptive sweep, the theory's widths and the implied
+hidden constants.
 
 Input: ``meta.sweeps``, a tuple of :class:`verify.sweep.analysis.SweepAnalysis` (computed once
 by the caller: the bootstrap is not re-run by the renderers).  :func:`scaling_part` turns them
@@ -7,6 +9,11 @@ into the JSON-ready ``summary["width_scaling"]``; :data:`WIDTH_SCALING` renders 
 one summary sentence per headline outcome).  Every sentence is generated from the numbers.
 :data:`SCALING_ONLY` is the document of a report made of sweeps alone
 (:mod:`verify.report.scaling_report`).
+
+Length (~520 lines), kept as one module: :func:`scaling_part` and the blocks that render it
+share one JSON layout, and each sentence sits beside the numbers it is generated from; split,
+a change to one field would have to be made in two files.  The statistics are not here
+(:mod:`verify.sweep.thresholds`, :mod:`verify.sweep.analysis`), only what the section says.
 """
 
 from __future__ import annotations
