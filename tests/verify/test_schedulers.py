@@ -83,6 +83,15 @@ BAD_ADDRESSES = [
 ]
 
 
+def _with_address(argv, source, address, monkeypatch):
+    """``argv`` with the scheduler ``address`` given as ``--scheduler`` (source "option") or
+    in ``$DASK_SCHEDULER_ADDRESS`` ("env"), and the name an error must blame."""
+    if source == "option":
+        return [*argv, "--scheduler", address], "--scheduler="
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+    return argv, "DASK_SCHEDULER_ADDRESS="
+
+
 # an empty DASK_SCHEDULER_ADDRESS counts as unset (tested below), so not as the variable
 ADDRESS_CASES = [(*b, src) for src in ("option", "env") for b in BAD_ADDRESSES
                  if b[1] or src == "option"]
@@ -93,14 +102,10 @@ ADDRESS_CASES = [(*b, src) for src in ("option", "env") for b in BAD_ADDRESSES
 def test_a_malformed_address_is_one_line_before_anything(tmp_path, capsys, monkeypatch, source,
                                                          address, why):
     out = tmp_path / "s"
-    argv = ["sweep", *ONE, "--out", str(out)]
-    if source == "option":
-        argv += ["--scheduler", address]
-    else:
-        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+    argv, blamed = _with_address(["sweep", *ONE, "--out", str(out)], source, address, monkeypatch)
     t0 = time.monotonic()
     assert main(argv) == 2
-    _one_line(capsys, "--scheduler=" if source == "option" else "DASK_SCHEDULER_ADDRESS=", why)
+    _one_line(capsys, blamed, why)
     assert time.monotonic() - t0 < 5 and not out.exists()
 
 
@@ -188,15 +193,12 @@ def test_a_peer_that_is_not_dask_fails_within_the_timeout(tmp_path, capsys, monk
                                                           why, source):
     out = tmp_path / "s"
     with _peer(mode) as address:
-        argv = ["sweep", *ONE, "--out", str(out), "--connect-timeout", "1"]
-        if source == "option":
-            argv += ["--scheduler", address]
-        else:
-            monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+        argv, blamed = _with_address(["sweep", *ONE, "--out", str(out), "--connect-timeout", "1"],
+                                     source, address, monkeypatch)
         t0 = time.monotonic()
         assert main(argv) == 2
         wall = time.monotonic() - t0
-    _one_line(capsys, "--scheduler=" if source == "option" else "DASK_SCHEDULER_ADDRESS=", why)
+    _one_line(capsys, blamed, why)
     assert wall < 6, wall  # 1 s of timeout, plus loading the data
     assert not out.exists()
 
