@@ -79,6 +79,10 @@ def test_run_config_and_sweep_spec_defaults() -> None:
     ss = {f.name: f.default for f in dataclasses.fields(SweepSpec)}
     for key in ("gamma", "step", "steps", "data_seed", "device", "tol", "max_iter", "classes"):
         assert ss[key] == default_for("sweep", key), key
+    from verify.model.network import ImplicitNetwork
+
+    method = inspect.signature(ImplicitNetwork.__init__).parameters["method"].default
+    assert method == default_for("ImplicitNetwork", "solver") == "picard" != DEFAULTS["solver"]
     from verify.cli.sweep import _DEFAULTS as sweep_cli
 
     for key in ("data", "gamma", "step", "steps", "data_seed", "device"):

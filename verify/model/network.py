@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from bounds._args import check_seed
+from bounds._defaults import default_for
 from bounds._errors import invalid
 from verify.model.equilibrium import (
     DEFAULT_MAX_ITER,
@@ -124,7 +125,7 @@ class ImplicitNetwork(torch.nn.Module):
         v: Any,
         gamma: float,
         *,
-        method: str = "picard",
+        method: str = default_for("ImplicitNetwork", "solver"),
         tol: float | None = None,
         max_iter: int = DEFAULT_MAX_ITER,
         throw: bool = True,
