@@ -252,7 +252,7 @@ def synthetic_dataset(n: int = DEFAULTS["synthetic_n"], d: int = DEFAULTS["synth
                    perturb_parallel=perturb_parallel, noise=noise)
 
 
-def digits_dataset(n: int | None = None, seed: int = 0, *, test_fraction: float = 0.5,
+def digits_dataset(n: int | None = None, seed: int = 0, *, test_fraction: float = DEFAULTS["test_fraction"],
                    perturb_parallel: bool = False, noise: float = 1e-3) -> Dataset:
     """scikit-learn digits, classes 0 (label −1) and 1 (label +1), unit rows, fixed split."""
     from sklearn.datasets import load_digits
@@ -314,7 +314,7 @@ def _bundled_split(Xall: np.ndarray, yall: np.ndarray, n: int | None, seed: int,
                    seed=seed, normalised=True, perturb_parallel=perturb_parallel, noise=noise)
 
 
-def digits_all_dataset(n: int | None = None, seed: int = 0, *, test_fraction: float = 0.5,
+def digits_all_dataset(n: int | None = None, seed: int = 0, *, test_fraction: float = DEFAULTS["test_fraction"],
                        perturb_parallel: bool = False, noise: float = 1e-3) -> Dataset:
     """scikit-learn digits, all ten classes, y = +1 (even digit) / −1 (odd), unit rows."""
     import sklearn
@@ -331,7 +331,7 @@ def digits_all_dataset(n: int | None = None, seed: int = 0, *, test_fraction: fl
                           noise=noise)
 
 
-def breast_cancer_dataset(n: int | None = None, seed: int = 0, *, test_fraction: float = 0.5,
+def breast_cancer_dataset(n: int | None = None, seed: int = 0, *, test_fraction: float = DEFAULTS["test_fraction"],
                           perturb_parallel: bool = False, noise: float = 1e-3) -> Dataset:
     """scikit-learn breast cancer (d = 30), y = +1 benign / −1 malignant; columns
     standardised, then rows scaled to unit norm (module docstring)."""
@@ -357,7 +357,7 @@ def _halves(total: int) -> tuple[int, int]:
 
 
 def image_dataset(source: str = "mnist", *, n: int | None = None, n_test: int | None = None,
-                  classes: tuple[int, int] = (0, 1), seed: int = 0,
+                  classes: tuple[int, int] = DEFAULTS["classes"], seed: int = 0,
                   perturb_parallel: bool = True, noise: float = 1e-3) -> Dataset:
     """G22's image data (Section 4): two classes, grayscale 28×28 (d = 784), unit rows.
 
@@ -549,9 +549,9 @@ def project_dataset(ds: Dataset, d: int, seed: int = 0, *, perturb_parallel: boo
 
 def load_dataset(name: str | os.PathLike[str], *, n: int | None = None, d: int | None = None,
                  seed: int = 0, labels: str = "pm1", n_test: int | None = None,
-                 test_fraction: float = 0.5, normalise: bool = False,
+                 test_fraction: float = DEFAULTS["test_fraction"], normalise: bool = False,
                  perturb_parallel: bool | None = None, noise: float = 1e-3,
-                 allow_large: bool = False, classes: tuple[int, int] = (0, 1),
+                 allow_large: bool = False, classes: tuple[int, int] = DEFAULTS["classes"],
                  require_labels: bool = True, project_d: int | None = None,
                  project_seed: int = 0) -> Dataset:
     """Load ``"synthetic"``, ``"digits"``, ``"digits-all"``, ``"breast-cancer"`` or a file

@@ -59,7 +59,7 @@ from bounds._args import check_seed
 from bounds._data import check_kernel_scale, row_norms, validate_X
 from bounds._deq_quad import diag_map, pair_map
 from bounds._errors import SolverError, check_bool, check_real, invalid
-from bounds._kernels import gram_infinity
+from bounds._kernels import _MC_MAX_WORK, gram_infinity
 
 __all__ = ["KernelStatus", "DEQKernels", "deq_kernels", "KernelMC", "deq_kernels_mc",
            "DIGEST_C"]
@@ -489,7 +489,7 @@ def deq_kernels_mc(X: Any, gamma: float, K: Any, samples: int, seed: int = 0, *,
     check_real("level", level, 0.0, 1.0, low_open=True, high_open=True, fix="e.g. level=0.99")
     seed = int(check_seed(seed, "seed") or 0)
     work = float(samples) * n * (n + d)
-    if work > 1e13:  # the same cap as bounds.gram_infinity_mc: about an hour of one core
+    if work > _MC_MAX_WORK:  # bounds.gram_infinity_mc's cap: about an hour of one core
         raise invalid("samples", samples, f"needs about {work:.2g} multiply-adds at n = {n}",
                       "use fewer samples (the half-width falls like 1/√samples)")
     w, V = np.linalg.eigh((Km + Km.T) / 2)

@@ -97,6 +97,18 @@ def test_threshold_and_data_library_defaults() -> None:
     sig = inspect.signature(fit_width_threshold).parameters
     assert tuple(sig["q"].default) == DEFAULTS["quantiles"] == tuple(DEFAULT_Q)
     assert sig["n_boot"].default == DEFAULTS["n_boot"]
+    from bounds.datasets import (
+        breast_cancer_dataset,
+        digits_all_dataset,
+        digits_dataset,
+        image_dataset,
+    )
+
+    for fn in (load_dataset, digits_dataset, digits_all_dataset, breast_cancer_dataset):
+        assert inspect.signature(fn).parameters["test_fraction"].default == \
+            DEFAULTS["test_fraction"], fn.__name__
+    for fn in (load_dataset, image_dataset):
+        assert inspect.signature(fn).parameters["classes"].default == DEFAULTS["classes"]
     ds = load_dataset("synthetic")
     assert (ds.n, ds.d) == (DEFAULTS["synthetic_n"], DEFAULTS["synthetic_d"])
     s = inspect.signature(synthetic_dataset).parameters

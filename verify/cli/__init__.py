@@ -91,7 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     0 success; 2 a usage or input error (one line on stderr: the option, the value, a fix;
     never a traceback), also for files that cannot be read or written and for work that does
-    not fit in memory; 130/143 a run stopped by SIGINT/SIGTERM after saving its checkpoint.
+    not fit in memory; 130/143 a run stopped by SIGINT/SIGTERM after saving its checkpoint;
+    141 when the reader of the output went away (a closed pipe); 1 an internal error (one line;
+    ``IMPLICIT_VERIFY_TRACEBACK=1`` shows the traceback).
     """
     parser = build_parser()
     try:
