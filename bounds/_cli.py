@@ -181,7 +181,8 @@ def _run(args: argparse.Namespace, delta: float, m: int | None, gamma: float | N
     if args.data is not None:
         ds = dataset_from_args(args, allow_large=bool(args.allow_large), require_labels=False)
         X, y = ds.X, ds.y
-        check_size(X.shape[0], X.shape[1], args.allow_large, "--data", args.data)
+        blame = ("--n", args.n) if getattr(args, "n", None) is not None else ("--data", args.data)
+        check_size(X.shape[0], X.shape[1], args.allow_large, *blame)
     else:
         n, d = _parse_synthetic(args.synthetic)
         check_memory(8.0 * n * d * 2, "--synthetic", args.synthetic, f"{n}×{d} synthetic data",
