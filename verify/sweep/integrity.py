@@ -53,8 +53,8 @@ def _refuse(name: str, value: object, problem: str, fix: str) -> SweepDirError:
 
 def _digest(obj: Any) -> str:
     """SHA-256 of the canonical JSON, as :func:`verify.experiment.record.json_checksum` but with
-    NaN allowed: a sweep record may hold NaN (an audit or kernel not computed for some n), which
-    the run records' checksum refuses by design."""
+    NaN allowed, as :func:`.store.write_json` allows it: with the run records' checksum, a NaN
+    in a sweep record would turn from a value written into an error at write time."""
     text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
